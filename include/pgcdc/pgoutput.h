@@ -107,8 +107,8 @@ struct pgcdc_rel_col {
  */
 struct pgcdc_msg {
     enum pgcdc_msg_type type; /* which message */
-    bool has_xid;             /* xid below came from a streamed-block prefix */
-    uint32_t xid;             /* streamed-block xid, or Begin's xid */
+    bool has_xid;             /* xid is set: Begin, S, c, A, or a streamed-block prefix */
+    uint32_t xid;             /* transaction id; 0 when has_xid is false */
     union {
         struct {
             pgcdc_lsn final_lsn; /* the commit record's LSN */

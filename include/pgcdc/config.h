@@ -1,0 +1,192 @@
+/*
+ * config.h - pgcdc's configuration: defaults, the file, -o overrides,
+ * validation, table/column filters and secret redaction.
+ *
+ * File format (conf/pgcdc.conf documents every key):
+ *
+ *     # a comment: '#' as the first non-blank character of a line
+ *     key = value
+ *
+ *  - one setting per line; whitespace around the key and the value is
+ *    dropped; blank lines are ignored;
+ *  - the value is everything after the first '=' and is taken literally: no
+ *    quotes, no escapes, and no trailing comments, so a DSN, password or
+ *    regular expression may contain '=', '#' and spaces
+ *    ("database.dsn = host=db password=a#b" sets password a#b);
+ *  - a key set twice keeps the later value; `-o key=value` overrides are
+ *    applied after the file, in order, and so win.
+ *
+ * Known keys are listed by pgcdc_config_key_count()/pgcdc_config_key_name().
+ * Key names follow Debezium's where the meaning is the same. Every key
+ * starting with "kafka." is handed to librdkafka as is (prefix stripped).
+ * An unknown key, a bad value or a line without '=' is an error naming the
+ * key (and the file and line); a misspelt key gets a suggestion.
+ *
+ * Table and column lists are comma-separated POSIX extended regular
+ * expressions (a literal comma is written "\,"), matched case-insensitively
+ * against the whole unquoted name, as Debezium does: "public.order" matches
+ * 'public.orders' only if the pattern covers the trailing 's'.
+ *
+ * Secrets (the password in database.dsn, schema.registry.basic.auth.user.info,
+ * kafka.* passwords and secrets) are masked by pgcdc_config_dump(); use
+ * pgcdc_config_redact_dsn() before logging a DSN.
+ *
+ * Ownership: every string in struct pgcdc_config is owned by it, never NULL
+ * ("" when unset), and valid until the next pgcdc_config_set() of that key or
+ * pgcdc_config_free(). Read the fields directly; change them only through
+ * pgcdc_config_set().
+ */
+#ifndef PGCDC_CONFIG_H
+#define PGCDC_CONFIG_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "pgcdc/log.h"
+
+/* publication.autocreate.mode */
+enum pgcdc_config_autocreate {
+    PGCDC_CONFIG_AUTOCREATE_ALL_TABLES = 0, /* "all_tables": FOR ALL TABLES */
+    PGCDC_CONFIG_AUTOCREATE_FILTERED = 1,   /* "filtered": FOR TABLE the included tables */
+    PGCDC_CONFIG_AUTOCREATE_DISABLED = 2,   /* "disabled": the publication must exist */
+};
+
+/* sink */
+enum pgcdc_config_sink {
+    PGCDC_CONFIG_SINK_STDOUT = 0, /* "stdout": one line per event */
+    PGCDC_CONFIG_SINK_KAFKA = 1,  /* "kafka": librdkafka producer */
+};
+
+/* format */
+enum pgcdc_config_format {
+    PGCDC_CONFIG_FORMAT_JSON = 0, /* "json": Debezium JSON envelope */
+    PGCDC_CONFIG_FORMAT_AVRO = 1, /* "avro": Confluent-framed Avro */
+};
+
+/* topic.creation.default.cleanup.policy */
+enum pgcdc_config_cleanup {
+    PGCDC_CONFIG_CLEANUP_DELETE = 0,  /* "delete" */
+    PGCDC_CONFIG_CLEANUP_COMPACT = 1, /* "compact" */
+};
+
+/* snapshot.mode */
+enum pgcdc_config_snapshot {
+    PGCDC_CONFIG_SNAPSHOT_NEVER = 0,   /* "never": stream changes only */
+    PGCDC_CONFIG_SNAPSHOT_INITIAL = 1, /* "initial": snapshot once, then stream */
+};
+
+/* A compiled table or column list. */
+struct pgcdc_config_patterns {
+    char *text;   /* the value as set; "" = no list */
+    size_t count; /* patterns compiled */
+    regex_t *re;  /* count patterns, each anchored as ^(...)$, REG_ICASE */
+};
+
+/* One kafka.* setting. */
+struct pgcdc_config_kv {
+    char *name;  /* librdkafka property, without "kafka." */
+    char *value; /* its value, as written */
+};
+
+struct pgcdc_config {
+    char *database_dsn;                          /* database.dsn: libpq conninfo or URI */
+    char *topic_prefix;                          /* topic.prefix: required */
+    char *slot_name;                             /* slot.name */
+    char *publication_name;                      /* publication.name */
+    enum pgcdc_config_autocreate autocreate;     /* publication.autocreate.mode */
+    struct pgcdc_config_patterns table_include;  /* table.include.list */
+    struct pgcdc_config_patterns table_exclude;  /* table.exclude.list */
+    struct pgcdc_config_patterns column_include; /* column.include.list */
+    struct pgcdc_config_patterns column_exclude; /* column.exclude.list */
+    bool tombstones_on_delete;                   /* tombstones.on.delete */
+    char *unavailable_value_placeholder;         /* unavailable.value.placeholder */
+    bool include_unknown_datatypes;              /* include.unknown.datatypes */
+    enum pgcdc_config_sink sink;                 /* sink */
+    enum pgcdc_config_format format;             /* format */
+    enum pgcdc_log_level log_level;              /* log.level */
+    char *offset_file;                           /* offset.storage.file.filename */
+    int offset_flush_interval_ms;                /* offset.flush.interval.ms */
+    int status_interval_ms;                      /* status.interval.ms */
+    int reconnect_backoff_initial_ms;            /* reconnect.backoff.initial.ms */
+    int reconnect_backoff_max_ms;                /* reconnect.backoff.max.ms */
+    char *registry_url;                          /* schema.registry.url */
+    char *registry_user_info;                    /* schema.registry.basic.auth.user.info (secret) */
+    char *registry_ssl_ca;                       /* schema.registry.ssl.ca.location */
+    char *registry_ssl_cert;                     /* schema.registry.ssl.certificate.location */
+    char *registry_ssl_key;                      /* schema.registry.ssl.key.location */
+    int topic_partitions;                        /* topic.creation.default.partitions */
+    int topic_replication_factor;                /* topic.creation.default.replication.factor */
+    enum pgcdc_config_cleanup topic_cleanup;     /* topic.creation.default.cleanup.policy */
+    int max_queue_size;                          /* max.queue.size */
+    enum pgcdc_config_snapshot snapshot_mode;    /* snapshot.mode */
+    struct pgcdc_config_kv *kafka;               /* kafka.* in order of first appearance */
+    size_t kafka_count;                          /* entries in kafka */
+    size_t kafka_cap;                            /* allocated entries in kafka */
+};
+
+/* Allocates a configuration holding every default. 0, or -ENOMEM with text
+ * in err. Free with pgcdc_config_free(). */
+int pgcdc_config_new(struct pgcdc_config **out /* OUT */, char *err, size_t errlen);
+
+/* Frees cfg and everything it owns; NULL is allowed. */
+void pgcdc_config_free(struct pgcdc_config *cfg);
+
+/*
+ * Sets one key. key and value are used as given (not trimmed). A kafka.* key
+ * already present keeps its place and takes the new value.
+ * 0; -EINVAL for an unknown key or a bad value (cfg unchanged, text in err
+ * naming the key and value and what is allowed); -ENOMEM.
+ */
+int pgcdc_config_set(struct pgcdc_config *cfg, const char *key, const char *value, char *err,
+                     size_t errlen);
+
+/* Sets "key=value" as given to -o: split at the first '=', both sides
+ * trimmed. Errors as pgcdc_config_set(), plus -EINVAL without '='. */
+int pgcdc_config_set_option(struct pgcdc_config *cfg, const char *option, char *err, size_t errlen);
+
+/* Reads a configuration file (format above) into cfg, stopping at the first
+ * error. 0; -EINVAL with "FILE:LINE: ..." in err; -errno when the file cannot
+ * be read; -ENOMEM. Settings before the bad line stay applied. */
+int pgcdc_config_load_file(struct pgcdc_config *cfg, const char *path, char *err, size_t errlen);
+
+/* Checks required keys and rules that involve several keys (topic.prefix set;
+ * schema.registry.url set when format=avro and sink=kafka; include and exclude
+ * lists not both set; backoff max >= initial). Call once, after the file and
+ * overrides. 0 or -EINVAL with text in err. */
+int pgcdc_config_validate(const struct pgcdc_config *cfg, char *err, size_t errlen);
+
+/* True when table.include.list/table.exclude.list let the table through;
+ * "schema.table" is matched unquoted. Slow-ish: cache it per relation. */
+bool pgcdc_config_table_included(const struct pgcdc_config *cfg, const char *schema,
+                                 const char *table);
+
+/* Same for "schema.table.column" and column.include.list/column.exclude.list. */
+bool pgcdc_config_column_included(const struct pgcdc_config *cfg, const char *schema,
+                                  const char *table, const char *column);
+
+/* Writes the effective configuration as "key = value" lines (every known key
+ * in table order, then kafka.* in order), every secret masked. 0 or -EIO. */
+int pgcdc_config_dump(const struct pgcdc_config *cfg, FILE *out);
+
+/*
+ * Copies a libpq connection string into out with every password masked:
+ * "password"/"sslpassword" values of a key/value conninfo (quoted or not,
+ * with escapes, exactly as libpq reads them) and, in a postgresql:// or
+ * postgres:// URI, the password of "user:password@" and password query
+ * parameters. out is always NUL-terminated (when outlen > 0) and never holds a
+ * secret, even truncated. 0, or -ENOSPC when out was too small.
+ */
+int pgcdc_config_redact_dsn(const char *dsn, char *out /* OUT */, size_t outlen);
+
+/* Number of known keys (kafka.* not counted). */
+size_t pgcdc_config_key_count(void);
+
+/* Name of known key i (i < pgcdc_config_key_count()), else NULL. */
+const char *pgcdc_config_key_name(size_t i);
+
+/* Default value of known key i as text ("" = unset), else NULL. */
+const char *pgcdc_config_key_default(size_t i);
+
+#endif

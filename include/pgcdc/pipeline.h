@@ -1,0 +1,31 @@
+/*
+ * pipeline.h - the single event loop that drives pgcdc.
+ *
+ * Replication stream -> decoder -> relation cache and filters -> encoder ->
+ * sink, with delivery reports feeding the checkpoint tracker, and the safe
+ * LSN persisted and confirmed to the server on a timer.
+ */
+#ifndef PGCDC_PIPELINE_H
+#define PGCDC_PIPELINE_H
+
+#include <signal.h>
+#include <stddef.h>
+
+struct pgcdc_config;
+struct pgcdc_pipeline;
+
+/* Builds every stage from cfg (borrowed; must outlive the pipeline). The
+ * loop returns once *stop becomes non-zero. No connection is made yet. */
+int pgcdc_pipeline_new(struct pgcdc_pipeline **out /* OUT */, const struct pgcdc_config *cfg,
+                       volatile sig_atomic_t *stop, char *err, size_t errlen);
+
+/* Connects, prepares the publication and the slot, and streams until *stop
+ * is set (then delivers what was received, confirms it and returns 0) or a
+ * fatal error (negative errno, text in err; nothing undelivered confirmed).
+ * A lost connection is retried with backoff. */
+int pgcdc_pipeline_run(struct pgcdc_pipeline *p, char *err, size_t errlen);
+
+/* Frees everything; sets *pp to NULL. NULL-safe. */
+void pgcdc_pipeline_free(struct pgcdc_pipeline **pp);
+
+#endif

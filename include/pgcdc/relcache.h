@@ -1,0 +1,89 @@
+/*
+ * relcache.h - the table model built from pgoutput Relation messages.
+ *
+ * The server sends a Relation message before a relation's first change in
+ * each session and again after any DDL on it. Each one replaces the cached
+ * entry (never merged); when the columns changed, the entry's version is
+ * bumped and whatever an encoder cached for the old shape is dropped.
+ *
+ * An entry also carries what is decided once per version rather than per
+ * event: whether the table passes the table filter, which columns pass the
+ * column filter and have a supported type, which columns form the event key,
+ * the value conversion of each column, and the Kafka topic name.
+ */
+#ifndef PGCDC_RELCACHE_H
+#define PGCDC_RELCACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pgcdc/pgoutput.h"
+#include "pgcdc/types.h"
+
+struct pgcdc_config;
+struct pgcdc_relcache;
+
+struct pgcdc_relcol {
+    char *name;              /* column name */
+    uint32_t type_oid;       /* pg_type oid */
+    int32_t typmod;          /* atttypmod, -1 when none */
+    bool key;                /* part of the event key */
+    bool included;           /* emitted: passes the column filter and the type is supported */
+    struct pgcdc_typemap tm; /* value conversion (valid when included or key) */
+};
+
+struct pgcdc_rel {
+    uint32_t relid;            /* relation oid */
+    char *nspname;             /* schema name */
+    char *relname;             /* table name */
+    char replident;            /* 'd' default, 'n' nothing, 'f' full, 'i' index */
+    uint16_t ncols;            /* columns in cols, in the order of the tuples */
+    struct pgcdc_relcol *cols; /* the columns */
+    uint16_t nkeys;            /* columns with key set */
+    uint32_t version;          /* bumped whenever the columns change */
+    bool included;             /* the table passes the table filter */
+    char *topic;               /* <topic.prefix>.<schema>.<table>, sanitised */
+    void *enc_state;           /* encoder cache for this version, or NULL */
+    void (*enc_state_free)(void *state); /* frees enc_state */
+};
+
+/*
+ * Looks up the primary key column names of a table, for tables whose replica
+ * identity does not name it (FULL marks every column, INDEX a unique index).
+ * Fills names (up to max) and returns the count, 0 for a table without a
+ * primary key, or a negative errno with text in err.
+ */
+typedef int (*pgcdc_relcache_pk_fn)(void *arg, uint32_t relid, char **names, int max, char *err,
+                                    size_t errlen);
+
+/* Creates an empty cache. cfg (borrowed, must outlive the cache) supplies the
+ * filters, topic.prefix and include.unknown.datatypes. */
+int pgcdc_relcache_new(struct pgcdc_relcache **out /* OUT */, const struct pgcdc_config *cfg,
+                       char *err, size_t errlen);
+
+/* Sets the primary key lookup used for FULL and INDEX replica identities. */
+void pgcdc_relcache_set_pk_lookup(struct pgcdc_relcache *rc, pgcdc_relcache_pk_fn fn, void *arg);
+
+/* Replaces the entry for a decoded Relation message. *rel points at the
+ * entry (owned by the cache); *changed says whether the version moved. */
+int pgcdc_relcache_apply(struct pgcdc_relcache *rc, const struct pgcdc_msg *msg,
+                         struct pgcdc_rel **rel /* OUT */, bool *changed /* OUT */, char *err,
+                         size_t errlen);
+
+/* Records a decoded Type message (user-defined type names, for messages). */
+int pgcdc_relcache_apply_type(struct pgcdc_relcache *rc, const struct pgcdc_msg *msg, char *err,
+                              size_t errlen);
+
+/* The entry for relid, or NULL when no Relation message was seen for it. */
+struct pgcdc_rel *pgcdc_relcache_get(const struct pgcdc_relcache *rc, uint32_t relid);
+
+/* Writes the Kafka topic for schema.table under prefix: characters Kafka
+ * does not allow become '_'. */
+int pgcdc_relcache_topic_name(const char *prefix, const char *nspname, const char *relname,
+                              char **out /* OUT: malloc'd */);
+
+/* Frees the cache and every entry; sets *rcp to NULL. NULL-safe. */
+void pgcdc_relcache_free(struct pgcdc_relcache **rcp);
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * stream.h - the replication connection to PostgreSQL.
+ *
+ * One libpq connection opened with replication=database. Before streaming it
+ * runs plain SQL (simple query protocol only) to check the server, manage the
+ * publication and the slot; then START_REPLICATION switches it to CopyBoth,
+ * from which pgcdc_stream_read() returns one CopyData message at a time
+ * without blocking, and pgcdc_stream_send_status() writes standby status
+ * updates.
+ */
+#ifndef PGCDC_STREAM_H
+#define PGCDC_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pgcdc/pgoutput.h"
+
+struct pgcdc_stream;
+
+/* What the server told us about itself. */
+struct pgcdc_server_info {
+    int version_num;     /* server_version_num, e.g. 150004 */
+    char system_id[32];  /* IDENTIFY_SYSTEM systemid */
+    uint32_t timeline;   /* IDENTIFY_SYSTEM timeline */
+    pgcdc_lsn xlogpos;   /* IDENTIFY_SYSTEM current WAL flush position */
+    char dbname[64];     /* database the connection is bound to */
+    int proto_version;   /* highest pgoutput protocol version to request */
+};
+
+/* Opens the replication connection: conninfo plus replication=database, and
+ * the session settings the value converters rely on (ISO dates, UTC, hex
+ * bytea). Runs IDENTIFY_SYSTEM. 0, or a negative errno with text in err
+ * (the password is never part of it). */
+int pgcdc_stream_connect(struct pgcdc_stream **out /* OUT */, const char *conninfo, char *err,
+                         size_t errlen);
+
+/* Server facts gathered by connect. */
+const struct pgcdc_server_info *pgcdc_stream_server(const struct pgcdc_stream *s);
+
+/* Runs one SQL statement that returns no rows or rows that are ignored. */
+int pgcdc_stream_exec(struct pgcdc_stream *s, const char *sql, char *err, size_t errlen);
+
+/* Runs one SQL query; returns the libpq result (PGresult *, as void * to keep
+ * libpq out of this header) in *res, to be freed with PQclear. */
+int pgcdc_stream_query(struct pgcdc_stream *s, const char *sql, void **res /* OUT */, char *err,
+                       size_t errlen);
+
+/* Quotes an identifier or a literal for this connection into out; a string
+ * that does not fit is an error. */
+int pgcdc_stream_quote_ident(struct pgcdc_stream *s, const char *ident, char *out, size_t outlen);
+int pgcdc_stream_quote_literal(struct pgcdc_stream *s, const char *lit, char *out, size_t outlen);
+
+/* Creates the logical slot with pgoutput when it does not exist; checks an
+ * existing one (logical, pgoutput, this database). *created says which. */
+int pgcdc_stream_ensure_slot(struct pgcdc_stream *s, const char *slot, bool *created /* OUT */,
+                             pgcdc_lsn *confirmed_flush /* OUT */, char *err, size_t errlen);
+
+/* START_REPLICATION from start (0/0 = the slot's confirmed_flush). */
+int pgcdc_stream_start(struct pgcdc_stream *s, const char *slot, const char *publication,
+                       pgcdc_lsn start, char *err, size_t errlen);
+
+/*
+ * Reads one CopyData message without blocking. Returns 1 with *buf and *len set
+ * (valid until the next read or free), 0 when nothing is ready (wait for the
+ * socket), or a negative errno when the stream ended or failed (text in err).
+ */
+int pgcdc_stream_read(struct pgcdc_stream *s, const uint8_t **buf /* OUT */, size_t *len /* OUT */,
+                      char *err, size_t errlen);
+
+/* Sends a standby status update and flushes it. */
+int pgcdc_stream_send_status(struct pgcdc_stream *s, pgcdc_lsn written, pgcdc_lsn flushed,
+                             bool reply_requested, char *err, size_t errlen);
+
+/* Flushes libpq's output buffer without blocking; 1 while data remains. */
+int pgcdc_stream_flush_output(struct pgcdc_stream *s, char *err, size_t errlen);
+
+/* The socket to poll for input. */
+int pgcdc_stream_socket(const struct pgcdc_stream *s);
+
+/* Ends the copy cleanly (CopyDone) when streaming, then closes. NULL-safe;
+ * sets *sp to NULL. */
+void pgcdc_stream_free(struct pgcdc_stream **sp);
+
+/* Microseconds since 2000-01-01 (PostgreSQL's epoch) from the wall clock. */
+int64_t pgcdc_stream_now_pg(void);
+
+#endif

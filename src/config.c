@@ -1,0 +1,1228 @@
+/*
+ * config.c - pgcdc's configuration (see config.h for the file format).
+ *
+ * Every known key is one row of key_table: its name, how its value is typed
+ * (string, bool, int, enum, pattern list), where it lives in struct
+ * pgcdc_config, its default as text and whether it is secret. Defaults are
+ * applied through the same setter as user values, so the table, the struct
+ * and conf/pgcdc.conf cannot disagree about what a default means; the unit
+ * tests check that conf/pgcdc.conf names every key of the table.
+ *
+ * Pattern lists follow Debezium: split at commas not preceded by a backslash
+ * ("\," is a literal comma), blanks around each pattern dropped, empty items
+ * skipped, each pattern compiled case-insensitively and anchored as ^(...)$
+ * so that it must match the whole name. Each pattern is compiled alone first,
+ * so an unbalanced ')' cannot escape the anchors.
+ */
+#include "pgcdc/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/types.h>
+
+#define MASK "********"
+#define NAME_MAX_BYTES 63 /* PostgreSQL's NAMEDATALEN - 1 */
+
+enum key_kind {
+    KIND_STRING,   /* char * */
+    KIND_BOOL,     /* bool */
+    KIND_INT,      /* int, range-checked */
+    KIND_ENUM,     /* an enum stored as int; value = index in choices */
+    KIND_PATTERNS, /* struct pgcdc_config_patterns */
+};
+
+enum key_secret {
+    SECRET_NONE, /* printed as is */
+    SECRET_ALL,  /* printed as MASK when set */
+    SECRET_DSN,  /* libpq conninfo or URI: passwords masked */
+    SECRET_URL,  /* URL list: user:password@ masked */
+};
+
+/* A string check: NULL when value is fine, else what is allowed. */
+typedef const char *(*string_check_fn)(const char *value);
+
+struct key_def {
+    const char *name;           /* key as written in the file */
+    enum key_kind kind;         /* value type */
+    size_t offset;              /* field in struct pgcdc_config */
+    const char *def;            /* default as text */
+    const char *const *choices; /* KIND_ENUM: names by value, NULL-terminated */
+    int min;                    /* KIND_INT: smallest value */
+    int max;                    /* KIND_INT: largest value */
+    bool no_zero;               /* KIND_INT: 0 is not allowed inside [min, max] */
+    string_check_fn check;      /* KIND_STRING: value check, or NULL */
+    enum key_secret secret;     /* how pgcdc_config_dump() prints it */
+};
+
+_Static_assert(sizeof(enum pgcdc_config_autocreate) == sizeof(int), "enum stored as int");
+_Static_assert(sizeof(enum pgcdc_config_sink) == sizeof(int), "enum stored as int");
+_Static_assert(sizeof(enum pgcdc_config_format) == sizeof(int), "enum stored as int");
+_Static_assert(sizeof(enum pgcdc_config_cleanup) == sizeof(int), "enum stored as int");
+_Static_assert(sizeof(enum pgcdc_config_snapshot) == sizeof(int), "enum stored as int");
+_Static_assert(sizeof(enum pgcdc_log_level) == sizeof(int), "enum stored as int");
+
+static const char *const autocreate_names[] = {"all_tables", "filtered", "disabled", NULL};
+static const char *const sink_names[] = {"stdout", "kafka", NULL};
+static const char *const format_names[] = {"json", "avro", NULL};
+static const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
+static const char *const cleanup_names[] = {"delete", "compact", NULL};
+static const char *const snapshot_names[] = {"never", "initial", NULL};
+
+static const char *check_topic_prefix(const char *v)
+{
+    const char *p;
+
+    if (*v == '\0')
+        return "a non-empty name of letters, digits, '.', '_' and '-'";
+    for (p = v; *p != '\0'; p++) {
+        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-')
+            return "only letters, digits, '.', '_' and '-'";
+    }
+    return NULL;
+}
+
+static const char *check_slot_name(const char *v)
+{
+    const char *p;
+
+    if (*v == '\0' || strlen(v) > NAME_MAX_BYTES)
+        return "1 to 63 characters from a-z, 0-9 and '_'";
+    for (p = v; *p != '\0'; p++) {
+        if (!(*p >= 'a' && *p <= 'z') && !(*p >= '0' && *p <= '9') && *p != '_')
+            return "1 to 63 characters from a-z, 0-9 and '_'";
+    }
+    return NULL;
+}
+
+static const char *check_identifier(const char *v)
+{
+    if (*v == '\0' || strlen(v) > NAME_MAX_BYTES)
+        return "a name of 1 to 63 bytes";
+    return NULL;
+}
+
+static const char *check_non_empty(const char *v)
+{
+    return *v == '\0' ? "a non-empty value" : NULL;
+}
+
+#define OFF(field) offsetof(struct pgcdc_config, field)
+#define KEY_STRING(n, f, d, chk, sec)                                                              \
+    {                                                                                              \
+        .name = n, .kind = KIND_STRING, .offset = OFF(f), .def = d, .check = chk, .secret = sec    \
+    }
+#define KEY_BOOL(n, f, d)                                                                          \
+    {                                                                                              \
+        .name = n, .kind = KIND_BOOL, .offset = OFF(f), .def = d                                   \
+    }
+#define KEY_INT(n, f, d, lo, hi, nz)                                                               \
+    {                                                                                              \
+        .name = n, .kind = KIND_INT, .offset = OFF(f), .def = d, .min = lo, .max = hi,             \
+        .no_zero = nz                                                                              \
+    }
+#define KEY_ENUM(n, f, d, names)                                                                   \
+    {                                                                                              \
+        .name = n, .kind = KIND_ENUM, .offset = OFF(f), .def = d, .choices = names                 \
+    }
+#define KEY_PATTERNS(n, f)                                                                         \
+    {                                                                                              \
+        .name = n, .kind = KIND_PATTERNS, .offset = OFF(f), .def = ""                              \
+    }
+
+/* The order here is the order of pgcdc_config_dump() and of conf/pgcdc.conf. */
+static const struct key_def key_table[] = {
+    KEY_STRING("database.dsn", database_dsn, "", NULL, SECRET_DSN),
+    KEY_STRING("topic.prefix", topic_prefix, "", check_topic_prefix, SECRET_NONE),
+    KEY_STRING("slot.name", slot_name, "pgcdc", check_slot_name, SECRET_NONE),
+    KEY_STRING("publication.name", publication_name, "pgcdc", check_identifier, SECRET_NONE),
+    KEY_ENUM("publication.autocreate.mode", autocreate, "filtered", autocreate_names),
+    KEY_PATTERNS("table.include.list", table_include),
+    KEY_PATTERNS("table.exclude.list", table_exclude),
+    KEY_PATTERNS("column.include.list", column_include),
+    KEY_PATTERNS("column.exclude.list", column_exclude),
+    KEY_BOOL("tombstones.on.delete", tombstones_on_delete, "true"),
+    KEY_STRING("unavailable.value.placeholder", unavailable_value_placeholder,
+               "__debezium_unavailable_value", NULL, SECRET_NONE),
+    KEY_BOOL("include.unknown.datatypes", include_unknown_datatypes, "false"),
+    KEY_ENUM("sink", sink, "kafka", sink_names),
+    KEY_ENUM("format", format, "avro", format_names),
+    KEY_ENUM("log.level", log_level, "info", log_level_names),
+    KEY_STRING("offset.storage.file.filename", offset_file, "pgcdc.offsets", check_non_empty,
+               SECRET_NONE),
+    KEY_INT("offset.flush.interval.ms", offset_flush_interval_ms, "1000", 0, INT_MAX, false),
+    KEY_INT("status.interval.ms", status_interval_ms, "1000", 1, INT_MAX, false),
+    KEY_INT("reconnect.backoff.initial.ms", reconnect_backoff_initial_ms, "500", 1, INT_MAX, false),
+    KEY_INT("reconnect.backoff.max.ms", reconnect_backoff_max_ms, "30000", 1, INT_MAX, false),
+    KEY_STRING("schema.registry.url", registry_url, "", NULL, SECRET_URL),
+    KEY_STRING("schema.registry.basic.auth.user.info", registry_user_info, "", NULL, SECRET_ALL),
+    KEY_STRING("schema.registry.ssl.ca.location", registry_ssl_ca, "", NULL, SECRET_NONE),
+    KEY_STRING("schema.registry.ssl.certificate.location", registry_ssl_cert, "", NULL,
+               SECRET_NONE),
+    KEY_STRING("schema.registry.ssl.key.location", registry_ssl_key, "", NULL, SECRET_NONE),
+    KEY_INT("topic.creation.default.partitions", topic_partitions, "1", 1, INT_MAX, false),
+    KEY_INT("topic.creation.default.replication.factor", topic_replication_factor, "-1", -1, 32767,
+            true),
+    KEY_ENUM("topic.creation.default.cleanup.policy", topic_cleanup, "delete", cleanup_names),
+    KEY_INT("max.queue.size", max_queue_size, "100000", 1, INT_MAX, false),
+    KEY_ENUM("snapshot.mode", snapshot_mode, "never", snapshot_names),
+};
+
+#define KEY_COUNT (sizeof(key_table) / sizeof(key_table[0]))
+#define KAFKA_PREFIX "kafka."
+#define KAFKA_PREFIX_LEN (sizeof(KAFKA_PREFIX) - 1)
+
+/* Debezium keys that pgcdc spells differently, with the pgcdc way. */
+static const struct {
+    const char *name; /* key a Debezium user may write */
+    const char *hint; /* what to write instead */
+} key_hints[] = {
+    {"database.hostname", "set host in 'database.dsn'"},
+    {"database.port", "set port in 'database.dsn'"},
+    {"database.user", "set user in 'database.dsn'"},
+    {"database.password", "set password in 'database.dsn' or use PGPASSWORD or a .pgpass file"},
+    {"database.dbname", "set dbname in 'database.dsn'"},
+    {"table.whitelist", "use 'table.include.list'"},
+    {"table.blacklist", "use 'table.exclude.list'"},
+    {"column.whitelist", "use 'column.include.list'"},
+    {"column.blacklist", "use 'column.exclude.list'"},
+};
+
+size_t pgcdc_config_key_count(void)
+{
+    return KEY_COUNT;
+}
+
+const char *pgcdc_config_key_name(size_t i)
+{
+    return i < KEY_COUNT ? key_table[i].name : NULL;
+}
+
+const char *pgcdc_config_key_default(size_t i)
+{
+    return i < KEY_COUNT ? key_table[i].def : NULL;
+}
+
+static const struct key_def *find_key(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < KEY_COUNT; i++) {
+        if (strcmp(key_table[i].name, name) == 0)
+            return &key_table[i];
+    }
+    return NULL;
+}
+
+static void *field(struct pgcdc_config *cfg, const struct key_def *k)
+{
+    return (char *)cfg + k->offset;
+}
+
+static const void *cfield(const struct pgcdc_config *cfg, const struct key_def *k)
+{
+    return (const char *)cfg + k->offset;
+}
+
+/* ---- did-you-mean ---- */
+
+#define SUGGEST_MAX_LEN 128
+
+/* Edit distance of a and b (insertions, deletions, substitutions and swaps of
+ * two neighbours each cost 1), b at most SUGGEST_MAX_LEN bytes. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t rows[3][SUGGEST_MAX_LEN + 1];
+    size_t la = strlen(a), lb = strlen(b), i, j;
+    size_t *prev2 = rows[0], *prev = rows[1], *cur = rows[2], *t;
+
+    for (j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (j = 1; j <= lb; j++) {
+            size_t best = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+
+            if (prev[j] + 1 < best)
+                best = prev[j] + 1;
+            if (cur[j - 1] + 1 < best)
+                best = cur[j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                prev2[j - 2] + 1 < best)
+                best = prev2[j - 2] + 1;
+            cur[j] = best;
+        }
+        t = prev2;
+        prev2 = prev;
+        prev = cur;
+        cur = t;
+    }
+    return prev[lb];
+}
+
+static void unknown_key_error(const char *key, char *err, size_t errlen)
+{
+    size_t i, best = SIZE_MAX, limit, len = strlen(key);
+    const char *best_name = NULL;
+    const char *dot;
+
+    for (i = 0; i < sizeof(key_hints) / sizeof(key_hints[0]); i++) {
+        if (strcmp(key, key_hints[i].name) == 0) {
+            snprintf(err, errlen, "unknown key '%s' (%s)", key, key_hints[i].hint);
+            return;
+        }
+    }
+    if (len <= SUGGEST_MAX_LEN) {
+        for (i = 0; i < KEY_COUNT; i++) {
+            size_t d;
+
+            if (strlen(key_table[i].name) > SUGGEST_MAX_LEN)
+                continue;
+            d = edit_distance(key, key_table[i].name);
+            if (d < best) {
+                best = d;
+                best_name = key_table[i].name;
+            }
+        }
+        /* A typo costs about one edit per four characters; beyond that the
+         * "suggestion" would be a different key. */
+        limit = len / 4;
+        if (limit < 1)
+            limit = 1;
+        if (limit > 3)
+            limit = 3;
+        if (best_name != NULL && best <= limit) {
+            snprintf(err, errlen, "unknown key '%s' (did you mean '%s'?)", key, best_name);
+            return;
+        }
+        /* "kafak.acks": a misspelt passthrough prefix. */
+        dot = strchr(key, '.');
+        if (dot != NULL && dot[1] != '\0' && (size_t)(dot - key) <= 8) {
+            char head[9];
+
+            memcpy(head, key, (size_t)(dot - key));
+            head[dot - key] = '\0';
+            if (edit_distance(head, "kafka") <= 1) {
+                snprintf(err, errlen, "unknown key '%s' (did you mean 'kafka.%s'?)", key, dot + 1);
+                return;
+            }
+        }
+    }
+    snprintf(err, errlen, "unknown key '%s'", key);
+}
+
+/* ---- value parsing ---- */
+
+static int parse_bool(const char *v, bool *out)
+{
+    static const char *const yes[] = {"true", "on", "yes", "1"};
+    static const char *const no[] = {"false", "off", "no", "0"};
+    size_t i;
+
+    for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (strcasecmp(v, yes[i]) == 0) {
+            *out = true;
+            return 0;
+        }
+        if (strcasecmp(v, no[i]) == 0) {
+            *out = false;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+static int parse_int(const char *v, const struct key_def *k, int *out)
+{
+    const char *p = v;
+    char *end;
+    long long n;
+
+    if (*p == '-' || *p == '+')
+        p++;
+    if (!isdigit((unsigned char)*p))
+        return -EINVAL;
+    errno = 0;
+    n = strtoll(v, &end, 10);
+    if (errno != 0 || *end != '\0' || n < k->min || n > k->max || (k->no_zero && n == 0))
+        return -EINVAL;
+    *out = (int)n;
+    return 0;
+}
+
+static int parse_enum(const char *v, const struct key_def *k, int *out)
+{
+    int i;
+
+    for (i = 0; k->choices[i] != NULL; i++) {
+        if (strcasecmp(v, k->choices[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+static void patterns_clear(struct pgcdc_config_patterns *p)
+{
+    size_t i;
+
+    for (i = 0; i < p->count; i++)
+        regfree(&p->re[i]);
+    free(p->re);
+    free(p->text);
+    p->re = NULL;
+    p->text = NULL;
+    p->count = 0;
+}
+
+/* Compiles one pattern (len bytes at pat, already unescaped and trimmed) and
+ * appends it to p. */
+static int patterns_add(struct pgcdc_config_patterns *p, const char *key, const char *pat,
+                        size_t len, char *err, size_t errlen)
+{
+    const int flags = REG_EXTENDED | REG_NOSUB | REG_ICASE;
+    char *anchored;
+    regex_t probe;
+    regex_t *grown;
+    char msg[128];
+    int rc;
+
+    anchored = malloc(len + 5);
+    if (anchored == NULL)
+        return -ENOMEM;
+    /* The bare pattern first: its errors are the user's, and it proves the
+     * parentheses balance, so the anchored form means what it says. */
+    memcpy(anchored, pat, len);
+    anchored[len] = '\0';
+    rc = regcomp(&probe, anchored, flags);
+    if (rc != 0) {
+        regerror(rc, &probe, msg, sizeof(msg));
+        msg[0] = (char)tolower((unsigned char)msg[0]);
+        snprintf(err, errlen,
+                 "invalid value for '%s': pattern '%s' is not a valid regular expression: %s", key,
+                 anchored, msg);
+        regfree(&probe);
+        free(anchored);
+        return -EINVAL;
+    }
+    regfree(&probe);
+
+    memcpy(anchored, "^(", 2);
+    memcpy(anchored + 2, pat, len);
+    memcpy(anchored + 2 + len, ")$", 3);
+    grown = realloc(p->re, (p->count + 1) * sizeof(*grown));
+    if (grown == NULL) {
+        free(anchored);
+        return -ENOMEM;
+    }
+    p->re = grown;
+    rc = regcomp(&p->re[p->count], anchored, flags);
+    free(anchored);
+    if (rc != 0) {
+        snprintf(err, errlen, "invalid value for '%s': pattern '%.*s' cannot be anchored", key,
+                 (int)len, pat);
+        return -EINVAL;
+    }
+    p->count++;
+    return 0;
+}
+
+/* Parses a comma-separated pattern list into out (zeroed by the caller). */
+static int patterns_parse(const char *key, const char *value,
+                          struct pgcdc_config_patterns *out /* OUT */, char *err, size_t errlen)
+{
+    size_t vlen = strlen(value), n = 0, start, end;
+    const char *s;
+    char *piece;
+    int rc = 0;
+
+    out->text = strdup(value);
+    piece = malloc(vlen + 1);
+    if (out->text == NULL || piece == NULL) {
+        free(piece);
+        patterns_clear(out);
+        return -ENOMEM;
+    }
+    for (s = value;; s++) {
+        if (*s == '\\' && s[1] == ',') {
+            piece[n++] = ',';
+            s++;
+            continue;
+        }
+        if (*s == '\\' && s[1] != '\0') {
+            piece[n++] = *s++;
+            piece[n++] = *s;
+            continue;
+        }
+        if (*s != ',' && *s != '\0') {
+            piece[n++] = *s;
+            continue;
+        }
+        start = 0;
+        end = n;
+        while (start < end && isspace((unsigned char)piece[start]))
+            start++;
+        while (end > start && isspace((unsigned char)piece[end - 1]))
+            end--;
+        if (end > start) {
+            rc = patterns_add(out, key, piece + start, end - start, err, errlen);
+            if (rc < 0)
+                break;
+        }
+        n = 0;
+        if (*s == '\0')
+            break;
+    }
+    free(piece);
+    if (rc < 0)
+        patterns_clear(out);
+    return rc;
+}
+
+static bool patterns_match(const struct pgcdc_config_patterns *p, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < p->count; i++) {
+        if (regexec(&p->re[i], name, 0, NULL, 0) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* ---- setting ---- */
+
+static int set_kafka(struct pgcdc_config *cfg, const char *key, const char *value, char *err,
+                     size_t errlen)
+{
+    const char *name = key + KAFKA_PREFIX_LEN;
+    struct pgcdc_config_kv *grown;
+    char *v, *n;
+    size_t i, cap;
+
+    if (*name == '\0') {
+        snprintf(err, errlen, "invalid key '%s': a librdkafka property name must follow 'kafka.'",
+                 key);
+        return -EINVAL;
+    }
+    v = strdup(value);
+    if (v == NULL)
+        goto nomem;
+    for (i = 0; i < cfg->kafka_count; i++) {
+        if (strcmp(cfg->kafka[i].name, name) == 0) {
+            free(cfg->kafka[i].value);
+            cfg->kafka[i].value = v;
+            return 0;
+        }
+    }
+    if (cfg->kafka_count == cfg->kafka_cap) {
+        cap = cfg->kafka_cap ? cfg->kafka_cap * 2 : 8;
+        grown = realloc(cfg->kafka, cap * sizeof(*grown));
+        if (grown == NULL) {
+            free(v);
+            goto nomem;
+        }
+        cfg->kafka = grown;
+        cfg->kafka_cap = cap;
+    }
+    n = strdup(name);
+    if (n == NULL) {
+        free(v);
+        goto nomem;
+    }
+    cfg->kafka[cfg->kafka_count].name = n;
+    cfg->kafka[cfg->kafka_count].value = v;
+    cfg->kafka_count++;
+    return 0;
+
+nomem:
+    snprintf(err, errlen, "out of memory setting '%s'", key);
+    return -ENOMEM;
+}
+
+/* Writes "a, b or c" for an enum's choices. */
+static void choices_text(const struct key_def *k, char *out, size_t outlen)
+{
+    size_t used = 0, i, n = 0;
+
+    while (k->choices[n] != NULL)
+        n++;
+    out[0] = '\0';
+    for (i = 0; i < n && used < outlen; i++) {
+        const char *sep = i == 0 ? "" : (i + 1 == n ? " or " : ", ");
+        int m = snprintf(out + used, outlen - used, "%s%s", sep, k->choices[i]);
+
+        if (m < 0)
+            break;
+        used += (size_t)m;
+    }
+}
+
+static int set_known(struct pgcdc_config *cfg, const struct key_def *k, const char *value,
+                     bool is_default, char *err, size_t errlen)
+{
+    char allowed[128];
+    const char *why;
+    int n;
+    bool b;
+
+    switch (k->kind) {
+    case KIND_STRING: {
+        char **slot = field(cfg, k);
+        char *copy;
+
+        if (k->check != NULL && !(is_default && *value == '\0')) {
+            why = k->check(value);
+            if (why != NULL) {
+                snprintf(err, errlen, "invalid value '%s' for '%s': expected %s", value, k->name,
+                         why);
+                return -EINVAL;
+            }
+        }
+        copy = strdup(value);
+        if (copy == NULL)
+            goto nomem;
+        free(*slot);
+        *slot = copy;
+        return 0;
+    }
+    case KIND_BOOL:
+        if (parse_bool(value, &b) < 0) {
+            snprintf(err, errlen,
+                     "invalid value '%s' for '%s': expected true or false (also on/off, "
+                     "yes/no, 1/0)",
+                     value, k->name);
+            return -EINVAL;
+        }
+        memcpy(field(cfg, k), &b, sizeof(b));
+        return 0;
+    case KIND_INT:
+        if (parse_int(value, k, &n) < 0) {
+            if (k->no_zero)
+                snprintf(err, errlen,
+                         "invalid value '%s' for '%s': expected %d or an integer from 1 to %d",
+                         value, k->name, k->min, k->max);
+            else
+                snprintf(err, errlen,
+                         "invalid value '%s' for '%s': expected an integer from %d to %d", value,
+                         k->name, k->min, k->max);
+            return -EINVAL;
+        }
+        memcpy(field(cfg, k), &n, sizeof(n));
+        return 0;
+    case KIND_ENUM:
+        if (parse_enum(value, k, &n) < 0) {
+            choices_text(k, allowed, sizeof(allowed));
+            snprintf(err, errlen, "invalid value '%s' for '%s': expected %s", value, k->name,
+                     allowed);
+            return -EINVAL;
+        }
+        memcpy(field(cfg, k), &n, sizeof(n));
+        return 0;
+    case KIND_PATTERNS: {
+        struct pgcdc_config_patterns fresh = {0};
+        struct pgcdc_config_patterns *slot = field(cfg, k);
+        int rc = patterns_parse(k->name, value, &fresh, err, errlen);
+
+        if (rc == -ENOMEM)
+            goto nomem;
+        if (rc < 0)
+            return rc;
+        patterns_clear(slot);
+        *slot = fresh;
+        return 0;
+    }
+    }
+    snprintf(err, errlen, "internal error: key '%s' has no type", k->name);
+    return -EINVAL;
+
+nomem:
+    snprintf(err, errlen, "out of memory setting '%s'", k->name);
+    return -ENOMEM;
+}
+
+int pgcdc_config_set(struct pgcdc_config *cfg, const char *key, const char *value, char *err,
+                     size_t errlen)
+{
+    const struct key_def *k;
+
+    if (key == NULL || *key == '\0') {
+        snprintf(err, errlen, "missing key before '='");
+        return -EINVAL;
+    }
+    if (value == NULL)
+        value = "";
+    if (strncmp(key, KAFKA_PREFIX, KAFKA_PREFIX_LEN) == 0)
+        return set_kafka(cfg, key, value, err, errlen);
+    k = find_key(key);
+    if (k == NULL) {
+        unknown_key_error(key, err, errlen);
+        return -EINVAL;
+    }
+    return set_known(cfg, k, value, false, err, errlen);
+}
+
+/* Trims blanks at both ends of s[0..*len) in place; returns the new start. */
+static char *trim(char *s, size_t *len)
+{
+    size_t n = *len;
+
+    while (n > 0 && isspace((unsigned char)*s)) {
+        s++;
+        n--;
+    }
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        n--;
+    s[n] = '\0';
+    *len = n;
+    return s;
+}
+
+/* Splits line (modified in place) at its first '=' and sets the pair. */
+static int set_line(struct pgcdc_config *cfg, char *line, size_t len, char *err, size_t errlen)
+{
+    char *eq = memchr(line, '=', len);
+    size_t klen, vlen;
+    char *key, *value;
+
+    if (eq == NULL) {
+        snprintf(err, errlen, "missing '=' (expected 'key = value')");
+        return -EINVAL;
+    }
+    klen = (size_t)(eq - line);
+    vlen = len - klen - 1;
+    key = trim(line, &klen);
+    value = trim(eq + 1, &vlen);
+    return pgcdc_config_set(cfg, key, value, err, errlen);
+}
+
+int pgcdc_config_set_option(struct pgcdc_config *cfg, const char *option, char *err, size_t errlen)
+{
+    size_t len = strlen(option);
+    char *copy = malloc(len + 1);
+    int rc;
+
+    if (copy == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    memcpy(copy, option, len + 1);
+    rc = set_line(cfg, copy, len, err, errlen);
+    free(copy);
+    return rc;
+}
+
+int pgcdc_config_load_file(struct pgcdc_config *cfg, const char *path, char *err, size_t errlen)
+{
+    char msg[512];
+    char *line = NULL, *p;
+    size_t cap = 0, len;
+    unsigned long lineno = 0;
+    ssize_t got;
+    FILE *f;
+    int rc = 0;
+
+    f = fopen(path, "r");
+    if (f == NULL) {
+        rc = -errno;
+        snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+        return rc;
+    }
+    while ((got = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        p = line;
+        len = strnlen(line, (size_t)got);
+        if (lineno == 1 && len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
+            p += 3; /* UTF-8 byte order mark */
+            len -= 3;
+        }
+        p = trim(p, &len);
+        if (len == 0 || p[0] == '#')
+            continue;
+        rc = set_line(cfg, p, len, msg, sizeof(msg));
+        if (rc < 0) {
+            snprintf(err, errlen, "%s:%lu: %s", path, lineno, msg);
+            goto out;
+        }
+    }
+    if (ferror(f)) {
+        rc = -EIO;
+        snprintf(err, errlen, "cannot read '%s'", path);
+    }
+out:
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+/* ---- lifetime ---- */
+
+int pgcdc_config_new(struct pgcdc_config **out, char *err, size_t errlen)
+{
+    struct pgcdc_config *cfg;
+    size_t i;
+    int rc;
+
+    *out = NULL;
+    cfg = calloc(1, sizeof(*cfg));
+    if (cfg == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    for (i = 0; i < KEY_COUNT; i++) {
+        rc = set_known(cfg, &key_table[i], key_table[i].def, true, err, errlen);
+        if (rc < 0) {
+            pgcdc_config_free(cfg);
+            return rc;
+        }
+    }
+    *out = cfg;
+    return 0;
+}
+
+void pgcdc_config_free(struct pgcdc_config *cfg)
+{
+    size_t i;
+
+    if (cfg == NULL)
+        return;
+    for (i = 0; i < KEY_COUNT; i++) {
+        const struct key_def *k = &key_table[i];
+
+        if (k->kind == KIND_STRING)
+            free(*(char **)field(cfg, k));
+        else if (k->kind == KIND_PATTERNS)
+            patterns_clear(field(cfg, k));
+    }
+    for (i = 0; i < cfg->kafka_count; i++) {
+        free(cfg->kafka[i].name);
+        free(cfg->kafka[i].value);
+    }
+    free(cfg->kafka);
+    free(cfg);
+}
+
+/* ---- validation ---- */
+
+int pgcdc_config_validate(const struct pgcdc_config *cfg, char *err, size_t errlen)
+{
+    if (cfg->topic_prefix[0] == '\0') {
+        snprintf(err, errlen, "missing required key 'topic.prefix'");
+        return -EINVAL;
+    }
+    if (cfg->format == PGCDC_CONFIG_FORMAT_AVRO && cfg->sink == PGCDC_CONFIG_SINK_KAFKA &&
+        cfg->registry_url[0] == '\0') {
+        snprintf(err, errlen,
+                 "'schema.registry.url' is required when format = avro and sink = kafka");
+        return -EINVAL;
+    }
+    if (cfg->table_include.text[0] != '\0' && cfg->table_exclude.text[0] != '\0') {
+        snprintf(err, errlen, "'table.include.list' and 'table.exclude.list' cannot both be set");
+        return -EINVAL;
+    }
+    if (cfg->column_include.text[0] != '\0' && cfg->column_exclude.text[0] != '\0') {
+        snprintf(err, errlen, "'column.include.list' and 'column.exclude.list' cannot both be set");
+        return -EINVAL;
+    }
+    if (cfg->reconnect_backoff_max_ms < cfg->reconnect_backoff_initial_ms) {
+        snprintf(err, errlen,
+                 "'reconnect.backoff.max.ms' (%d) must not be less than "
+                 "'reconnect.backoff.initial.ms' (%d)",
+                 cfg->reconnect_backoff_max_ms, cfg->reconnect_backoff_initial_ms);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* ---- filters ---- */
+
+/* Joins up to three names with '.' into buf (or a heap copy when too long)
+ * and reports whether include/exclude let it through. */
+static bool filter_allows(const struct pgcdc_config_patterns *include,
+                          const struct pgcdc_config_patterns *exclude, const char *a, const char *b,
+                          const char *c)
+{
+    char stack[3 * (NAME_MAX_BYTES + 1) + 1];
+    size_t la = strlen(a), lb = strlen(b), lc = c ? strlen(c) : 0;
+    size_t need = la + 1 + lb + (c ? 1 + lc : 0) + 1;
+    char *name = stack, *p;
+    bool ok;
+
+    if (include->count == 0 && exclude->count == 0)
+        return true;
+    if (need > sizeof(stack)) {
+        name = malloc(need);
+        if (name == NULL) /* matches nothing: include lists drop it, exclude lists keep it */
+            return include->count == 0;
+    }
+    p = name;
+    memcpy(p, a, la);
+    p += la;
+    *p++ = '.';
+    memcpy(p, b, lb);
+    p += lb;
+    if (c != NULL) {
+        *p++ = '.';
+        memcpy(p, c, lc);
+        p += lc;
+    }
+    *p = '\0';
+    if (include->count > 0)
+        ok = patterns_match(include, name);
+    else
+        ok = !patterns_match(exclude, name);
+    if (name != stack)
+        free(name);
+    return ok;
+}
+
+bool pgcdc_config_table_included(const struct pgcdc_config *cfg, const char *schema,
+                                 const char *table)
+{
+    return filter_allows(&cfg->table_include, &cfg->table_exclude, schema, table, NULL);
+}
+
+bool pgcdc_config_column_included(const struct pgcdc_config *cfg, const char *schema,
+                                  const char *table, const char *column)
+{
+    return filter_allows(&cfg->column_include, &cfg->column_exclude, schema, table, column);
+}
+
+/* ---- redaction ---- */
+
+/* Output that counts what it would need and never overruns. */
+struct sink_buf {
+    char *out;  /* destination, may be NULL when cap is 0 */
+    size_t cap; /* bytes at out */
+    size_t len; /* bytes wanted so far (may exceed cap) */
+};
+
+static void sb_add(struct sink_buf *b, const char *s, size_t n)
+{
+    if (b->len < b->cap) {
+        size_t room = b->cap - b->len;
+
+        memcpy(b->out + b->len, s, n < room ? n : room);
+    }
+    b->len += n;
+}
+
+static void sb_str(struct sink_buf *b, const char *s)
+{
+    sb_add(b, s, strlen(s));
+}
+
+/* NUL-terminates; true when everything fit. */
+static bool sb_finish(struct sink_buf *b)
+{
+    if (b->cap == 0)
+        return false;
+    if (b->len < b->cap) {
+        b->out[b->len] = '\0';
+        return true;
+    }
+    b->out[b->cap - 1] = '\0';
+    return false;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* True when s[0..n) contains word (lower case) in any case. */
+static bool contains_ci(const char *s, size_t n, const char *word)
+{
+    size_t wl = strlen(word), i, j;
+
+    for (i = 0; i + wl <= n; i++) {
+        for (j = 0; j < wl; j++) {
+            if (tolower((unsigned char)s[i + j]) != word[j])
+                break;
+        }
+        if (j == wl)
+            return true;
+    }
+    return false;
+}
+
+/* True when the name s[0..n), percent-decoded as libpq does for URI
+ * parameters, contains "password" in any case. A name too long to check is
+ * treated as a password, to be safe. */
+static bool names_password(const char *s, size_t n)
+{
+    char dec[256];
+    size_t i, d = 0;
+
+    if (n > sizeof(dec))
+        return true;
+    for (i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+            dec[d++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            i += 2;
+        } else {
+            dec[d++] = s[i];
+        }
+    }
+    return contains_ci(dec, d, "password");
+}
+
+/* Masks the query parameters named like a password in s (after the '?'). */
+static void redact_query(struct sink_buf *b, const char *s)
+{
+    while (*s != '\0') {
+        size_t n = strcspn(s, "&");
+        const char *eq = memchr(s, '=', n);
+
+        if (eq != NULL && names_password(s, (size_t)(eq - s))) {
+            sb_add(b, s, (size_t)(eq - s) + 1);
+            sb_str(b, MASK);
+        } else {
+            sb_add(b, s, n);
+        }
+        s += n;
+        if (*s == '&')
+            sb_add(b, s++, 1);
+    }
+}
+
+/* postgresql://[user[:password]@][hosts][/db][?params], split as libpq does:
+ * the user part ends at the first '@' before any '/'. */
+static void redact_pg_uri(struct sink_buf *b, const char *s, size_t prefix)
+{
+    const char *p = s + prefix, *at, *colon, *q;
+    size_t n = strcspn(p, "@/");
+
+    sb_add(b, s, prefix);
+    if (p[n] == '@') {
+        at = p + n;
+        colon = memchr(p, ':', n);
+        if (colon != NULL) {
+            sb_add(b, p, (size_t)(colon - p) + 1);
+            sb_str(b, MASK);
+        } else {
+            sb_add(b, p, n);
+        }
+        sb_add(b, at, 1);
+        p = at + 1;
+    }
+    q = strchr(p, '?');
+    if (q == NULL) {
+        sb_str(b, p);
+        return;
+    }
+    sb_add(b, p, (size_t)(q - p) + 1);
+    redact_query(b, q + 1);
+}
+
+/* key = value pairs exactly as libpq's conninfo_parse() reads them. */
+static void redact_conninfo(struct sink_buf *b, const char *s)
+{
+    size_t i = 0, kstart, kend, vstart;
+
+    while (s[i] != '\0') {
+        if (isspace((unsigned char)s[i])) {
+            sb_add(b, s + i++, 1);
+            continue;
+        }
+        kstart = i;
+        while (s[i] != '\0' && s[i] != '=' && !isspace((unsigned char)s[i]))
+            i++;
+        kend = i;
+        while (isspace((unsigned char)s[i]))
+            i++;
+        if (s[i] != '=') {
+            /* libpq rejects this; we cannot tell names from values any more */
+            sb_add(b, s + kstart, kend - kstart);
+            if (s[kend] != '\0') {
+                sb_str(b, " ");
+                sb_str(b, MASK);
+            }
+            return;
+        }
+        i++;
+        while (isspace((unsigned char)s[i]))
+            i++;
+        sb_add(b, s + kstart, i - kstart);
+        vstart = i;
+        if (s[i] == '\'') {
+            i++;
+            while (s[i] != '\0') {
+                if (s[i] == '\\') {
+                    i++;
+                    if (s[i] != '\0')
+                        i++;
+                    continue;
+                }
+                if (s[i++] == '\'')
+                    break;
+            }
+        } else {
+            while (s[i] != '\0' && !isspace((unsigned char)s[i])) {
+                if (s[i] == '\\' && s[i + 1] != '\0')
+                    i++;
+                i++;
+            }
+        }
+        if (names_password(s + kstart, kend - kstart))
+            sb_str(b, MASK);
+        else
+            sb_add(b, s + vstart, i - vstart);
+    }
+}
+
+static size_t uri_prefix(const char *s)
+{
+    if (strncasecmp(s, "postgresql://", 13) == 0)
+        return 13;
+    if (strncasecmp(s, "postgres://", 11) == 0)
+        return 11;
+    return 0;
+}
+
+static void redact_dsn(struct sink_buf *b, const char *dsn)
+{
+    size_t prefix = uri_prefix(dsn);
+
+    if (prefix > 0)
+        redact_pg_uri(b, dsn, prefix);
+    else
+        redact_conninfo(b, dsn);
+}
+
+int pgcdc_config_redact_dsn(const char *dsn, char *out, size_t outlen)
+{
+    struct sink_buf b = {out, outlen, 0};
+
+    redact_dsn(&b, dsn);
+    return sb_finish(&b) ? 0 : -ENOSPC;
+}
+
+/* Masks the password of every "scheme://user:password@" in a URL list. */
+static void redact_urls(struct sink_buf *b, const char *s)
+{
+    const char *p;
+
+    while ((p = strstr(s, "://")) != NULL) {
+        size_t n;
+        const char *colon;
+
+        p += 3;
+        sb_add(b, s, (size_t)(p - s));
+        n = strcspn(p, "@/?#,");
+        if (p[n] == '@') {
+            colon = memchr(p, ':', n);
+            if (colon != NULL) {
+                sb_add(b, p, (size_t)(colon - p) + 1);
+                sb_str(b, MASK);
+                sb_add(b, p + n, 1);
+                p += n + 1;
+            }
+        }
+        s = p;
+    }
+    sb_str(b, s);
+}
+
+/* ---- dump ---- */
+
+static bool kafka_secret(const char *name)
+{
+    size_t n = strlen(name);
+
+    return contains_ci(name, n, "password") || contains_ci(name, n, "secret") ||
+           strcmp(name, "ssl.key.pem") == 0 || strcmp(name, "sasl.oauthbearer.config") == 0;
+}
+
+static void dump_masked(FILE *out, const char *key, void (*redact)(struct sink_buf *, const char *),
+                        const char *value)
+{
+    struct sink_buf b = {NULL, 0, 0};
+    char *buf;
+
+    redact(&b, value);
+    buf = malloc(b.len + 1);
+    if (buf == NULL) {
+        fprintf(out, "%s = %s\n", key, MASK);
+        return;
+    }
+    b.out = buf;
+    b.cap = b.len + 1;
+    b.len = 0;
+    redact(&b, value);
+    sb_finish(&b);
+    fprintf(out, "%s = %s\n", key, buf);
+    free(buf);
+}
+
+int pgcdc_config_dump(const struct pgcdc_config *cfg, FILE *out)
+{
+    size_t i;
+    int n;
+    bool b;
+
+    for (i = 0; i < KEY_COUNT; i++) {
+        const struct key_def *k = &key_table[i];
+        const char *s;
+
+        switch (k->kind) {
+        case KIND_STRING:
+            s = *(char *const *)cfield(cfg, k);
+            if (*s == '\0')
+                fprintf(out, "%s =\n", k->name);
+            else if (k->secret == SECRET_ALL || strstr(k->name, "password") != NULL ||
+                     strstr(k->name, "secret") != NULL)
+                fprintf(out, "%s = %s\n", k->name, MASK);
+            else if (k->secret == SECRET_DSN)
+                dump_masked(out, k->name, redact_dsn, s);
+            else if (k->secret == SECRET_URL)
+                dump_masked(out, k->name, redact_urls, s);
+            else
+                fprintf(out, "%s = %s\n", k->name, s);
+            break;
+        case KIND_BOOL:
+            memcpy(&b, cfield(cfg, k), sizeof(b));
+            fprintf(out, "%s = %s\n", k->name, b ? "true" : "false");
+            break;
+        case KIND_INT:
+            memcpy(&n, cfield(cfg, k), sizeof(n));
+            fprintf(out, "%s = %d\n", k->name, n);
+            break;
+        case KIND_ENUM:
+            memcpy(&n, cfield(cfg, k), sizeof(n));
+            fprintf(out, "%s = %s\n", k->name, k->choices[n]);
+            break;
+        case KIND_PATTERNS: {
+            const struct pgcdc_config_patterns *p = cfield(cfg, k);
+
+            if (p->text[0] == '\0')
+                fprintf(out, "%s =\n", k->name);
+            else
+                fprintf(out, "%s = %s\n", k->name, p->text);
+            break;
+        }
+        }
+    }
+    for (i = 0; i < cfg->kafka_count; i++) {
+        const struct pgcdc_config_kv *kv = &cfg->kafka[i];
+
+        if (kafka_secret(kv->name) && kv->value[0] != '\0')
+            fprintf(out, "%s%s = %s\n", KAFKA_PREFIX, kv->name, MASK);
+        else if (kv->value[0] == '\0')
+            fprintf(out, "%s%s =\n", KAFKA_PREFIX, kv->name);
+        else
+            fprintf(out, "%s%s = %s\n", KAFKA_PREFIX, kv->name, kv->value);
+    }
+    return ferror(out) ? -EIO : 0;
+}

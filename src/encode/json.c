@@ -1,0 +1,394 @@
+/*
+ * json.c - change events as Debezium JSON (JsonConverter, schemas.enable=false).
+ *
+ * Key:   {"id":1}                      the key columns, or no key at all
+ * Value: {"before":{..},"after":{..},"source":{..},"transaction":null,
+ *         "op":"c","ts_ms":..,"ts_us":..,"ts_ns":..}
+ *
+ * Values follow the Connect types of the type mapping (types.h): integers
+ * as numbers, bytes and Decimal as base64 of their bytes, VariableScaleDecimal
+ * as {"scale":..,"value":..}, NaN and infinities as the strings Jackson
+ * writes for them. Column values are converted straight into the output, so
+ * one scratch buffer per encoder serves every row.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgcdc/encoder.h"
+#include "pgcdc/types.h"
+
+struct json_encoder {
+    struct pgcdc_encoder base; /* must be first */
+    char *placeholder;         /* unavailable.value.placeholder */
+    struct pgcdc_buf scratch;  /* converted values of the current row */
+};
+
+static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static int put_base64(struct pgcdc_buf *out, const unsigned char *p, size_t n)
+{
+    char *o;
+
+    if (pgcdc_buf_reserve(out, (n + 2) / 3 * 4 + 2))
+        return -ENOMEM;
+    o = out->data + out->len;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16;
+
+        if (i + 1 < n)
+            v |= (uint32_t)p[i + 1] << 8;
+        if (i + 2 < n)
+            v |= p[i + 2];
+        *o++ = b64chars[(v >> 18) & 63];
+        *o++ = b64chars[(v >> 12) & 63];
+        *o++ = i + 1 < n ? b64chars[(v >> 6) & 63] : '=';
+        *o++ = i + 2 < n ? b64chars[v & 63] : '=';
+    }
+    *o++ = '"';
+    out->len = (size_t)(o - out->data);
+    out->data[out->len] = '\0';
+    return 0;
+}
+
+/* A JSON string: quotes, backslash and control characters escaped; other
+ * bytes (UTF-8 from the server) copied as they are. */
+static int put_string(struct pgcdc_buf *out, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t start = 0;
+
+    if (pgcdc_buf_append_char(out, '"'))
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[7];
+        size_t elen = 2;
+
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        if (pgcdc_buf_append(out, s + start, i - start))
+            return -ENOMEM;
+        esc[0] = '\\';
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            elen = 6;
+        }
+        if (pgcdc_buf_append(out, esc, elen))
+            return -ENOMEM;
+        start = i + 1;
+    }
+    if (pgcdc_buf_append(out, s + start, n - start) || pgcdc_buf_append_char(out, '"'))
+        return -ENOMEM;
+    return 0;
+}
+
+static int put_cstr(struct pgcdc_buf *out, const char *s)
+{
+    return put_string(out, s, strlen(s));
+}
+
+/* The shortest %g form that reads back as the same value, as Java prints. */
+static int put_float(struct pgcdc_buf *out, double v, bool single)
+{
+    char tmp[40];
+
+    if (isnan(v))
+        return put_cstr(out, "NaN");
+    if (isinf(v))
+        return put_cstr(out, v > 0 ? "Infinity" : "-Infinity");
+    for (int prec = single ? 6 : 15; prec <= 17; prec++) {
+        snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+        if (single ? (float)strtod(tmp, NULL) == (float)v : strtod(tmp, NULL) == v)
+            break;
+    }
+    /* Keep it a JSON number with a decimal point, as Jackson writes doubles. */
+    if (strpbrk(tmp, ".eEn") == NULL && strlen(tmp) + 2 < sizeof(tmp))
+        memcpy(tmp + strlen(tmp), ".0", 3);
+    return pgcdc_buf_append(out, tmp, strlen(tmp));
+}
+
+static int put_datum(struct json_encoder *e, struct pgcdc_buf *out, const struct pgcdc_typemap *tm,
+                     const struct pgcdc_schema *schema, const struct pgcdc_datum *d, char *err,
+                     size_t errlen);
+
+static int put_array(struct json_encoder *e, struct pgcdc_buf *out, const struct pgcdc_typemap *tm,
+                     const struct pgcdc_datum *d, char *err, size_t errlen)
+{
+    struct pgcdc_array_iter it;
+    struct pgcdc_datum el;
+    int rc;
+
+    if (pgcdc_buf_append_char(out, '['))
+        return -ENOMEM;
+    pgcdc_types_array_begin(d, &it);
+    for (uint32_t i = 0; (rc = pgcdc_types_array_next(tm, &it, &e->scratch, &el, err, errlen)) > 0;
+         i++) {
+        if ((i > 0 && pgcdc_buf_append_char(out, ',')) ||
+            put_datum(e, out, tm, &tm->elem, &el, err, errlen) < 0)
+            return -ENOMEM;
+    }
+    if (rc < 0)
+        return rc;
+    return pgcdc_buf_append_char(out, ']') ? -ENOMEM : 0;
+}
+
+static int put_datum(struct json_encoder *e, struct pgcdc_buf *out, const struct pgcdc_typemap *tm,
+                     const struct pgcdc_schema *schema, const struct pgcdc_datum *d, char *err,
+                     size_t errlen)
+{
+    const char *p;
+
+    switch (d->kind) {
+    case PGCDC_DATUM_NULL:
+        return pgcdc_buf_append(out, "null", 4);
+    case PGCDC_DATUM_BOOLEAN:
+        return d->u.b ? pgcdc_buf_append(out, "true", 4) : pgcdc_buf_append(out, "false", 5);
+    case PGCDC_DATUM_INT:
+        return pgcdc_buf_appendf(out, "%" PRId64, d->u.i);
+    case PGCDC_DATUM_FLOAT:
+        return put_float(out, d->u.f, schema->ctype == PGCDC_CTYPE_FLOAT32);
+    case PGCDC_DATUM_STRING:
+        p = pgcdc_datum_ptr(d, &e->scratch);
+        return put_string(out, p, d->len);
+    case PGCDC_DATUM_BYTES:
+        p = pgcdc_datum_ptr(d, &e->scratch);
+        return put_base64(out, (const unsigned char *)p, d->len);
+    case PGCDC_DATUM_VSD:
+        p = pgcdc_datum_ptr(d, &e->scratch);
+        if (pgcdc_buf_appendf(out, "{\"scale\":%" PRId32 ",\"value\":", d->u.vsd_scale))
+            return -ENOMEM;
+        if (put_base64(out, (const unsigned char *)p, d->len))
+            return -ENOMEM;
+        return pgcdc_buf_append_char(out, '}');
+    case PGCDC_DATUM_ARRAY:
+        return put_array(e, out, tm, d, err, errlen);
+    }
+    snprintf(err, errlen, "internal error: datum kind %d", (int)d->kind);
+    return -EINVAL;
+}
+
+/* Writes one column's JSON value. */
+static int put_column(struct json_encoder *e, struct pgcdc_buf *out, const struct pgcdc_rel *rel,
+                      uint16_t i, const struct pgcdc_col *col, char *err, size_t errlen)
+{
+    const struct pgcdc_relcol *rc = &rel->cols[i];
+    struct pgcdc_datum d;
+    char cerr[256];
+    int ret;
+
+    switch (col->kind) {
+    case PGCDC_COL_NULL:
+        return pgcdc_buf_append(out, "null", 4);
+    case PGCDC_COL_UNCHANGED:
+        ret = pgcdc_types_unavailable(&rc->tm, e->placeholder, &d);
+        break;
+    case PGCDC_COL_TEXT:
+        ret = pgcdc_types_convert(&rc->tm, col->data, col->len, &e->scratch, &d, cerr,
+                                  sizeof(cerr));
+        break;
+    default:
+        snprintf(err, errlen,
+                 "table '%s.%s': column '%s': binary values are not supported (do not set "
+                 "the pgoutput 'binary' option)",
+                 rel->nspname, rel->relname, rc->name);
+        return -ENOTSUP;
+    }
+    if (ret < 0) {
+        snprintf(err, errlen, "table '%s.%s': column '%s': %s", rel->nspname, rel->relname,
+                 rc->name, col->kind == PGCDC_COL_TEXT ? cerr : "no placeholder for this type");
+        return ret;
+    }
+    return put_datum(e, out, &rc->tm, &rc->tm.schema, &d, err, errlen);
+}
+
+static int check_tuple(const struct pgcdc_rel *rel, const struct pgcdc_tuple *t, char *err,
+                       size_t errlen)
+{
+    if (t->ncols != rel->ncols) {
+        snprintf(err, errlen,
+                 "table '%s.%s': a row has %u columns but its Relation message had %u",
+                 rel->nspname, rel->relname, t->ncols, rel->ncols);
+        return -EBADMSG;
+    }
+    return 0;
+}
+
+/* {"col":value,...} over the included columns (key_only: only key columns
+ * carry values, the others are null, as Debezium fills a delete's before). */
+static int put_row(struct json_encoder *e, struct pgcdc_buf *out, const struct pgcdc_rel *rel,
+                   const struct pgcdc_tuple *t, bool keys, bool key_only, char *err, size_t errlen)
+{
+    bool first = true;
+    int rc = check_tuple(rel, t, err, errlen);
+
+    if (rc < 0)
+        return rc;
+    if (pgcdc_buf_append_char(out, '{'))
+        return -ENOMEM;
+    for (uint16_t i = 0; i < rel->ncols; i++) {
+        const struct pgcdc_relcol *c = &rel->cols[i];
+
+        if (keys ? !c->key : !c->included)
+            continue;
+        if ((!first && pgcdc_buf_append_char(out, ',')) || put_cstr(out, c->name) ||
+            pgcdc_buf_append_char(out, ':'))
+            return -ENOMEM;
+        first = false;
+        if (key_only && !c->key)
+            rc = pgcdc_buf_append(out, "null", 4);
+        else
+            rc = put_column(e, out, rel, i, &t->cols[i], err, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    return pgcdc_buf_append_char(out, '}') ? -ENOMEM : 0;
+}
+
+static int json_key(struct pgcdc_encoder *base, const struct pgcdc_change *ch,
+                    const struct pgcdc_tuple *key_row, struct pgcdc_buf *out, char *err,
+                    size_t errlen)
+{
+    struct json_encoder *e = (struct json_encoder *)base;
+    int rc;
+
+    pgcdc_buf_reset(out);
+    pgcdc_buf_reset(&e->scratch);
+    if (ch->op == 'm') {
+        if (pgcdc_buf_append(out, "{\"prefix\":", 10) || put_cstr(out, ch->msg_prefix) ||
+            pgcdc_buf_append_char(out, '}'))
+            goto nomem;
+        return 0;
+    }
+    if (ch->op == 't' || ch->rel->nkeys == 0 || key_row == NULL)
+        return 1;
+    rc = put_row(e, out, ch->rel, key_row, true, false, err, errlen);
+    if (rc == -ENOMEM)
+        goto nomem;
+    return rc;
+nomem:
+    snprintf(err, errlen, "out of memory encoding a key");
+    return -ENOMEM;
+}
+
+static int put_source(struct pgcdc_buf *out, const struct pgcdc_change *ch)
+{
+    const struct pgcdc_source *s = ch->src;
+    int64_t us = s->commit_time_us;
+    char last[32] = "null";
+
+    /* sequence: ["<last commit lsn>","<lsn>"] as a JSON-encoded string. */
+    if (s->last_commit_lsn)
+        snprintf(last, sizeof(last), "\\\"%" PRIu64 "\\\"", s->last_commit_lsn);
+    if (pgcdc_buf_append(out, "{\"version\":", 11) || put_cstr(out, s->connector_version) ||
+        pgcdc_buf_append(out, ",\"connector\":\"postgresql\",\"name\":", 33) ||
+        put_cstr(out, s->name) ||
+        pgcdc_buf_appendf(out, ",\"ts_ms\":%" PRId64 ",\"snapshot\":", us / 1000) ||
+        put_cstr(out, s->snapshot) || pgcdc_buf_append(out, ",\"db\":", 6) ||
+        put_cstr(out, s->db) ||
+        pgcdc_buf_appendf(out,
+                          ",\"sequence\":\"[%s,\\\"%" PRIu64 "\\\"]\",\"ts_us\":%" PRId64
+                          ",\"ts_ns\":%" PRId64 ",\"schema\":",
+                          last, s->lsn, us, us * 1000) ||
+        put_cstr(out, ch->rel ? ch->rel->nspname : "") ||
+        pgcdc_buf_append(out, ",\"table\":", 9) || put_cstr(out, ch->rel ? ch->rel->relname : "") ||
+        pgcdc_buf_appendf(out, ",\"txId\":%" PRIu32 ",\"lsn\":%" PRIu64 ",\"xmin\":null}", s->xid,
+                          s->lsn))
+        return -ENOMEM;
+    return 0;
+}
+
+static int json_value(struct pgcdc_encoder *base, const struct pgcdc_change *ch,
+                      struct pgcdc_buf *out, char *err, size_t errlen)
+{
+    struct json_encoder *e = (struct json_encoder *)base;
+    int64_t ts = ch->ts_us;
+    char op[2] = {ch->op, '\0'};
+    int rc = 0;
+
+    pgcdc_buf_reset(out);
+    pgcdc_buf_reset(&e->scratch);
+    if (ch->op == 'm') {
+        if (pgcdc_buf_append(out, "{\"op\":\"m\",\"ts_ms\":", 18) ||
+            pgcdc_buf_appendf(out, "%" PRId64 ",\"source\":", ts / 1000) ||
+            put_source(out, ch) || pgcdc_buf_append(out, ",\"message\":{\"prefix\":", 21) ||
+            put_cstr(out, ch->msg_prefix) || pgcdc_buf_append(out, ",\"content\":", 11) ||
+            put_base64(out, (const unsigned char *)ch->msg_content, ch->msg_len) ||
+            pgcdc_buf_append(out, "}}", 2))
+            goto nomem;
+        return 0;
+    }
+    if (pgcdc_buf_append(out, "{\"before\":", 10))
+        goto nomem;
+    if (ch->before)
+        rc = put_row(e, out, ch->rel, ch->before, false, ch->before_key_only, err, errlen);
+    else
+        rc = pgcdc_buf_append(out, "null", 4);
+    if (rc < 0)
+        goto fail;
+    if (pgcdc_buf_append(out, ",\"after\":", 9))
+        goto nomem;
+    if (ch->after)
+        rc = put_row(e, out, ch->rel, ch->after, false, false, err, errlen);
+    else
+        rc = pgcdc_buf_append(out, "null", 4);
+    if (rc < 0)
+        goto fail;
+    if (pgcdc_buf_append(out, ",\"source\":", 10) || put_source(out, ch) ||
+        pgcdc_buf_append(out, ",\"transaction\":null,\"op\":", 25) || put_cstr(out, op) ||
+        pgcdc_buf_appendf(out, ",\"ts_ms\":%" PRId64 ",\"ts_us\":%" PRId64 ",\"ts_ns\":%" PRId64 "}",
+                          ts / 1000, ts, ts * 1000))
+        goto nomem;
+    return 0;
+fail:
+    if (rc != -ENOMEM)
+        return rc;
+nomem:
+    snprintf(err, errlen, "out of memory encoding a value");
+    return -ENOMEM;
+}
+
+static void json_free(struct pgcdc_encoder *base)
+{
+    struct json_encoder *e = (struct json_encoder *)base;
+
+    pgcdc_buf_free(&e->scratch);
+    free(e->placeholder);
+    free(e);
+}
+
+static const struct pgcdc_encoder_ops json_ops = {
+    .key = json_key,
+    .value = json_value,
+    .free = json_free,
+};
+
+int pgcdc_json_encoder_new(struct pgcdc_encoder **out, const char *placeholder, char *err,
+                           size_t errlen)
+{
+    struct json_encoder *e = calloc(1, sizeof(*e));
+
+    *out = NULL;
+    if (e == NULL || (e->placeholder = strdup(placeholder)) == NULL) {
+        free(e);
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    e->base.ops = &json_ops;
+    *out = &e->base;
+    return 0;
+}

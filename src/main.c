@@ -1,0 +1,176 @@
+/*
+ * main.c - pgcdc's command line: options, signals, wiring.
+ *
+ *   pgcdc run -c FILE [-o key=value]...
+ *   pgcdc --version | --help
+ *
+ * The only file that exits. SIGINT and SIGTERM set a flag; the pipeline then
+ * delivers what it has received, confirms that position and returns, and
+ * pgcdc exits 0. A fatal error prints one line on stderr and exits 1; a
+ * usage or configuration error exits 2.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pgcdc/config.h"
+#include "pgcdc/log.h"
+#include "pgcdc/pipeline.h"
+#include "pgcdc_config.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "pgcdc %s - PostgreSQL change data capture to Kafka\n"
+            "\n"
+            "Usage:\n"
+            "  pgcdc run -c FILE [-o key=value]...   stream changes as the configuration says\n"
+            "  pgcdc config -c FILE [-o key=value]... print the effective configuration\n"
+            "  pgcdc --version                       print the version\n"
+            "  pgcdc --help                          print this help\n"
+            "\n"
+            "Options:\n"
+            "  -c, --config FILE      configuration file (key = value lines)\n"
+            "  -o, --option KEY=VALUE set a key, overriding the file (repeatable)\n"
+            "\n"
+            "Every key is documented in pgcdc.conf. SIGINT or SIGTERM stop pgcdc after it has\n"
+            "delivered and confirmed what it received.\n",
+            PGCDC_VERSION);
+}
+
+static int install_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+        return -errno;
+    /* A closed stdout shows up as a write error, not a silent death. */
+    sa.sa_handler = SIG_IGN;
+    if (sigaction(SIGPIPE, &sa, NULL) != 0)
+        return -errno;
+    return 0;
+}
+
+/* Reads -c and -o into cfg. Returns 0, or 2 after printing the problem. */
+static int load_config(struct pgcdc_config *cfg, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"option", required_argument, NULL, 'o'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *file = NULL;
+    char err[1024];
+    int c;
+
+    /* Files first, then overrides: scan twice so the order on the command
+     * line does not matter. */
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:o:", longopts, NULL)) != -1) {
+        if (c == 'c')
+            file = optarg;
+        else if (c != 'o') {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "pgcdc: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (file == NULL) {
+        fprintf(stderr, "pgcdc: no configuration file: use -c FILE\n");
+        return 2;
+    }
+    if (pgcdc_config_load_file(cfg, file, err, sizeof(err)) < 0) {
+        fprintf(stderr, "pgcdc: %s\n", err);
+        return 2;
+    }
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:o:", longopts, NULL)) != -1) {
+        if (c == 'o' && pgcdc_config_set_option(cfg, optarg, err, sizeof(err)) < 0) {
+            fprintf(stderr, "pgcdc: -o %s: %s\n", optarg, err);
+            return 2;
+        }
+    }
+    if (pgcdc_config_validate(cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "pgcdc: %s: %s\n", file, err);
+        return 2;
+    }
+    return 0;
+}
+
+static int cmd_run(struct pgcdc_config *cfg)
+{
+    struct pgcdc_pipeline *p = NULL;
+    char err[1024];
+    int rc;
+
+    pgcdc_log_set_level(cfg->log_level);
+    if (install_signals() < 0) {
+        fprintf(stderr, "pgcdc: cannot install signal handlers: %s\n", strerror(errno));
+        return 1;
+    }
+    rc = pgcdc_pipeline_new(&p, cfg, &stop_requested, err, sizeof(err));
+    if (rc < 0) {
+        pgcdc_log_error("%s", err);
+        return 1;
+    }
+    pgcdc_log_info("pgcdc %s starting: topic prefix '%s', sink %s, format %s", PGCDC_VERSION,
+                   cfg->topic_prefix, cfg->sink == PGCDC_CONFIG_SINK_KAFKA ? "kafka" : "stdout",
+                   cfg->format == PGCDC_CONFIG_FORMAT_AVRO ? "avro" : "json");
+    rc = pgcdc_pipeline_run(p, err, sizeof(err));
+    pgcdc_pipeline_free(&p);
+    if (rc < 0) {
+        pgcdc_log_error("%s", err);
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct pgcdc_config *cfg = NULL;
+    char err[256];
+    int rc;
+
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("pgcdc %s\n", PGCDC_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "run") != 0 && strcmp(argv[1], "config") != 0) {
+        fprintf(stderr, "pgcdc: unknown command '%s' (try 'pgcdc --help')\n", argv[1]);
+        return 2;
+    }
+    if (pgcdc_config_new(&cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "pgcdc: %s\n", err);
+        return 1;
+    }
+    rc = load_config(cfg, argc - 1, argv + 1);
+    if (rc == 0) {
+        if (strcmp(argv[1], "config") == 0)
+            rc = pgcdc_config_dump(cfg, stdout) < 0 ? 1 : 0;
+        else
+            rc = cmd_run(cfg);
+    }
+    pgcdc_config_free(cfg);
+    return rc;
+}

@@ -1,0 +1,1788 @@
+/*
+ * types.c - PostgreSQL text values to Debezium's Kafka Connect representation.
+ *
+ * Mapping (see docs/types.md for the table): pgcdc_types_map() chooses a
+ * converter per column from its type oid and typmod, the same way Debezium's
+ * PostgresValueConverter does with the precision and scale pgjdbc derives
+ * from the typmod. pgcdc_types_convert() parses the type's text output
+ * (pgoutput without the binary option) by hand:
+ *
+ *  - numeric text -> exact big integer (base 2^32 limbs, kept in scratch)
+ *    -> minimal big-endian two's complement bytes, as Java's
+ *    BigInteger.toByteArray() writes the unscaled value of a BigDecimal;
+ *  - dates and timestamps -> proleptic Gregorian day numbers (BC years are
+ *    1 - year), so any year PostgreSQL can print converts exactly;
+ *  - timestamptz -> ISO-8601 in UTC the way java.time prints it;
+ *  - interval -> Debezium's MicroDuration formula, in the same double
+ *    arithmetic (30.4375-day months) so rounding matches bit for bit;
+ *  - arrays -> the one-dimensional array literal is validated and counted
+ *    at convert time and its elements converted on demand while iterating.
+ */
+#include "pgcdc/types.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Built-in pg_type oids (catalog/pg_type.dat). */
+enum {
+    OID_BOOL = 16,
+    OID_BYTEA = 17,
+    OID_CHAR = 18,
+    OID_NAME = 19,
+    OID_INT8 = 20,
+    OID_INT2 = 21,
+    OID_INT4 = 23,
+    OID_TEXT = 25,
+    OID_OID = 26,
+    OID_JSON = 114,
+    OID_XML = 142,
+    OID_XML_ARRAY = 143,
+    OID_JSON_ARRAY = 199,
+    OID_POINT = 600,
+    OID_LSEG = 601,
+    OID_PATH = 602,
+    OID_BOX = 603,
+    OID_POLYGON = 604,
+    OID_LINE = 628,
+    OID_CIDR = 650,
+    OID_CIDR_ARRAY = 651,
+    OID_FLOAT4 = 700,
+    OID_FLOAT8 = 701,
+    OID_CIRCLE = 718,
+    OID_MACADDR8 = 774,
+    OID_MACADDR8_ARRAY = 775,
+    OID_MONEY = 790,
+    OID_MONEY_ARRAY = 791,
+    OID_MACADDR = 829,
+    OID_INET = 869,
+    OID_BOOL_ARRAY = 1000,
+    OID_BYTEA_ARRAY = 1001,
+    OID_CHAR_ARRAY = 1002,
+    OID_NAME_ARRAY = 1003,
+    OID_INT2_ARRAY = 1005,
+    OID_INT4_ARRAY = 1007,
+    OID_TEXT_ARRAY = 1009,
+    OID_BPCHAR_ARRAY = 1014,
+    OID_VARCHAR_ARRAY = 1015,
+    OID_INT8_ARRAY = 1016,
+    OID_POINT_ARRAY = 1017,
+    OID_FLOAT4_ARRAY = 1021,
+    OID_FLOAT8_ARRAY = 1022,
+    OID_OID_ARRAY = 1028,
+    OID_MACADDR_ARRAY = 1040,
+    OID_INET_ARRAY = 1041,
+    OID_BPCHAR = 1042,
+    OID_VARCHAR = 1043,
+    OID_DATE = 1082,
+    OID_TIME = 1083,
+    OID_TIMESTAMP = 1114,
+    OID_TIMESTAMP_ARRAY = 1115,
+    OID_DATE_ARRAY = 1182,
+    OID_TIME_ARRAY = 1183,
+    OID_TIMESTAMPTZ = 1184,
+    OID_TIMESTAMPTZ_ARRAY = 1185,
+    OID_INTERVAL = 1186,
+    OID_INTERVAL_ARRAY = 1187,
+    OID_NUMERIC_ARRAY = 1231,
+    OID_TIMETZ = 1266,
+    OID_TIMETZ_ARRAY = 1270,
+    OID_BIT = 1560,
+    OID_BIT_ARRAY = 1561,
+    OID_VARBIT = 1562,
+    OID_VARBIT_ARRAY = 1563,
+    OID_NUMERIC = 1700,
+    OID_REFCURSOR_ARRAY = 2201,
+    OID_UUID = 2950,
+    OID_UUID_ARRAY = 2951,
+    OID_JSONB = 3802,
+    OID_JSONB_ARRAY = 3807,
+    OID_INT4RANGE = 3904,
+    OID_INT4RANGE_ARRAY = 3905,
+    OID_NUMRANGE = 3906,
+    OID_NUMRANGE_ARRAY = 3907,
+    OID_TSRANGE = 3908,
+    OID_TSRANGE_ARRAY = 3909,
+    OID_TSTZRANGE = 3910,
+    OID_TSTZRANGE_ARRAY = 3911,
+    OID_DATERANGE = 3912,
+    OID_DATERANGE_ARRAY = 3913,
+    OID_INT8RANGE = 3926,
+    OID_INT8RANGE_ARRAY = 3927,
+};
+
+/* Converter ids (struct pgcdc_typemap.conv). */
+enum conv {
+    CONV_NONE,
+    CONV_BOOL,        /* 't' / 'f' */
+    CONV_INT16,       /* int2 */
+    CONV_INT32,       /* int4 */
+    CONV_INT64,       /* int8 */
+    CONV_OID,         /* unsigned 32-bit as INT64 */
+    CONV_FLOAT32,     /* float4 */
+    CONV_FLOAT64,     /* float8 */
+    CONV_DECIMAL,     /* numeric(p,s) -> unscaled bytes at scale s */
+    CONV_VSD,         /* numeric -> {scale, unscaled bytes} */
+    CONV_MONEY,       /* money -> unscaled bytes at scale 2 */
+    CONV_STRING,      /* text as is */
+    CONV_BYTEA,       /* '\x..' hex -> bytes */
+    CONV_RAW_BYTES,   /* unknown type: the text's bytes */
+    CONV_DATE,        /* days since 1970-01-01 */
+    CONV_TIME_MILLIS, /* ms past midnight */
+    CONV_TIME_MICROS, /* us past midnight */
+    CONV_TS_MILLIS,   /* ms since epoch */
+    CONV_TS_MICROS,   /* us since epoch */
+    CONV_TIMESTAMPTZ, /* ISO-8601 UTC string */
+    CONV_TIMETZ,      /* ISO-8601 UTC time string */
+    CONV_INTERVAL,    /* MicroDuration */
+    CONV_BIT_BOOL,    /* bit(1) */
+    CONV_BITS,        /* bit(n>1) / varbit -> little-endian bytes */
+    CONV_ARRAY,       /* one-dimensional array */
+};
+
+/* Which unavailable-value placeholder an array column gets. */
+enum { PH_NONE, PH_TEXT, PH_INTS };
+
+/* PostgreSQL's +/-infinity timestamps as pgjdbc's PGStatement constants. */
+#define PG_TS_POS_INFINITY_US INT64_C(9223372036825200000)
+#define PG_TS_NEG_INFINITY_US INT64_C(-9223372036832400000)
+
+#define US_PER_SEC INT64_C(1000000)
+#define US_PER_DAY INT64_C(86400000000)
+
+/* ---------------------------------------------------------------------- */
+/* names and errors                                                        */
+
+static const struct {
+    uint32_t oid;
+    const char *name;
+} pg_names[] = {
+    {OID_BOOL, "bool"},
+    {OID_BYTEA, "bytea"},
+    {OID_CHAR, "char"},
+    {OID_NAME, "name"},
+    {OID_INT8, "int8"},
+    {OID_INT2, "int2"},
+    {OID_INT4, "int4"},
+    {OID_TEXT, "text"},
+    {OID_OID, "oid"},
+    {OID_JSON, "json"},
+    {OID_XML, "xml"},
+    {OID_XML_ARRAY, "_xml"},
+    {OID_JSON_ARRAY, "_json"},
+    {OID_POINT, "point"},
+    {OID_LSEG, "lseg"},
+    {OID_PATH, "path"},
+    {OID_BOX, "box"},
+    {OID_POLYGON, "polygon"},
+    {OID_LINE, "line"},
+    {OID_CIDR, "cidr"},
+    {OID_CIDR_ARRAY, "_cidr"},
+    {OID_FLOAT4, "float4"},
+    {OID_FLOAT8, "float8"},
+    {OID_CIRCLE, "circle"},
+    {OID_MACADDR8, "macaddr8"},
+    {OID_MACADDR8_ARRAY, "_macaddr8"},
+    {OID_MONEY, "money"},
+    {OID_MONEY_ARRAY, "_money"},
+    {OID_MACADDR, "macaddr"},
+    {OID_INET, "inet"},
+    {OID_BOOL_ARRAY, "_bool"},
+    {OID_BYTEA_ARRAY, "_bytea"},
+    {OID_CHAR_ARRAY, "_char"},
+    {OID_NAME_ARRAY, "_name"},
+    {OID_INT2_ARRAY, "_int2"},
+    {OID_INT4_ARRAY, "_int4"},
+    {OID_TEXT_ARRAY, "_text"},
+    {OID_BPCHAR_ARRAY, "_bpchar"},
+    {OID_VARCHAR_ARRAY, "_varchar"},
+    {OID_INT8_ARRAY, "_int8"},
+    {OID_POINT_ARRAY, "_point"},
+    {OID_FLOAT4_ARRAY, "_float4"},
+    {OID_FLOAT8_ARRAY, "_float8"},
+    {OID_OID_ARRAY, "_oid"},
+    {OID_MACADDR_ARRAY, "_macaddr"},
+    {OID_INET_ARRAY, "_inet"},
+    {OID_BPCHAR, "bpchar"},
+    {OID_VARCHAR, "varchar"},
+    {OID_DATE, "date"},
+    {OID_TIME, "time"},
+    {OID_TIMESTAMP, "timestamp"},
+    {OID_TIMESTAMP_ARRAY, "_timestamp"},
+    {OID_DATE_ARRAY, "_date"},
+    {OID_TIME_ARRAY, "_time"},
+    {OID_TIMESTAMPTZ, "timestamptz"},
+    {OID_TIMESTAMPTZ_ARRAY, "_timestamptz"},
+    {OID_INTERVAL, "interval"},
+    {OID_INTERVAL_ARRAY, "_interval"},
+    {OID_NUMERIC_ARRAY, "_numeric"},
+    {OID_TIMETZ, "timetz"},
+    {OID_TIMETZ_ARRAY, "_timetz"},
+    {OID_BIT, "bit"},
+    {OID_BIT_ARRAY, "_bit"},
+    {OID_VARBIT, "varbit"},
+    {OID_VARBIT_ARRAY, "_varbit"},
+    {OID_NUMERIC, "numeric"},
+    {OID_REFCURSOR_ARRAY, "_refcursor"},
+    {OID_UUID, "uuid"},
+    {OID_UUID_ARRAY, "_uuid"},
+    {OID_JSONB, "jsonb"},
+    {OID_JSONB_ARRAY, "_jsonb"},
+    {OID_INT4RANGE, "int4range"},
+    {OID_INT4RANGE_ARRAY, "_int4range"},
+    {OID_NUMRANGE, "numrange"},
+    {OID_NUMRANGE_ARRAY, "_numrange"},
+    {OID_TSRANGE, "tsrange"},
+    {OID_TSRANGE_ARRAY, "_tsrange"},
+    {OID_TSTZRANGE, "tstzrange"},
+    {OID_TSTZRANGE_ARRAY, "_tstzrange"},
+    {OID_DATERANGE, "daterange"},
+    {OID_DATERANGE_ARRAY, "_daterange"},
+    {OID_INT8RANGE, "int8range"},
+    {OID_INT8RANGE_ARRAY, "_int8range"},
+};
+
+const char *pgcdc_types_pg_name(uint32_t type_oid)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(pg_names) / sizeof(pg_names[0]); i++)
+        if (pg_names[i].oid == type_oid)
+            return pg_names[i].name;
+    return NULL;
+}
+
+/* Writes "<what>: '<value>'" into err, with the value cut at 64 bytes and
+ * anything unprintable shown as '?'. Returns rc. */
+static int fail(int rc, char *err, size_t errlen, const char *what, const char *text, size_t len)
+{
+    char shown[72];
+    size_t i, n = len > 64 ? 64 : len;
+
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)text[i];
+        shown[i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    shown[n] = '\0';
+    if (err != NULL && errlen > 0)
+        snprintf(err, errlen, "%s: '%s'%s", what, shown, len > n ? "..." : "");
+    return rc;
+}
+
+static const char *type_label(uint32_t oid)
+{
+    const char *n = pgcdc_types_pg_name(oid);
+
+    return n != NULL ? n : "unknown type";
+}
+
+/* ---------------------------------------------------------------------- */
+/* mapping                                                                 */
+
+static void schema_plain(struct pgcdc_schema *s, enum pgcdc_ctype ctype)
+{
+    memset(s, 0, sizeof(*s));
+    s->ctype = ctype;
+}
+
+static void schema_named(struct pgcdc_schema *s, enum pgcdc_ctype ctype, const char *name)
+{
+    schema_plain(s, ctype);
+    s->name = name;
+    s->version = 1;
+}
+
+static void schema_param(struct pgcdc_schema *s, const char *key, long long value)
+{
+    struct pgcdc_schema_param *p = &s->params[s->nparams++];
+
+    p->key = key;
+    snprintf(p->value, sizeof(p->value), "%lld", value);
+}
+
+static void schema_decimal(struct pgcdc_schema *s, int32_t scale, int32_t precision)
+{
+    schema_named(s, PGCDC_CTYPE_BYTES, "org.apache.kafka.connect.data.Decimal");
+    s->scale = scale;
+    s->precision = precision;
+    schema_param(s, "scale", scale);
+    if (precision > 0)
+        schema_param(s, "connect.decimal.precision", precision);
+}
+
+/* Fractional second digits of time/timestamp types: pgjdbc's getScale(). */
+static int32_t time_precision(int32_t typmod)
+{
+    return typmod < 0 ? 6 : typmod;
+}
+
+/*
+ * Maps a non-array type. Returns 0, 1 for a type Debezium does not know
+ * (left to include.unknown.datatypes), or -ENOTSUP for a known type that
+ * pgcdc does not convert.
+ */
+static int map_scalar(uint32_t oid, int32_t typmod, struct pgcdc_schema *s, int *conv,
+                      int32_t *precision)
+{
+    int32_t p;
+
+    *precision = 0;
+    switch (oid) {
+    case OID_BOOL:
+        schema_plain(s, PGCDC_CTYPE_BOOLEAN);
+        *conv = CONV_BOOL;
+        return 0;
+    case OID_INT2:
+        schema_plain(s, PGCDC_CTYPE_INT16);
+        *conv = CONV_INT16;
+        return 0;
+    case OID_INT4:
+        schema_plain(s, PGCDC_CTYPE_INT32);
+        *conv = CONV_INT32;
+        return 0;
+    case OID_INT8:
+        schema_plain(s, PGCDC_CTYPE_INT64);
+        *conv = CONV_INT64;
+        return 0;
+    case OID_OID:
+        schema_plain(s, PGCDC_CTYPE_INT64);
+        *conv = CONV_OID;
+        return 0;
+    case OID_FLOAT4:
+        schema_plain(s, PGCDC_CTYPE_FLOAT32);
+        *conv = CONV_FLOAT32;
+        return 0;
+    case OID_FLOAT8:
+        schema_plain(s, PGCDC_CTYPE_FLOAT64);
+        *conv = CONV_FLOAT64;
+        return 0;
+    case OID_NUMERIC:
+        if (typmod < 4) {
+            schema_named(s, PGCDC_CTYPE_STRUCT, "io.debezium.data.VariableScaleDecimal");
+            s->doc = "Variable scaled decimal";
+            *conv = CONV_VSD;
+        } else {
+            int32_t t = typmod - 4;
+            int32_t prec = (t >> 16) & 0xffff;
+            /* PostgreSQL 15+ stores the scale in 11 signed bits; a negative
+             * scale only rounds to tens, hundreds...: values stay integers. */
+            int32_t scale = ((t & 0x7ff) ^ 1024) - 1024;
+            schema_decimal(s, scale < 0 ? 0 : scale, prec);
+            *conv = CONV_DECIMAL;
+        }
+        return 0;
+    case OID_MONEY:
+        schema_decimal(s, 2, 0);
+        *conv = CONV_MONEY;
+        return 0;
+    case OID_TEXT:
+    case OID_VARCHAR:
+    case OID_BPCHAR:
+    case OID_CHAR:
+    case OID_NAME:
+    case OID_INET:
+    case OID_CIDR:
+    case OID_MACADDR:
+    case OID_MACADDR8:
+    case OID_INT4RANGE:
+    case OID_INT8RANGE:
+    case OID_NUMRANGE:
+    case OID_TSRANGE:
+    case OID_TSTZRANGE:
+    case OID_DATERANGE:
+        schema_plain(s, PGCDC_CTYPE_STRING);
+        *conv = CONV_STRING;
+        return 0;
+    case OID_UUID:
+        schema_named(s, PGCDC_CTYPE_STRING, "io.debezium.data.Uuid");
+        *conv = CONV_STRING;
+        return 0;
+    case OID_JSON:
+    case OID_JSONB:
+        schema_named(s, PGCDC_CTYPE_STRING, "io.debezium.data.Json");
+        *conv = CONV_STRING;
+        return 0;
+    case OID_XML:
+        schema_named(s, PGCDC_CTYPE_STRING, "io.debezium.data.Xml");
+        *conv = CONV_STRING;
+        return 0;
+    case OID_BYTEA:
+        schema_plain(s, PGCDC_CTYPE_BYTES);
+        *conv = CONV_BYTEA;
+        return 0;
+    case OID_DATE:
+        schema_named(s, PGCDC_CTYPE_INT32, "io.debezium.time.Date");
+        *conv = CONV_DATE;
+        return 0;
+    case OID_TIME:
+        p = time_precision(typmod);
+        *precision = p;
+        if (p <= 3) {
+            schema_named(s, PGCDC_CTYPE_INT32, "io.debezium.time.Time");
+            *conv = CONV_TIME_MILLIS;
+        } else {
+            schema_named(s, PGCDC_CTYPE_INT64, "io.debezium.time.MicroTime");
+            *conv = CONV_TIME_MICROS;
+        }
+        return 0;
+    case OID_TIMESTAMP:
+        p = time_precision(typmod);
+        *precision = p;
+        if (p <= 3) {
+            schema_named(s, PGCDC_CTYPE_INT64, "io.debezium.time.Timestamp");
+            *conv = CONV_TS_MILLIS;
+        } else {
+            schema_named(s, PGCDC_CTYPE_INT64, "io.debezium.time.MicroTimestamp");
+            *conv = CONV_TS_MICROS;
+        }
+        return 0;
+    case OID_TIMESTAMPTZ:
+        *precision = time_precision(typmod);
+        schema_named(s, PGCDC_CTYPE_STRING, "io.debezium.time.ZonedTimestamp");
+        *conv = CONV_TIMESTAMPTZ;
+        return 0;
+    case OID_TIMETZ:
+        *precision = time_precision(typmod);
+        schema_named(s, PGCDC_CTYPE_STRING, "io.debezium.time.ZonedTime");
+        *conv = CONV_TIMETZ;
+        return 0;
+    case OID_INTERVAL:
+        schema_named(s, PGCDC_CTYPE_INT64, "io.debezium.time.MicroDuration");
+        *conv = CONV_INTERVAL;
+        return 0;
+    case OID_BIT:
+    case OID_VARBIT: {
+        /* pgjdbc: bit(n) and varbit(n) have length n, unconstrained varbit
+         * Integer.MAX_VALUE, a bit without typmod -1. */
+        long long length = typmod >= 0 ? typmod : (oid == OID_VARBIT ? 2147483647LL : -1);
+        if (length > 1) {
+            schema_named(s, PGCDC_CTYPE_BYTES, "io.debezium.data.Bits");
+            schema_param(s, "length", length);
+            *conv = CONV_BITS;
+        } else {
+            schema_plain(s, PGCDC_CTYPE_BOOLEAN);
+            *conv = CONV_BIT_BOOL;
+        }
+        return 0;
+    }
+    case OID_POINT:
+    case OID_LSEG:
+    case OID_PATH:
+    case OID_BOX:
+    case OID_POLYGON:
+    case OID_LINE:
+    case OID_CIRCLE:
+        return -ENOTSUP;
+    default:
+        return 1;
+    }
+}
+
+/* Element type of the array types Debezium converts; 0 for an array type it
+ * has no schema for, and for a non-array type. */
+static uint32_t array_element(uint32_t oid, bool *is_array)
+{
+    static const uint32_t pairs[][2] = {
+        {OID_BOOL_ARRAY, OID_BOOL},
+        {OID_BYTEA_ARRAY, OID_BYTEA},
+        {OID_CHAR_ARRAY, OID_CHAR},
+        {OID_INT2_ARRAY, OID_INT2},
+        {OID_INT4_ARRAY, OID_INT4},
+        {OID_INT8_ARRAY, OID_INT8},
+        {OID_OID_ARRAY, OID_OID},
+        {OID_TEXT_ARRAY, OID_TEXT},
+        {OID_VARCHAR_ARRAY, OID_VARCHAR},
+        {OID_BPCHAR_ARRAY, OID_BPCHAR},
+        {OID_FLOAT4_ARRAY, OID_FLOAT4},
+        {OID_FLOAT8_ARRAY, OID_FLOAT8},
+        {OID_NUMERIC_ARRAY, OID_NUMERIC},
+        {OID_DATE_ARRAY, OID_DATE},
+        {OID_TIME_ARRAY, OID_TIME},
+        {OID_TIMETZ_ARRAY, OID_TIMETZ},
+        {OID_TIMESTAMP_ARRAY, OID_TIMESTAMP},
+        {OID_TIMESTAMPTZ_ARRAY, OID_TIMESTAMPTZ},
+        {OID_UUID_ARRAY, OID_UUID},
+        {OID_JSON_ARRAY, OID_JSON},
+        {OID_JSONB_ARRAY, OID_JSONB},
+        {OID_INET_ARRAY, OID_INET},
+        {OID_CIDR_ARRAY, OID_CIDR},
+        {OID_MACADDR_ARRAY, OID_MACADDR},
+        {OID_MACADDR8_ARRAY, OID_MACADDR8},
+        {OID_INT4RANGE_ARRAY, OID_INT4RANGE},
+        {OID_INT8RANGE_ARRAY, OID_INT8RANGE},
+        {OID_NUMRANGE_ARRAY, OID_NUMRANGE},
+        {OID_TSRANGE_ARRAY, OID_TSRANGE},
+        {OID_TSTZRANGE_ARRAY, OID_TSTZRANGE},
+        {OID_DATERANGE_ARRAY, OID_DATERANGE},
+    };
+    static const uint32_t unsupported[] = {
+        OID_MONEY_ARRAY, OID_NAME_ARRAY,  OID_INTERVAL_ARRAY,  OID_VARBIT_ARRAY,
+        OID_XML_ARRAY,   OID_POINT_ARRAY, OID_REFCURSOR_ARRAY, OID_BIT_ARRAY,
+    };
+    size_t i;
+
+    *is_array = false;
+    for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+        if (pairs[i][0] == oid) {
+            *is_array = true;
+            return pairs[i][1];
+        }
+    for (i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
+        if (unsupported[i] == oid) {
+            *is_array = true;
+            return 0;
+        }
+    return 0;
+}
+
+int pgcdc_types_map(uint32_t type_oid, int32_t typmod, bool include_unknown,
+                    struct pgcdc_typemap *out, char *err, size_t errlen)
+{
+    bool is_array;
+    uint32_t elem_oid;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    out->type_oid = type_oid;
+    out->typmod = typmod;
+
+    elem_oid = array_element(type_oid, &is_array);
+    if (is_array) {
+        if (elem_oid == 0) {
+            snprintf(err, errlen, "unsupported type '%s': Debezium has no schema for it",
+                     type_label(type_oid));
+            return -ENOTSUP;
+        }
+        rc = map_scalar(elem_oid, typmod, &out->elem, &out->elem_conv, &out->precision);
+        if (rc != 0) {
+            snprintf(err, errlen, "unsupported type '%s'", type_label(type_oid));
+            return -ENOTSUP;
+        }
+        schema_plain(&out->schema, PGCDC_CTYPE_ARRAY);
+        out->conv = CONV_ARRAY;
+        return 0;
+    }
+
+    rc = map_scalar(type_oid, typmod, &out->schema, &out->conv, &out->precision);
+    if (rc == 0)
+        return 0;
+    if (rc < 0) {
+        snprintf(err, errlen, "unsupported type '%s': not implemented", type_label(type_oid));
+        return rc;
+    }
+    if (!include_unknown) {
+        snprintf(
+            err, errlen,
+            "unknown type oid %u: left out (set include.unknown.datatypes to emit it as bytes)",
+            (unsigned)type_oid);
+        return -ENOTSUP;
+    }
+    /* Debezium's include.unknown.datatypes: the text output's bytes. */
+    schema_plain(&out->schema, PGCDC_CTYPE_BYTES);
+    out->conv = CONV_RAW_BYTES;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* small parsers                                                           */
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Reads at least min and at most max digits at *p (max <= 18). */
+static bool read_digits(const char **p, const char *end, int min, int max, int64_t *out)
+{
+    int64_t v = 0;
+    int n = 0;
+
+    while (*p < end && is_digit(**p) && n < max) {
+        v = v * 10 + (**p - '0');
+        (*p)++;
+        n++;
+    }
+    if (n < min || (*p < end && is_digit(**p)))
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool eq_text(const char *text, size_t len, const char *lit)
+{
+    size_t n = strlen(lit);
+
+    return len == n && memcmp(text, lit, n) == 0;
+}
+
+/* A decimal int64 with optional sign, all of text. */
+static bool parse_int64(const char *text, size_t len, int64_t *out)
+{
+    const char *p = text, *end = text + len;
+    bool neg = false;
+    uint64_t v = 0, limit;
+
+    if (p < end && (*p == '-' || *p == '+')) {
+        neg = *p == '-';
+        p++;
+    }
+    if (p == end)
+        return false;
+    limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (; p < end; p++) {
+        unsigned d;
+        if (!is_digit(*p))
+            return false;
+        d = (unsigned)(*p - '0');
+        if (v > (limit - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return true;
+}
+
+/* Days from 1970-01-01 to the proleptic Gregorian y-m-d. */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    int64_t era, yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    int64_t era, doe, yoe, doy, mp;
+
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+
+    if ((a % b != 0) && ((a < 0) != (b < 0)))
+        q--;
+    return q;
+}
+
+/* "YYYY-MM-DD" (4+ digit year) at *p; the era suffix is read by the caller. */
+static bool read_date(const char **p, const char *end, int64_t *y, int64_t *m, int64_t *d)
+{
+    if (!read_digits(p, end, 4, 9, y) || *p >= end || **p != '-')
+        return false;
+    (*p)++;
+    if (!read_digits(p, end, 2, 2, m) || *p >= end || **p != '-')
+        return false;
+    (*p)++;
+    if (!read_digits(p, end, 2, 2, d))
+        return false;
+    return *m >= 1 && *m <= 12 && *d >= 1 && *d <= 31;
+}
+
+/* "HH:MM:SS[.ffffff]" at *p -> microseconds past midnight (24:00:00 allowed). */
+static bool read_time(const char **p, const char *end, int64_t *us)
+{
+    int64_t h, mi, s, frac = 0;
+    int n = 0;
+
+    if (!read_digits(p, end, 2, 2, &h) || *p >= end || **p != ':')
+        return false;
+    (*p)++;
+    if (!read_digits(p, end, 2, 2, &mi) || *p >= end || **p != ':')
+        return false;
+    (*p)++;
+    if (!read_digits(p, end, 2, 2, &s))
+        return false;
+    if (*p < end && **p == '.') {
+        (*p)++;
+        while (*p < end && is_digit(**p)) {
+            if (n < 6) {
+                frac = frac * 10 + (**p - '0');
+                n++;
+            } else if (**p != '0') {
+                return false; /* PostgreSQL never prints more than microseconds */
+            }
+            (*p)++;
+        }
+        if (n == 0)
+            return false;
+        for (; n < 6; n++)
+            frac *= 10;
+    }
+    if (h > 24 || mi > 59 || s > 60 || (h == 24 && (mi || s || frac)))
+        return false;
+    *us = ((h * 60 + mi) * 60 + s) * US_PER_SEC + frac;
+    return true;
+}
+
+/* "+HH[:MM[:SS]]" or "-..." at *p -> seconds east of UTC. */
+static bool read_offset(const char **p, const char *end, int64_t *secs)
+{
+    int64_t h, m = 0, s = 0;
+    int sign;
+
+    if (*p >= end || (**p != '+' && **p != '-'))
+        return false;
+    sign = **p == '-' ? -1 : 1;
+    (*p)++;
+    if (!read_digits(p, end, 2, 2, &h))
+        return false;
+    if (*p < end && **p == ':') {
+        (*p)++;
+        if (!read_digits(p, end, 2, 2, &m))
+            return false;
+        if (*p < end && **p == ':') {
+            (*p)++;
+            if (!read_digits(p, end, 2, 2, &s))
+                return false;
+        }
+    }
+    if (m > 59 || s > 59)
+        return false;
+    *secs = sign * ((h * 60 + m) * 60 + s);
+    return true;
+}
+
+/* Optional " BC" at *p: turns the year of era into a proleptic year. */
+static bool read_era(const char **p, const char *end, int64_t *y)
+{
+    if (*p == end)
+        return true;
+    if (end - *p == 3 && memcmp(*p, " BC", 3) == 0) {
+        *y = 1 - *y;
+        *p = end;
+        return true;
+    }
+    return false;
+}
+
+static int parse_date(const char *text, size_t len, int64_t *days)
+{
+    const char *p = text, *end = text + len;
+    int64_t y, m, d;
+
+    if (!read_date(&p, end, &y, &m, &d) || !read_era(&p, end, &y))
+        return -EINVAL;
+    *days = days_from_civil(y, m, d);
+    return 0;
+}
+
+/* timestamp [with offset] text -> microseconds since epoch (UTC). */
+static int parse_timestamp(const char *text, size_t len, bool with_offset, int64_t *us)
+{
+    const char *p = text, *end = text + len;
+    int64_t y, m, d, tod, off = 0;
+
+    if (!read_date(&p, end, &y, &m, &d) || p >= end || *p != ' ')
+        return -EINVAL;
+    p++;
+    if (!read_time(&p, end, &tod))
+        return -EINVAL;
+    if (with_offset && !read_offset(&p, end, &off))
+        return -EINVAL;
+    if (!read_era(&p, end, &y))
+        return -EINVAL;
+    *us = days_from_civil(y, m, d) * US_PER_DAY + tod - off * US_PER_SEC;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* formatting                                                              */
+
+/* Appends the fraction of a second the way java.time does: width 0 prints
+ * only the significant digits (none for a whole second), 1..9 exactly that
+ * many digits. */
+static int append_fraction(struct pgcdc_buf *b, int64_t frac_us, int width)
+{
+    char digits[10];
+    int n = 6;
+
+    snprintf(digits, sizeof(digits), "%06lld", (long long)frac_us);
+    if (width == 0) {
+        if (frac_us == 0)
+            return 0;
+        while (n > 1 && digits[n - 1] == '0')
+            n--;
+        digits[n] = '\0';
+        return pgcdc_buf_appendf(b, ".%s", digits);
+    }
+    if (width <= 6)
+        digits[width] = '\0';
+    return pgcdc_buf_appendf(b, ".%s%.*s", digits, width > 6 ? width - 6 : 0, "000");
+}
+
+/* ISO-8601 UTC date-time of microseconds since epoch, as Debezium's
+ * ZonedTimestamp: ISO_LOCAL_DATE years ("+10000", "-0043"), 'T', time,
+ * fraction of width (0 = trimmed), 'Z'. */
+static int append_zoned_timestamp(struct pgcdc_buf *b, int64_t us, int width)
+{
+    int64_t days = floor_div(us, US_PER_DAY);
+    int64_t tod = us - days * US_PER_DAY;
+    int64_t y, secs = tod / US_PER_SEC;
+    int m, d, rc;
+
+    civil_from_days(days, &y, &m, &d);
+    if (y > 9999)
+        rc = pgcdc_buf_appendf(b, "+%lld", (long long)y);
+    else if (y < 0)
+        rc = pgcdc_buf_appendf(b, "-%04lld", (long long)-y);
+    else
+        rc = pgcdc_buf_appendf(b, "%04lld", (long long)y);
+    if (rc == 0)
+        rc = pgcdc_buf_appendf(b, "-%02d-%02dT%02d:%02d:%02d", m, d, (int)(secs / 3600),
+                               (int)(secs / 60 % 60), (int)(secs % 60));
+    if (rc == 0)
+        rc = append_fraction(b, tod % US_PER_SEC, width);
+    if (rc == 0)
+        rc = pgcdc_buf_append_char(b, 'Z');
+    return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* decimals                                                                */
+
+/*
+ * Writes the minimal big-endian two's complement of the integer whose
+ * decimal digits are the concatenation of the segments (leading zeros
+ * allowed), negated when neg, to the end of scratch. The base 2^32 limbs
+ * live in scratch too, past the bytes being written, so any size works
+ * without a separate allocation.
+ */
+struct digit_seg {
+    const char *p; /* digits; NULL for n zeros */
+    size_t n;      /* digit count */
+};
+
+static int append_twos_complement(struct pgcdc_buf *scratch, const struct digit_seg *segs,
+                                  int nsegs, bool neg, size_t *off, size_t *outlen)
+{
+    size_t total = 0, maxlimbs, maxbytes, limb_at, nlimbs = 0, i, nb;
+    uint32_t *limbs, chunk = 0, mul = 1;
+    unsigned char *out;
+    int s, rc, inchunk = 0;
+    bool first_digit_seen = false;
+
+    for (s = 0; s < nsegs; s++)
+        total += segs[s].n;
+    maxlimbs = total / 9 + 2;
+    maxbytes = maxlimbs * 4 + 1;
+    /* Layout past scratch->len: [maxbytes output][pad][limbs]. */
+    rc = pgcdc_buf_reserve(scratch, maxbytes + 8 + maxlimbs * sizeof(uint32_t));
+    if (rc < 0)
+        return rc;
+    limb_at = (scratch->len + maxbytes + 7) & ~(size_t)7;
+    limbs = (uint32_t *)(void *)(scratch->data + limb_at);
+
+    for (s = 0; s < nsegs; s++) {
+        for (i = 0; i < segs[s].n; i++) {
+            uint32_t dgt = segs[s].p != NULL ? (uint32_t)(segs[s].p[i] - '0') : 0;
+            if (!first_digit_seen && dgt == 0)
+                continue;
+            first_digit_seen = true;
+            chunk = chunk * 10 + dgt;
+            mul *= 10;
+            if (++inchunk == 9) {
+                uint64_t carry = chunk;
+                size_t k;
+                for (k = 0; k < nlimbs; k++) {
+                    uint64_t t = (uint64_t)limbs[k] * mul + carry;
+                    limbs[k] = (uint32_t)t;
+                    carry = t >> 32;
+                }
+                if (carry)
+                    limbs[nlimbs++] = (uint32_t)carry;
+                chunk = 0;
+                mul = 1;
+                inchunk = 0;
+            }
+        }
+    }
+    if (inchunk > 0) {
+        uint64_t carry = chunk;
+        size_t k;
+        for (k = 0; k < nlimbs; k++) {
+            uint64_t t = (uint64_t)limbs[k] * mul + carry;
+            limbs[k] = (uint32_t)t;
+            carry = t >> 32;
+        }
+        if (carry)
+            limbs[nlimbs++] = (uint32_t)carry;
+    }
+
+    /* Magnitude, big-endian, one spare byte in front for the sign. */
+    out = (unsigned char *)scratch->data + scratch->len;
+    nb = nlimbs * 4;
+    for (i = 0; i < nlimbs; i++) {
+        uint32_t l = limbs[nlimbs - 1 - i];
+        out[1 + i * 4] = (unsigned char)(l >> 24);
+        out[2 + i * 4] = (unsigned char)(l >> 16);
+        out[3 + i * 4] = (unsigned char)(l >> 8);
+        out[4 + i * 4] = (unsigned char)l;
+    }
+    i = 1;
+    while (nb > 0 && out[i] == 0) {
+        i++;
+        nb--;
+    }
+    if (nb == 0) {
+        out[0] = 0; /* zero is one 0x00 byte, whatever the sign */
+        *off = scratch->len;
+        *outlen = 1;
+        scratch->len += 1;
+        scratch->data[scratch->len] = '\0';
+        return 0;
+    }
+    /* out[i .. i+nb) is the minimal magnitude. */
+    if (neg) {
+        size_t k = i + nb;
+        unsigned carry = 1;
+        while (k-- > i) {
+            unsigned v = (unsigned)(unsigned char)~out[k] + carry;
+            out[k] = (unsigned char)v;
+            carry = v >> 8;
+        }
+        if (!(out[i] & 0x80)) {
+            out[--i] = 0xff;
+            nb++;
+        }
+    } else if (out[i] & 0x80) {
+        out[--i] = 0x00;
+        nb++;
+    }
+    if (i > 0)
+        memmove(out, out + i, nb);
+    *off = scratch->len;
+    *outlen = nb;
+    scratch->len += nb;
+    scratch->data[scratch->len] = '\0';
+    return 0;
+}
+
+/* Splits decimal text into sign, integer digits and fraction digits. */
+static bool split_decimal(const char *text, size_t len, bool *neg, const char **ip, size_t *in,
+                          const char **fp, size_t *fn)
+{
+    const char *p = text, *end = text + len;
+
+    *neg = false;
+    if (p < end && (*p == '-' || *p == '+')) {
+        *neg = *p == '-';
+        p++;
+    }
+    *ip = p;
+    while (p < end && is_digit(*p))
+        p++;
+    *in = (size_t)(p - *ip);
+    *fp = p;
+    *fn = 0;
+    if (p < end && *p == '.') {
+        p++;
+        *fp = p;
+        while (p < end && is_digit(*p))
+            p++;
+        *fn = (size_t)(p - *fp);
+    }
+    return p == end && *in + *fn > 0;
+}
+
+static bool is_numeric_special(const char *text, size_t len)
+{
+    return eq_text(text, len, "NaN") || eq_text(text, len, "Infinity") ||
+           eq_text(text, len, "-Infinity");
+}
+
+static int conv_decimal(const struct pgcdc_schema *s, bool variable, const char *text, size_t len,
+                        struct pgcdc_buf *scratch, struct pgcdc_datum *out, char *err,
+                        size_t errlen)
+{
+    const char *ip, *fp;
+    size_t in, fn, keep;
+    bool neg;
+    struct digit_seg segs[3];
+    int rc;
+
+    if (is_numeric_special(text, len))
+        return fail(-ERANGE, err, errlen,
+                    "numeric special value cannot be represented in decimal.handling.mode "
+                    "precise",
+                    text, len);
+    if (!split_decimal(text, len, &neg, &ip, &in, &fp, &fn))
+        return fail(-EINVAL, err, errlen, "invalid numeric", text, len);
+
+    segs[0].p = ip;
+    segs[0].n = in;
+    segs[1].p = fp;
+    segs[2].p = NULL;
+    segs[2].n = 0;
+    if (variable) {
+        /* BigDecimal.stripTrailingZeros(), but never a negative scale. */
+        keep = fn;
+        while (keep > 0 && fp[keep - 1] == '0')
+            keep--;
+        segs[1].n = keep;
+        out->u.vsd_scale = (int32_t)keep;
+        out->kind = PGCDC_DATUM_VSD;
+    } else {
+        size_t scale = (size_t)s->scale;
+        keep = fn < scale ? fn : scale;
+        for (size_t k = keep; k < fn; k++)
+            if (fp[k] != '0')
+                return fail(-ERANGE, err, errlen,
+                            "numeric value has more fraction digits than "
+                            "the column's scale",
+                            text, len);
+        segs[1].n = keep;
+        segs[2].n = scale - keep;
+        out->kind = PGCDC_DATUM_BYTES;
+    }
+    rc = append_twos_complement(scratch, segs, 3, neg, &out->off, &out->len);
+    if (rc < 0)
+        return rc;
+    if (variable && out->len == 1 && scratch->data[out->off] == 0)
+        out->u.vsd_scale = 0;
+    out->ptr = NULL;
+    return 0;
+}
+
+/* money in the C locale: "$1,234.56", "-$1,234.56"; parenthesised negatives
+ * too. Scale 2, extra digits rounded half up as Debezium's setScale(2,
+ * HALF_UP) (lc_monetary=C never prints any). */
+static int conv_money(const char *text, size_t len, struct pgcdc_buf *scratch,
+                      struct pgcdc_datum *out, char *err, size_t errlen)
+{
+    const char *p = text, *end = text + len;
+    char digits[40];
+    size_t nd = 1, nfrac = 0, k;
+    bool neg = false, dot = false;
+    char dropped = 0;
+    struct digit_seg seg;
+    int rc;
+
+    digits[0] = '0'; /* room for a carry out of the rounding */
+    if (p < end && *p == '-') {
+        neg = true;
+        p++;
+    }
+    if (p < end && *p == '(') {
+        neg = true;
+        p++;
+        if (end > p && end[-1] == ')')
+            end--;
+    }
+    while (p < end && !is_digit(*p))
+        p++; /* currency symbol */
+    for (; p < end; p++) {
+        if (*p == ',' && !dot)
+            continue;
+        if (*p == '.' && !dot) {
+            dot = true;
+            continue;
+        }
+        if (!is_digit(*p))
+            return fail(-EINVAL, err, errlen, "invalid money", text, len);
+        if (dot && nfrac == 2) {
+            if (dropped == 0)
+                dropped = *p;
+            continue;
+        }
+        if (nd >= sizeof(digits) - 3)
+            return fail(-ERANGE, err, errlen, "money out of range", text, len);
+        digits[nd++] = *p;
+        if (dot)
+            nfrac++;
+    }
+    if (nd == 1)
+        return fail(-EINVAL, err, errlen, "invalid money", text, len);
+    for (; nfrac < 2; nfrac++)
+        digits[nd++] = '0';
+    if (dropped >= '5') {
+        for (k = nd; k-- > 0;) {
+            if (digits[k] != '9') {
+                digits[k]++;
+                break;
+            }
+            digits[k] = '0';
+        }
+    }
+    seg.p = digits;
+    seg.n = nd;
+    rc = append_twos_complement(scratch, &seg, 1, neg, &out->off, &out->len);
+    if (rc < 0)
+        return rc;
+    out->kind = PGCDC_DATUM_BYTES;
+    out->ptr = NULL;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* interval                                                                */
+
+/* Java's (long) cast of a double: truncates, saturates, NaN -> 0. */
+static int64_t java_double_to_long(double v)
+{
+    if (isnan(v))
+        return 0;
+    if (v >= 9223372036854775807.0)
+        return INT64_MAX;
+    if (v <= -9223372036854775808.0)
+        return INT64_MIN;
+    return (int64_t)v;
+}
+
+/* Java's Math.round(double) for |v| < 2^52: nearest, ties towards +inf. */
+static int64_t java_round(double v)
+{
+    double f = floor(v);
+
+    return (int64_t)f + (v - f >= 0.5 ? 1 : 0);
+}
+
+/*
+ * IntervalStyle=postgres text ("1 year 2 mons -3 days +04:05:06.5") read
+ * the way pgjdbc's PGInterval does, then Debezium's
+ * MicroDuration.durationMicros() with 365.25/12-day months.
+ */
+static int conv_interval(const char *text, size_t len, int64_t *out)
+{
+    const char *p = text, *end = text + len;
+    int64_t years = 0, months = 0, days = 0, hours = 0, minutes = 0;
+    double seconds = 0;
+    const char *num = NULL;
+    size_t numlen = 0;
+    char tmp[48];
+
+    while (p < end) {
+        const char *tok;
+        size_t tl;
+        const char *colon;
+
+        while (p < end && (*p == ' ' || *p == '+'))
+            p++;
+        if (p == end)
+            break;
+        tok = p;
+        while (p < end && *p != ' ' && *p != '+')
+            p++;
+        tl = (size_t)(p - tok);
+        colon = memchr(tok, ':', tl);
+        if (num == NULL && colon != NULL) {
+            /* [-]H+:MM[:SS[.f]] */
+            const char *q = tok;
+            bool negt = *q == '-';
+            int64_t h;
+            if (negt)
+                q++;
+            if (!parse_int64(q, (size_t)(colon - q), &h) || tok + tl - colon < 3)
+                return -EINVAL;
+            if (!is_digit(colon[1]) || !is_digit(colon[2]))
+                return -EINVAL;
+            hours = h;
+            minutes = (colon[1] - '0') * 10 + (colon[2] - '0');
+            seconds = 0;
+            if (colon + 3 < tok + tl) {
+                size_t sl = (size_t)(tok + tl - (colon + 4));
+                char *e;
+                if (colon[3] != ':' || sl == 0 || sl >= sizeof(tmp))
+                    return -EINVAL;
+                memcpy(tmp, colon + 4, sl);
+                tmp[sl] = '\0';
+                if (!is_digit(tmp[0]))
+                    return -EINVAL;
+                seconds = strtod(tmp, &e);
+                if (*e != '\0')
+                    return -EINVAL;
+            }
+            if (negt) {
+                hours = -hours;
+                minutes = -minutes;
+                seconds = -seconds;
+            }
+        } else if (num == NULL) {
+            num = tok;
+            numlen = tl;
+        } else {
+            int64_t v;
+            if (tl >= 3 && strncmp(tok, "sec", 3) == 0) {
+                char *e;
+                if (numlen == 0 || numlen >= sizeof(tmp))
+                    return -EINVAL;
+                memcpy(tmp, num, numlen);
+                tmp[numlen] = '\0';
+                seconds = strtod(tmp, &e);
+                if (*e != '\0')
+                    return -EINVAL;
+            } else {
+                if (!parse_int64(num, numlen, &v))
+                    return -EINVAL;
+                if (tl >= 4 && strncmp(tok, "year", 4) == 0)
+                    years = v;
+                else if (tl >= 3 && strncmp(tok, "mon", 3) == 0)
+                    months = v;
+                else if (tl >= 3 && strncmp(tok, "day", 3) == 0)
+                    days = v;
+                else if (tl >= 4 && strncmp(tok, "hour", 4) == 0)
+                    hours = v;
+                else if (tl >= 3 && strncmp(tok, "min", 3) == 0)
+                    minutes = v;
+                else
+                    return -EINVAL;
+            }
+            num = NULL;
+        }
+    }
+    if (num != NULL)
+        return -EINVAL;
+
+    {
+        /* PGInterval keeps whole seconds and microseconds. */
+        int64_t total_us = java_round(seconds * 1000000.0);
+        int64_t whole = total_us / 1000000, micros = total_us % 1000000;
+        double secs = (double)whole + (double)micros / 1000000.0;
+        double n_days = (double)(years * 12 + months) * (365.25 / 12.0) + (double)days;
+        double n_secs = ((n_days * 24.0 + (double)hours) * 60.0 + (double)minutes) * 60.0 + secs;
+        volatile double us = n_secs * 1e6; /* no fused multiply-add: match Java */
+        *out = java_double_to_long(us);
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* value converters                                                        */
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes "\x<hex>" from src into dst (which may equal src + 0: decoding
+ * only ever writes behind where it reads). Returns bytes or -1. */
+static long decode_bytea_hex(const char *src, size_t len, unsigned char *dst)
+{
+    size_t i, n = 0;
+
+    if (len < 2 || src[0] != '\\' || src[1] != 'x' || (len - 2) % 2 != 0)
+        return -1;
+    for (i = 2; i < len; i += 2) {
+        int hi = hexval(src[i]), lo = hexval(src[i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        dst[n++] = (unsigned char)(hi << 4 | lo);
+    }
+    return (long)n;
+}
+
+static int conv_bytea(const char *text, size_t len, struct pgcdc_buf *scratch,
+                      struct pgcdc_datum *out, char *err, size_t errlen)
+{
+    long n;
+    int rc = pgcdc_buf_reserve(scratch, len / 2);
+
+    if (rc < 0)
+        return rc;
+    n = decode_bytea_hex(text, len, (unsigned char *)scratch->data + scratch->len);
+    if (n < 0)
+        return fail(-EINVAL, err, errlen, "invalid bytea (expected hex format '\\x...')", text,
+                    len);
+    out->kind = PGCDC_DATUM_BYTES;
+    out->ptr = NULL;
+    out->off = scratch->len;
+    out->len = (size_t)n;
+    scratch->len += (size_t)n;
+    scratch->data[scratch->len] = '\0';
+    return 0;
+}
+
+/* Bit string "0101..." -> Debezium's Bits: bit i counted from the right is
+ * bit i%8 of byte i/8, as many bytes as the highest set bit needs. */
+static int conv_bits(const char *text, size_t len, struct pgcdc_buf *scratch,
+                     struct pgcdc_datum *out, char *err, size_t errlen)
+{
+    size_t i, nbytes = 0;
+    unsigned char *dst;
+    int rc = pgcdc_buf_reserve(scratch, len / 8 + 1);
+
+    if (rc < 0)
+        return rc;
+    dst = (unsigned char *)scratch->data + scratch->len;
+    for (i = 0; i < len; i++) {
+        char c = text[len - 1 - i];
+        if (c != '0' && c != '1')
+            return fail(-EINVAL, err, errlen, "invalid bit string", text, len);
+        if (i % 8 == 0)
+            dst[i / 8] = 0;
+        if (c == '1') {
+            dst[i / 8] |= (unsigned char)(1u << (i % 8));
+            nbytes = i / 8 + 1;
+        }
+    }
+    out->kind = PGCDC_DATUM_BYTES;
+    out->ptr = NULL;
+    out->off = scratch->len;
+    out->len = nbytes;
+    scratch->len += nbytes;
+    scratch->data[scratch->len] = '\0';
+    return 0;
+}
+
+static int conv_float(const char *text, size_t len, bool single, double *out)
+{
+    char tmp[64];
+    char *e;
+
+    if (len == 0 || len >= sizeof(tmp))
+        return -EINVAL;
+    memcpy(tmp, text, len);
+    tmp[len] = '\0';
+    if (single)
+        *out = (double)strtof(tmp, &e);
+    else
+        *out = strtod(tmp, &e);
+    return *e == '\0' ? 0 : -EINVAL;
+}
+
+/* Converts one value with converter conv (a column's or an element's). */
+static int convert_with(const struct pgcdc_typemap *tm, int conv, const struct pgcdc_schema *s,
+                        const char *text, size_t len, struct pgcdc_buf *scratch,
+                        struct pgcdc_datum *out, char *err, size_t errlen);
+
+static int array_scan(const char *text, size_t len, uint32_t *count, char *err, size_t errlen);
+
+static int convert_with(const struct pgcdc_typemap *tm, int conv, const struct pgcdc_schema *s,
+                        const char *text, size_t len, struct pgcdc_buf *scratch,
+                        struct pgcdc_datum *out, char *err, size_t errlen)
+{
+    int64_t v;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    switch (conv) {
+    case CONV_BOOL:
+        if (len != 1 || (text[0] != 't' && text[0] != 'f'))
+            return fail(-EINVAL, err, errlen, "invalid bool", text, len);
+        out->kind = PGCDC_DATUM_BOOLEAN;
+        out->u.b = text[0] == 't';
+        return 0;
+    case CONV_INT16:
+    case CONV_INT32:
+    case CONV_INT64:
+        if (!parse_int64(text, len, &v))
+            return fail(-EINVAL, err, errlen, "invalid integer", text, len);
+        if ((conv == CONV_INT16 && (v < INT16_MIN || v > INT16_MAX)) ||
+            (conv == CONV_INT32 && (v < INT32_MIN || v > INT32_MAX)))
+            return fail(-ERANGE, err, errlen, "integer out of range", text, len);
+        out->kind = PGCDC_DATUM_INT;
+        out->u.i = v;
+        return 0;
+    case CONV_OID:
+        if (!parse_int64(text, len, &v) || v < 0 || v > (int64_t)UINT32_MAX)
+            return fail(-EINVAL, err, errlen, "invalid oid", text, len);
+        out->kind = PGCDC_DATUM_INT;
+        out->u.i = v;
+        return 0;
+    case CONV_FLOAT32:
+    case CONV_FLOAT64:
+        if (conv_float(text, len, conv == CONV_FLOAT32, &out->u.f) < 0)
+            return fail(-EINVAL, err, errlen, "invalid floating point value", text, len);
+        out->kind = PGCDC_DATUM_FLOAT;
+        return 0;
+    case CONV_DECIMAL:
+    case CONV_VSD:
+        return conv_decimal(s, conv == CONV_VSD, text, len, scratch, out, err, errlen);
+    case CONV_MONEY:
+        return conv_money(text, len, scratch, out, err, errlen);
+    case CONV_STRING:
+        out->kind = PGCDC_DATUM_STRING;
+        out->ptr = text;
+        out->len = len;
+        return 0;
+    case CONV_RAW_BYTES:
+        out->kind = PGCDC_DATUM_BYTES;
+        out->ptr = text;
+        out->len = len;
+        return 0;
+    case CONV_BYTEA:
+        return conv_bytea(text, len, scratch, out, err, errlen);
+    case CONV_DATE:
+        if (eq_text(text, len, "infinity") || eq_text(text, len, "-infinity")) {
+            /* Debezium maps them to LocalDate -5877611-06-21 / -22. */
+            v = days_from_civil(-5877611, 6, text[0] == '-' ? 22 : 21);
+        } else if (parse_date(text, len, &v) < 0) {
+            return fail(-EINVAL, err, errlen, "invalid date", text, len);
+        }
+        if (v < INT32_MIN || v > INT32_MAX)
+            return fail(-ERANGE, err, errlen, "date out of range", text, len);
+        out->kind = PGCDC_DATUM_INT;
+        out->u.i = v;
+        return 0;
+    case CONV_TIME_MILLIS:
+    case CONV_TIME_MICROS: {
+        const char *p = text;
+        if (!read_time(&p, text + len, &v) || p != text + len)
+            return fail(-EINVAL, err, errlen, "invalid time", text, len);
+        out->kind = PGCDC_DATUM_INT;
+        out->u.i = conv == CONV_TIME_MILLIS ? v / 1000 : v;
+        return 0;
+    }
+    case CONV_TS_MILLIS:
+    case CONV_TS_MICROS:
+        if (eq_text(text, len, "infinity"))
+            v = PG_TS_POS_INFINITY_US;
+        else if (eq_text(text, len, "-infinity"))
+            v = PG_TS_NEG_INFINITY_US;
+        else if (parse_timestamp(text, len, false, &v) < 0)
+            return fail(-EINVAL, err, errlen, "invalid timestamp", text, len);
+        out->kind = PGCDC_DATUM_INT;
+        out->u.i = conv == CONV_TS_MILLIS ? floor_div(v, 1000) : v;
+        return 0;
+    case CONV_TIMESTAMPTZ:
+        if (eq_text(text, len, "infinity") || eq_text(text, len, "-infinity")) {
+            /* Debezium passes these through as strings. */
+            out->kind = PGCDC_DATUM_STRING;
+            out->ptr = text;
+            out->len = len;
+            return 0;
+        }
+        if (parse_timestamp(text, len, true, &v) < 0)
+            return fail(-EINVAL, err, errlen, "invalid timestamptz", text, len);
+        out->kind = PGCDC_DATUM_STRING;
+        out->off = scratch->len;
+        rc = append_zoned_timestamp(scratch, v, tm->precision > 9 ? 0 : tm->precision);
+        if (rc < 0)
+            return rc;
+        out->len = scratch->len - out->off;
+        return 0;
+    case CONV_TIMETZ: {
+        const char *p = text, *end = text + len;
+        int64_t off, tod;
+        if (!read_time(&p, end, &tod) || !read_offset(&p, end, &off) || p != end)
+            return fail(-EINVAL, err, errlen, "invalid timetz", text, len);
+        tod -= off * US_PER_SEC;
+        tod = tod - floor_div(tod, US_PER_DAY) * US_PER_DAY;
+        out->kind = PGCDC_DATUM_STRING;
+        out->off = scratch->len;
+        v = tod / US_PER_SEC;
+        rc = pgcdc_buf_appendf(scratch, "%02d:%02d:%02d", (int)(v / 3600), (int)(v / 60 % 60),
+                               (int)(v % 60));
+        if (rc == 0)
+            rc = append_fraction(scratch, tod % US_PER_SEC, 0);
+        if (rc == 0)
+            rc = pgcdc_buf_append_char(scratch, 'Z');
+        if (rc < 0)
+            return rc;
+        out->len = scratch->len - out->off;
+        return 0;
+    }
+    case CONV_INTERVAL:
+        if (conv_interval(text, len, &v) < 0)
+            return fail(-EINVAL, err, errlen, "invalid interval (expected IntervalStyle postgres)",
+                        text, len);
+        out->kind = PGCDC_DATUM_INT;
+        out->u.i = v;
+        return 0;
+    case CONV_BIT_BOOL:
+        if (len != 1 || (text[0] != '0' && text[0] != '1'))
+            return fail(-EINVAL, err, errlen, "invalid bit", text, len);
+        out->kind = PGCDC_DATUM_BOOLEAN;
+        out->u.b = text[0] == '1';
+        return 0;
+    case CONV_BITS:
+        return conv_bits(text, len, scratch, out, err, errlen);
+    case CONV_ARRAY:
+        rc = array_scan(text, len, &out->u.arr.count, err, errlen);
+        if (rc < 0)
+            return rc;
+        out->kind = PGCDC_DATUM_ARRAY;
+        out->ptr = text;
+        out->len = len;
+        return 0;
+    default:
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "column type was not mapped");
+        return -EINVAL;
+    }
+}
+
+int pgcdc_types_convert(const struct pgcdc_typemap *tm, const char *text, size_t len,
+                        struct pgcdc_buf *scratch, struct pgcdc_datum *out, char *err,
+                        size_t errlen)
+{
+    return convert_with(tm, tm->conv, &tm->schema, text, len, scratch, out, err, errlen);
+}
+
+const char *pgcdc_datum_ptr(const struct pgcdc_datum *d, const struct pgcdc_buf *scratch)
+{
+    if (d->ptr != NULL)
+        return d->ptr;
+    if (d->len == 0 && (scratch == NULL || scratch->data == NULL))
+        return "";
+    return scratch->data + d->off;
+}
+
+/* ---------------------------------------------------------------------- */
+/* arrays                                                                  */
+
+/*
+ * One element of a one-dimensional array literal at *p: returns 1 with the
+ * element (quoted: between the quotes, *escaped set when it holds
+ * backslashes), 0 at the closing brace, -EINVAL on malformed text.
+ */
+static int array_token(const char **p, const char *end, const char **tok, size_t *toklen,
+                       bool *quoted, bool *escaped, bool *is_null, bool first)
+{
+    const char *q = *p;
+
+    if (q >= end)
+        return -EINVAL;
+    if (*q == '}') {
+        if (!first)
+            return -EINVAL;
+        *p = q + 1;
+        return 0;
+    }
+    if (*q == '{')
+        return -ENOTSUP;
+    *quoted = *escaped = *is_null = false;
+    if (*q == '"') {
+        q++;
+        *tok = q;
+        while (q < end && *q != '"') {
+            if (*q == '\\') {
+                *escaped = true;
+                q++;
+                if (q >= end)
+                    return -EINVAL;
+            }
+            q++;
+        }
+        if (q >= end)
+            return -EINVAL;
+        *toklen = (size_t)(q - *tok);
+        *quoted = true;
+        q++;
+    } else {
+        *tok = q;
+        while (q < end && *q != ',' && *q != '}') {
+            if (*q == '"' || *q == '{' || *q == '\\')
+                return -EINVAL;
+            q++;
+        }
+        *toklen = (size_t)(q - *tok);
+        if (*toklen == 0)
+            return -EINVAL;
+        *is_null = *toklen == 4 && (strncmp(*tok, "NULL", 4) == 0 || strncmp(*tok, "null", 4) == 0);
+    }
+    if (q >= end)
+        return -EINVAL;
+    if (*q == ',')
+        q++;
+    else if (*q != '}')
+        return -EINVAL;
+    *p = q;
+    return 1;
+}
+
+/* Skips an optional "[lo:hi]=" dimension prefix and the opening brace. */
+static const char *array_start(const char *text, const char *end)
+{
+    const char *p = text;
+
+    if (p < end && *p == '[') {
+        while (p < end && *p != '=')
+            p++;
+        if (p == end)
+            return NULL;
+        p++;
+    }
+    if (p >= end || *p != '{')
+        return NULL;
+    return p + 1;
+}
+
+static int array_scan(const char *text, size_t len, uint32_t *count, char *err, size_t errlen)
+{
+    const char *end = text + len, *p = array_start(text, end), *tok;
+    size_t toklen;
+    bool quoted, escaped, is_null;
+    uint32_t n = 0;
+    int rc;
+
+    if (p == NULL)
+        return fail(-EINVAL, err, errlen, "invalid array", text, len);
+    for (;;) {
+        rc = array_token(&p, end, &tok, &toklen, &quoted, &escaped, &is_null, n == 0);
+        if (rc == 0)
+            break;
+        if (rc == -ENOTSUP)
+            return fail(-ENOTSUP, err, errlen, "multi-dimensional arrays are not supported", text,
+                        len);
+        if (rc < 0)
+            return fail(-EINVAL, err, errlen, "invalid array", text, len);
+        n++;
+        if (p < end && *p == '}') {
+            p++;
+            break;
+        }
+    }
+    if (p != end)
+        return fail(-EINVAL, err, errlen, "invalid array", text, len);
+    *count = n;
+    return 0;
+}
+
+void pgcdc_types_array_begin(const struct pgcdc_datum *arr, struct pgcdc_array_iter *it)
+{
+    memset(it, 0, sizeof(*it));
+    it->left = arr->u.arr.count;
+    it->mode = arr->u.arr.placeholder;
+    if (it->mode != PH_NONE) {
+        it->placeholder = arr->ptr;
+        it->placeholder_len = arr->len;
+        return;
+    }
+    it->end = arr->ptr + arr->len;
+    it->p = array_start(arr->ptr, it->end);
+}
+
+int pgcdc_types_array_next(const struct pgcdc_typemap *tm, struct pgcdc_array_iter *it,
+                           struct pgcdc_buf *scratch, struct pgcdc_datum *out, char *err,
+                           size_t errlen)
+{
+    const char *tok;
+    size_t toklen, i;
+    bool quoted, escaped, is_null;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (it->left == 0)
+        return 0;
+    it->left--;
+    if (it->mode == PH_TEXT) {
+        out->kind = PGCDC_DATUM_STRING;
+        out->ptr = it->placeholder;
+        out->len = it->placeholder_len;
+        return 1;
+    }
+    if (it->mode == PH_INTS) {
+        /* Debezium's list of the placeholder's bytes as Java (signed) bytes. */
+        out->kind = PGCDC_DATUM_INT;
+        out->u.i = (signed char)it->placeholder[it->pos++];
+        return 1;
+    }
+    if (it->p == NULL)
+        return -EINVAL;
+    rc = array_token(&it->p, it->end, &tok, &toklen, &quoted, &escaped, &is_null, false);
+    if (rc <= 0) {
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "invalid array element");
+        return -EINVAL;
+    }
+    if (is_null) {
+        out->kind = PGCDC_DATUM_NULL;
+        return 1;
+    }
+    if (!escaped) {
+        rc = convert_with(tm, tm->elem_conv, &tm->elem, tok, toklen, scratch, out, err, errlen);
+        return rc < 0 ? rc : 1;
+    }
+
+    /* Unescape into scratch. Only strings and bytea ever need escapes. */
+    if (tm->elem_conv != CONV_STRING && tm->elem_conv != CONV_BYTEA)
+        return fail(-EINVAL, err, errlen, "unexpected escapes in array element", tok, toklen);
+    rc = pgcdc_buf_reserve(scratch, toklen);
+    if (rc < 0)
+        return rc;
+    out->off = scratch->len;
+    for (i = 0; i < toklen; i++) {
+        if (tok[i] == '\\')
+            i++;
+        scratch->data[scratch->len++] = tok[i];
+    }
+    scratch->data[scratch->len] = '\0';
+    out->len = scratch->len - out->off;
+    out->ptr = NULL;
+    out->kind = tm->elem_conv == CONV_STRING ? PGCDC_DATUM_STRING : PGCDC_DATUM_BYTES;
+    if (tm->elem_conv == CONV_BYTEA) {
+        /* Decode the hex in place, over the unescaped text. */
+        char *src = scratch->data + out->off;
+        long n = decode_bytea_hex(src, out->len, (unsigned char *)src);
+        if (n < 0)
+            return fail(-EINVAL, err, errlen, "invalid bytea array element", src, out->len);
+        out->len = (size_t)n;
+        scratch->len = out->off + (size_t)n;
+        scratch->data[scratch->len] = '\0';
+    }
+    return 1;
+}
+
+/* ---------------------------------------------------------------------- */
+/* unavailable values                                                      */
+
+int pgcdc_types_unavailable(const struct pgcdc_typemap *tm, const char *placeholder,
+                            struct pgcdc_datum *out)
+{
+    size_t len = strlen(placeholder);
+    uint32_t elem;
+    bool is_array;
+
+    memset(out, 0, sizeof(*out));
+    switch (tm->conv) {
+    case CONV_STRING:
+    case CONV_TIMESTAMPTZ:
+    case CONV_TIMETZ:
+        out->kind = PGCDC_DATUM_STRING;
+        break;
+    case CONV_BYTEA:
+    case CONV_RAW_BYTES:
+    case CONV_DECIMAL:
+    case CONV_BITS:
+        out->kind = PGCDC_DATUM_BYTES;
+        break;
+    case CONV_VSD:
+        out->kind = PGCDC_DATUM_VSD;
+        out->u.vsd_scale = 0;
+        break;
+    case CONV_ARRAY:
+        elem = array_element(tm->type_oid, &is_array);
+        if (elem == OID_TEXT || elem == OID_VARCHAR || elem == OID_JSON || elem == OID_JSONB) {
+            out->kind = PGCDC_DATUM_ARRAY;
+            out->u.arr.count = 1;
+            out->u.arr.placeholder = PH_TEXT;
+        } else if (elem == OID_INT4 || elem == OID_DATE || elem == OID_INT8) {
+            out->kind = PGCDC_DATUM_ARRAY;
+            out->u.arr.count = (uint32_t)len;
+            out->u.arr.placeholder = PH_INTS;
+        } else {
+            out->kind = PGCDC_DATUM_NULL;
+            return 0;
+        }
+        break;
+    default:
+        out->kind = PGCDC_DATUM_NULL;
+        return 0;
+    }
+    out->ptr = placeholder;
+    out->len = len;
+    return 0;
+}

@@ -1,0 +1,144 @@
+# shellcheck shell=bash
+#
+# Shared pieces of the test harness scripts (up, down, kafka-stop,
+# kafka-start, kafka-tool). Sourced, never run.
+#
+# State directory layout ($PGCDC_HARNESS_DIR, default /tmp/pgcdc-harness):
+#   env                  the export lines that `up` prints
+#   pg/data              PostgreSQL cluster, owned by the user postgres
+#   pg/                  also the unix socket directory (.s.PGSQL.<port>)
+#   pg/postgresql.log    server log
+#   kafka/server.properties, kafka/log4j2.xml, kafka/data, kafka/kafka.log,
+#   kafka/kafka.pid, kafka/ports
+#   registry/registry.log, registry/registry.pid, registry/port
+#
+# Cache directory ($PGCDC_HARNESS_CACHE, default ~/.cache/pgcdc-harness):
+#   jars-kafka-<version>/       Kafka jars from Maven Central
+#   apicurio-<version>/         unpacked Apicurio Registry distribution
+# The cache survives `down`; it is filled on first use by Maven.
+
+set -euo pipefail
+
+HARNESS_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+STATE=${PGCDC_HARNESS_DIR:-/tmp/pgcdc-harness}
+CACHE=${PGCDC_HARNESS_CACHE:-${HOME:-/root}/.cache/pgcdc-harness}
+PGBIN=${PGCDC_PGBIN:-/usr/lib/postgresql/15/bin}
+PG_OS_USER=postgres
+
+# the system python starts fastest (version-manager shims are slow)
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3) || PY=python3
+
+log() { printf 'harness: [%3ss] %s\n' "$SECONDS" "$*" >&2; }
+
+die() {
+	log "error: $*"
+	exit 1
+}
+
+# Prints the last 30 lines of a server log to stderr, then fails.
+fail_with_log() { # name logfile message
+	log "error: $1: $3"
+	if [ -f "$2" ]; then
+		log "last 30 lines of $2:"
+		tail -n 30 "$2" >&2
+	fi
+	exit 1
+}
+
+pom_prop() { # name -> value of <name> in pom.xml
+	sed -n "s:.*<$1>\\(.*\\)</$1>.*:\\1:p" "$HARNESS_SRC/pom.xml" | head -n 1
+}
+
+KAFKA_VERSION=$(pom_prop kafka.version)
+APICURIO_VERSION=$(pom_prop apicurio.version)
+KAFKA_JARS=$CACHE/jars-kafka-$KAFKA_VERSION
+APICURIO_HOME=$CACHE/apicurio-$APICURIO_VERSION
+
+free_port() {
+	"$PY" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()'
+}
+
+port_open() { # port
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+pid_alive() { # pidfile
+	local pid
+	[ -f "$1" ] || return 1
+	pid=$(cat "$1" 2>/dev/null) || return 1
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+# Sends a signal to the process in pidfile and waits for it to exit;
+# after timeout seconds it is killed. Removes the pid file.
+stop_pidfile() { # pidfile signal timeout
+	local pid i
+	if ! pid_alive "$1"; then
+		rm -f "$1"
+		return 0
+	fi
+	pid=$(cat "$1")
+	kill "-$2" "$pid" 2>/dev/null || true
+	for ((i = 0; i < $3 * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		log "pid $pid still running after $3 s, killing it"
+		kill -KILL "$pid" 2>/dev/null || true
+		while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+	fi
+	rm -f "$1"
+}
+
+# Runs a command as the postgres OS user when we are root, as ourselves
+# otherwise (initdb and postgres refuse to run as root).
+as_pg() {
+	if [ "$(id -u)" -eq 0 ]; then
+		runuser -u "$PG_OS_USER" -- "$@"
+	else
+		"$@"
+	fi
+}
+
+kafka_running() { pid_alive "$STATE/kafka/kafka.pid"; }
+
+# Starts the broker from an already formatted state directory in the
+# background; kafka_wait then waits until it serves requests.
+kafka_spawn() {
+	local k=$STATE/kafka port
+	[ -d "$KAFKA_JARS" ] || die "kafka jars missing in $KAFKA_JARS (run tests/harness/up)"
+	for port in $(sed -n 's/^[a-z]*=//p' "$k/ports"); do
+		if port_open "$port"; then
+			fail_with_log kafka "$k/kafka.log" "port $port is taken by another process"
+		fi
+	done
+	echo "---- start $(date '+%F %T')" >>"$k/kafka.log"
+	stat -c %s "$k/kafka.log" >"$k/start-offset"
+	setsid java -Xms512m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true \
+		-Dlog4j2.configurationFile="$k/log4j2.xml" \
+		-cp "$KAFKA_JARS/*" kafka.Kafka "$k/server.properties" \
+		</dev/null >>"$k/kafka.log" 2>&1 9>&- &
+	echo $! >"$k/kafka.pid"
+}
+
+# Waits for the "started" line written to the log since kafka_spawn, and
+# for the listener to accept connections.
+kafka_wait() {
+	local k=$STATE/kafka bport from i
+	bport=$(sed -n 's/^broker=//p' "$k/ports")
+	from=$(($(cat "$k/start-offset") + 1))
+	for ((i = 0; i < 900; i++)); do
+		kafka_running || fail_with_log kafka "$k/kafka.log" "the broker exited during start"
+		if grep -q 'Kafka Server started' < <(tail -c "+$from" "$k/kafka.log") && port_open "$bport"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	fail_with_log kafka "$k/kafka.log" "the broker did not start within 90 s"
+}
