@@ -4,9 +4,9 @@
  * Every known key is one row of key_table: its name, how its value is typed
  * (string, bool, int, enum, pattern list), where it lives in struct
  * pgcdc_config, its default as text and whether it is secret. Defaults are
- * applied through the same setter as user values, so the table, the struct
- * and conf/pgcdc.conf cannot disagree about what a default means; the unit
- * tests check that conf/pgcdc.conf names every key of the table.
+ * applied through the same setter as user values, so a default is always a
+ * value the key accepts; the unit tests check that conf/pgcdc.conf names
+ * every key of the table and shows its real default.
  *
  * Pattern lists follow Debezium: split at commas not preceded by a backslash
  * ("\," is a literal comma), blanks around each pattern dropped, empty items
@@ -134,7 +134,7 @@ static const char *check_non_empty(const char *v)
         .name = n, .kind = KIND_PATTERNS, .offset = OFF(f), .def = ""                              \
     }
 
-/* The order here is the order of pgcdc_config_dump() and of conf/pgcdc.conf. */
+/* The order here is the order of pgcdc_config_dump() and pgcdc_config_key_name(). */
 static const struct key_def key_table[] = {
     KEY_STRING("database.dsn", database_dsn, "", NULL, SECRET_DSN),
     KEY_STRING("topic.prefix", topic_prefix, "", check_topic_prefix, SECRET_NONE),

@@ -7,7 +7,8 @@
  * The only file that exits. SIGINT and SIGTERM set a flag; the pipeline then
  * delivers what it has received, confirms that position and returns, and
  * pgcdc exits 0. A fatal error prints one line on stderr and exits 1; a
- * usage or configuration error exits 2.
+ * usage error exits 2 and a configuration error 78 (EX_CONFIG), which the
+ * systemd unit does not restart.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +21,9 @@
 #include "pgcdc/log.h"
 #include "pgcdc/pipeline.h"
 #include "pgcdc_config.h"
+
+/* sysexits.h's EX_CONFIG: the configuration is wrong. */
+#define EXIT_CONFIG 78
 
 static volatile sig_atomic_t stop_requested;
 
@@ -65,7 +69,8 @@ static int install_signals(void)
     return 0;
 }
 
-/* Reads -c and -o into cfg. Returns 0, or 2 after printing the problem. */
+/* Reads -c and -o into cfg. Returns 0, or an exit code after printing the
+ * problem. */
 static int load_config(struct pgcdc_config *cfg, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -98,18 +103,18 @@ static int load_config(struct pgcdc_config *cfg, int argc, char **argv)
     }
     if (pgcdc_config_load_file(cfg, file, err, sizeof(err)) < 0) {
         fprintf(stderr, "pgcdc: %s\n", err);
-        return 2;
+        return EXIT_CONFIG;
     }
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:o:", longopts, NULL)) != -1) {
         if (c == 'o' && pgcdc_config_set_option(cfg, optarg, err, sizeof(err)) < 0) {
             fprintf(stderr, "pgcdc: -o %s: %s\n", optarg, err);
-            return 2;
+            return EXIT_CONFIG;
         }
     }
     if (pgcdc_config_validate(cfg, err, sizeof(err)) < 0) {
         fprintf(stderr, "pgcdc: %s: %s\n", file, err);
-        return 2;
+        return EXIT_CONFIG;
     }
     return 0;
 }

@@ -33,7 +33,7 @@ struct pgcdc_source {
 /* One change. Tuples are as decoded; columns are matched to rel by index. */
 struct pgcdc_change {
     char op;                          /* 'c' 'u' 'd' 'r' 't' or 'm' */
-    const struct pgcdc_rel *rel;      /* the table; NULL for 'm' */
+    struct pgcdc_rel *rel;            /* the table (encoders cache per-version state in it); NULL for 'm' */
     const struct pgcdc_tuple *before; /* old row, NULL when not sent */
     bool before_key_only;             /* before holds only key columns ('K') */
     const struct pgcdc_tuple *after;  /* new row, NULL for 'd' and 't' */

@@ -25,6 +25,13 @@
  *                                  configured partitions, replication and
  *                                  cleanup policy, not by a metadata request
  *
+ * A failed delivery is reported with a negative errno (-EIO, -EMSGSIZE,
+ * -EACCES, -ETIMEDOUT when message.timeout.ms is set) and text naming the
+ * topic and partition, librdkafka's reason and whether the record may have
+ * been written anyway: "(not written)", "(possibly written)" or "(written)".
+ * A fatal producer error makes every later produce, poll and flush return
+ * -EIO with librdkafka's text. Logs go through log.h.
+ *
  * The first time a topic is produced to, the sink asks the cluster for its
  * metadata and, if the topic does not exist, creates it through the Admin API
  * (an existing topic is left as it is). Both steps wait a bounded time on the

@@ -30,6 +30,7 @@
  * produces to it allocate nothing and skip librdkafka's own lookup by name.
  */
 #include "pgcdc/kafka_sink.h"
+#include "pgcdc/log.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -150,15 +151,28 @@ static int fatal_result(struct kafka_sink *s, char *err, size_t errlen)
     return -EIO;
 }
 
+/* librdkafka's error_cb, served by rd_kafka_poll() on the caller's thread. */
 static void on_error(rd_kafka_t *rk, int e, const char *reason, void *opaque)
 {
     struct kafka_sink *s = opaque;
     (void)rk;
     if (e == RD_KAFKA_RESP_ERR__FATAL && check_fatal(s)) {
-        fprintf(stderr, "pgcdc: kafka: %s\n", s->fatal_text);
+        pgcdc_log_error("kafka: %s", s->fatal_text);
         return;
     }
-    fprintf(stderr, "pgcdc: kafka: %s: %s\n", rd_kafka_err2str((rd_kafka_resp_err_t)e), reason);
+    /* Brokers down or unreachable: librdkafka keeps retrying. */
+    pgcdc_log_warn("kafka: %s: %s", rd_kafka_err2str((rd_kafka_resp_err_t)e), reason);
+}
+
+/* librdkafka's own log lines (syslog levels), from any of its threads. */
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    enum pgcdc_log_level l = level <= 3   ? PGCDC_LOG_ERROR
+                             : level == 4 ? PGCDC_LOG_WARN
+                             : level <= 6 ? PGCDC_LOG_INFO
+                                          : PGCDC_LOG_DEBUG;
+    (void)rk;
+    pgcdc_log(l, "kafka: %s: %s", fac, buf);
 }
 
 static int delivery_errno(rd_kafka_resp_err_t e)
@@ -239,7 +253,10 @@ static int topic_exists(struct kafka_sink *s, rd_kafka_topic_t *rkt, const char 
             rc = 0;
         break;
     }
-    if (rc < 0)
+    if (rc == -EAGAIN)
+        snprintf(err, errlen, "topic '%s': not ready yet: %s", topic,
+                 e ? rd_kafka_err2str(e) : "no partitions");
+    else if (rc < 0)
         snprintf(err, errlen, "topic '%s': %s", topic, rd_kafka_err2str(e));
     rd_kafka_metadata_destroy(md);
     return rc;
@@ -598,6 +615,7 @@ int pgcdc_kafka_sink_new(struct pgcdc_sink **out, const struct pgcdc_kafka_opts 
     rd_kafka_conf_set_opaque(conf, s);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery_report);
     rd_kafka_conf_set_error_cb(conf, on_error);
+    rd_kafka_conf_set_log_cb(conf, on_log);
 
     char text[512];
     s->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, text, sizeof(text));
