@@ -134,7 +134,7 @@ int pgcdc_stream_quote_literal(struct pgcdc_stream *s, const char *lit, char *ou
 /* The settings value converters depend on; see the file comment. */
 static const char *const session_settings =
     "SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET IntervalStyle = 'postgres'; "
-    "SET bytea_output = 'hex'; SET extra_float_digits = 3";
+    "SET bytea_output = 'hex'; SET extra_float_digits = 3; SET lc_monetary = 'C'";
 
 static int identify(struct pgcdc_stream *s, char *err, size_t errlen)
 {
