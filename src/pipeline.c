@@ -201,6 +201,8 @@ error:
     return rc;
 }
 
+static int send_status(struct pgcdc_pipeline *p, bool force, char *err, size_t errlen);
+
 /* Hands one encoded event to the sink, waiting out backpressure. */
 static int produce(struct pgcdc_pipeline *p, const char *topic, bool has_key, bool tombstone,
                    char *err, size_t errlen)
@@ -221,6 +223,11 @@ static int produce(struct pgcdc_pipeline *p, const char *topic, bool has_key, bo
         if (*p->stop)
             return -EINTR;
         rc = pgcdc_sink_poll(p->sink, 10, err, errlen);
+        if (rc < 0)
+            return rc;
+        /* The socket is not read meanwhile; a status update on the timer
+         * keeps the server from dropping an idle-looking client. */
+        rc = send_status(p, false, err, errlen);
         if (rc < 0)
             return rc;
     }
