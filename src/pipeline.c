@@ -57,33 +57,33 @@
 #define SHUTDOWN_FLUSH_MS 30000
 
 struct pgcdc_pipeline {
-    const struct pgcdc_config *cfg;  /* borrowed */
-    volatile sig_atomic_t *stop;     /* set by the signal handler */
-    struct pgcdc_stream *stream;     /* replication connection, NULL while disconnected */
-    struct pgcdc_relcache *rels;     /* table model */
-    struct pgcdc_catalog *catalog;   /* primary key lookups */
-    struct pgcdc_tracker *tracker;   /* in-flight transactions, NULL before run */
-    struct pgcdc_store *store;       /* persisted position */
-    struct pgcdc_sink *sink;         /* where events go */
-    struct pgcdc_encoder *enc;       /* key/value encoder */
-    struct pgcdc_msg *msg;           /* decoded message, reused */
-    struct pgcdc_buf key;            /* encoded key, reused */
-    struct pgcdc_buf value;          /* encoded value, reused */
-    struct pgcdc_source src;         /* source block of the current transaction */
-    char *message_topic;             /* <prefix>.message for logical messages */
-    char db[64];                     /* database name */
-    bool in_txn;                     /* between Begin and Commit */
-    bool skip_txn;                   /* the current transaction was delivered before */
-    uint64_t txn;                    /* tracker handle of the current transaction */
-    pgcdc_lsn received;              /* highest end LSN received */
-    pgcdc_lsn persisted;             /* last position written to the store */
-    pgcdc_lsn confirmed;             /* last flush LSN sent to the server */
-    int64_t last_status_us;          /* monotonic time of the last status update */
-    int64_t last_persist_us;         /* monotonic time of the last store write */
-    bool reply_requested;            /* the server asked for a status update */
-    bool delivery_failed;            /* a delivery report said an event was lost */
-    char delivery_err[512];          /* why */
-    uint64_t events;                 /* events produced in this run */
+    const struct pgcdc_config *cfg; /* borrowed */
+    volatile sig_atomic_t *stop;    /* set by the signal handler */
+    struct pgcdc_stream *stream;    /* replication connection, NULL while disconnected */
+    struct pgcdc_relcache *rels;    /* table model */
+    struct pgcdc_catalog *catalog;  /* primary key lookups */
+    struct pgcdc_tracker *tracker;  /* in-flight transactions, NULL before run */
+    struct pgcdc_store *store;      /* persisted position */
+    struct pgcdc_sink *sink;        /* where events go */
+    struct pgcdc_encoder *enc;      /* key/value encoder */
+    struct pgcdc_msg *msg;          /* decoded message, reused */
+    struct pgcdc_buf key;           /* encoded key, reused */
+    struct pgcdc_buf value;         /* encoded value, reused */
+    struct pgcdc_source src;        /* source block of the current transaction */
+    char *message_topic;            /* <prefix>.message for logical messages */
+    char db[64];                    /* database name */
+    bool in_txn;                    /* between Begin and Commit */
+    bool skip_txn;                  /* the current transaction was delivered before */
+    uint64_t txn;                   /* tracker handle of the current transaction */
+    pgcdc_lsn received;             /* highest end LSN received */
+    pgcdc_lsn persisted;            /* last position written to the store */
+    pgcdc_lsn confirmed;            /* last flush LSN sent to the server */
+    int64_t last_status_us;         /* monotonic time of the last status update */
+    int64_t last_persist_us;        /* monotonic time of the last store write */
+    bool reply_requested;           /* the server asked for a status update */
+    bool delivery_failed;           /* a delivery report said an event was lost */
+    char delivery_err[512];         /* why */
+    uint64_t events;                /* events produced in this run */
 };
 
 static int64_t mono_us(void)
@@ -472,8 +472,9 @@ static int handle_xlogdata(struct pgcdc_pipeline *p, const struct pgcdc_frame *f
     case PGCDC_MSG_ORIGIN:
         return 0;
     default:
-        snprintf(err, errlen, "protocol error: unexpected pgoutput message '%c' (streaming was "
-                              "not requested)",
+        snprintf(err, errlen,
+                 "protocol error: unexpected pgoutput message '%c' (streaming was "
+                 "not requested)",
                  (char)m->type);
         return -EPROTO;
     }
@@ -520,8 +521,9 @@ static int send_status(struct pgcdc_pipeline *p, bool force, char *err, size_t e
     }
     if (p->stream == NULL || !(force || due || p->reply_requested))
         return 0;
-    rc = pgcdc_stream_send_status(p->stream, p->received > p->persisted ? p->received : p->persisted,
-                                  p->persisted, false, err, errlen);
+    rc =
+        pgcdc_stream_send_status(p->stream, p->received > p->persisted ? p->received : p->persisted,
+                                 p->persisted, false, err, errlen);
     if (rc < 0)
         return rc;
     if (p->persisted != p->confirmed) {
@@ -611,8 +613,8 @@ static int step(struct pgcdc_pipeline *p, char *err, size_t errlen)
     int n = 0, rc, timeout;
     struct pollfd pfd;
 
-    while (n < READ_BATCH &&
-           pgcdc_sink_in_flight(p->sink) < (size_t)p->cfg->max_queue_size && !*p->stop) {
+    while (n < READ_BATCH && pgcdc_sink_in_flight(p->sink) < (size_t)p->cfg->max_queue_size &&
+           !*p->stop) {
         rc = pgcdc_stream_read(p->stream, &buf, &len, err, errlen);
         if (rc == 0)
             break;

@@ -32,8 +32,8 @@ struct pgcdc_source {
 
 /* One change. Tuples are as decoded; columns are matched to rel by index. */
 struct pgcdc_change {
-    char op;                          /* 'c' 'u' 'd' 'r' 't' or 'm' */
-    struct pgcdc_rel *rel;            /* the table (encoders cache per-version state in it); NULL for 'm' */
+    char op;               /* 'c' 'u' 'd' 'r' 't' or 'm' */
+    struct pgcdc_rel *rel; /* the table (encoders cache per-version state in it); NULL for 'm' */
     const struct pgcdc_tuple *before; /* old row, NULL when not sent */
     bool before_key_only;             /* before holds only key columns ('K') */
     const struct pgcdc_tuple *after;  /* new row, NULL for 'd' and 't' */
@@ -89,7 +89,7 @@ static inline void pgcdc_encoder_free(struct pgcdc_encoder **ep)
 
 /* The JSON encoder: Debezium's JsonConverter with schemas.enable=false.
  * placeholder: unavailable.value.placeholder (copied). */
-int pgcdc_json_encoder_new(struct pgcdc_encoder **out /* OUT */, const char *placeholder,
-                           char *err, size_t errlen);
+int pgcdc_json_encoder_new(struct pgcdc_encoder **out /* OUT */, const char *placeholder, char *err,
+                           size_t errlen);
 
 #endif

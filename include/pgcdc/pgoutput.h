@@ -46,8 +46,8 @@ struct pgcdc_frame {
 };
 
 /* Parses one CopyData message. 0, or -EBADMSG with a message in err. */
-int pgcdc_frame_parse(const uint8_t *buf, size_t len, struct pgcdc_frame *out /* OUT */,
-                      char *err, size_t errlen);
+int pgcdc_frame_parse(const uint8_t *buf, size_t len, struct pgcdc_frame *out /* OUT */, char *err,
+                      size_t errlen);
 
 /* Size of a standby status update message. */
 #define PGCDC_STATUS_UPDATE_LEN 34
@@ -90,8 +90,8 @@ struct pgcdc_col {
 };
 
 struct pgcdc_tuple {
-    uint16_t ncols;                              /* columns present */
-    struct pgcdc_col cols[PGCDC_MAX_COLUMNS];    /* first ncols are valid */
+    uint16_t ncols;                           /* columns present */
+    struct pgcdc_col cols[PGCDC_MAX_COLUMNS]; /* first ncols are valid */
 };
 
 struct pgcdc_rel_col {
@@ -125,11 +125,11 @@ struct pgcdc_msg {
             const char *name; /* origin name */
         } origin;
         struct {
-            uint32_t relid;          /* relation oid */
-            const char *nspname;     /* namespace; "" means pg_catalog */
-            const char *relname;     /* relation name */
-            char replident;          /* 'd' default, 'n' nothing, 'f' full, 'i' index */
-            uint16_t ncols;          /* columns in cols */
+            uint32_t relid;      /* relation oid */
+            const char *nspname; /* namespace; "" means pg_catalog */
+            const char *relname; /* relation name */
+            char replident;      /* 'd' default, 'n' nothing, 'f' full, 'i' index */
+            uint16_t ncols;      /* columns in cols */
             struct pgcdc_rel_col cols[PGCDC_MAX_COLUMNS]; /* first ncols are valid */
         } relation;
         struct {
@@ -138,11 +138,11 @@ struct pgcdc_msg {
             const char *typname; /* type name */
         } type;
         struct {
-            uint32_t relid;           /* relation oid */
-            char old_kind;            /* update/delete: 'K' key only, 'O' whole old row, 0 none */
-            struct pgcdc_tuple old;   /* valid when old_kind != 0 */
-            struct pgcdc_tuple new_;  /* insert/update: the new row */
-        } change; /* Insert, Update, Delete */
+            uint32_t relid;          /* relation oid */
+            char old_kind;           /* update/delete: 'K' key only, 'O' whole old row, 0 none */
+            struct pgcdc_tuple old;  /* valid when old_kind != 0 */
+            struct pgcdc_tuple new_; /* insert/update: the new row */
+        } change;                    /* Insert, Update, Delete */
         struct {
             uint32_t nrels;        /* relations truncated */
             uint8_t options;       /* 1 CASCADE, 2 RESTART IDENTITY */

@@ -34,17 +34,17 @@ struct pgcdc_relcol {
 };
 
 struct pgcdc_rel {
-    uint32_t relid;            /* relation oid */
-    char *nspname;             /* schema name */
-    char *relname;             /* table name */
-    char replident;            /* 'd' default, 'n' nothing, 'f' full, 'i' index */
-    uint16_t ncols;            /* columns in cols, in the order of the tuples */
-    struct pgcdc_relcol *cols; /* the columns */
-    uint16_t nkeys;            /* columns with key set */
-    uint32_t version;          /* bumped whenever the columns change */
-    bool included;             /* the table passes the table filter */
-    char *topic;               /* <topic.prefix>.<schema>.<table>, sanitised */
-    void *enc_state;           /* encoder cache for this version, or NULL */
+    uint32_t relid;                      /* relation oid */
+    char *nspname;                       /* schema name */
+    char *relname;                       /* table name */
+    char replident;                      /* 'd' default, 'n' nothing, 'f' full, 'i' index */
+    uint16_t ncols;                      /* columns in cols, in the order of the tuples */
+    struct pgcdc_relcol *cols;           /* the columns */
+    uint16_t nkeys;                      /* columns with key set */
+    uint32_t version;                    /* bumped whenever the columns change */
+    bool included;                       /* the table passes the table filter */
+    char *topic;                         /* <topic.prefix>.<schema>.<table>, sanitised */
+    void *enc_state;                     /* encoder cache for this version, or NULL */
     void (*enc_state_free)(void *state); /* frees enc_state */
 };
 

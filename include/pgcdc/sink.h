@@ -23,13 +23,13 @@ struct pgcdc_sink;
 /* One event to publish. The sink copies what it keeps; the caller's buffers
  * may be reused as soon as produce returns. */
 struct pgcdc_sink_msg {
-    const char *topic;   /* Kafka topic name */
-    const void *key;     /* key bytes, NULL for a keyless table */
-    size_t key_len;      /* bytes at key */
-    const void *value;   /* value bytes, NULL for a tombstone */
-    size_t value_len;    /* bytes at value */
+    const char *topic;    /* Kafka topic name */
+    const void *key;      /* key bytes, NULL for a keyless table */
+    size_t key_len;       /* bytes at key */
+    const void *value;    /* value bytes, NULL for a tombstone */
+    size_t value_len;     /* bytes at value */
     int64_t timestamp_ms; /* event time for the record, 0 = now */
-    uint64_t txn;        /* tracker handle, handed back in the delivery report */
+    uint64_t txn;         /* tracker handle, handed back in the delivery report */
 };
 
 /* Called once per produced event. err is 0 on durable delivery, else a
@@ -57,9 +57,9 @@ struct pgcdc_sink_ops {
 
 /* Common head of every sink; implementations embed it first. */
 struct pgcdc_sink {
-    const struct pgcdc_sink_ops *ops;  /* the implementation */
+    const struct pgcdc_sink_ops *ops;   /* the implementation */
     pgcdc_sink_delivery_fn on_delivery; /* delivery report callback */
-    void *on_delivery_arg;             /* its argument */
+    void *on_delivery_arg;              /* its argument */
 };
 
 static inline int pgcdc_sink_produce(struct pgcdc_sink *s, const struct pgcdc_sink_msg *msg,

@@ -21,12 +21,12 @@ struct pgcdc_stream;
 
 /* What the server told us about itself. */
 struct pgcdc_server_info {
-    int version_num;     /* server_version_num, e.g. 150004 */
-    char system_id[32];  /* IDENTIFY_SYSTEM systemid */
-    uint32_t timeline;   /* IDENTIFY_SYSTEM timeline */
-    pgcdc_lsn xlogpos;   /* IDENTIFY_SYSTEM current WAL flush position */
-    char dbname[64];     /* database the connection is bound to */
-    int proto_version;   /* highest pgoutput protocol version to request */
+    int version_num;    /* server_version_num, e.g. 150004 */
+    char system_id[32]; /* IDENTIFY_SYSTEM systemid */
+    uint32_t timeline;  /* IDENTIFY_SYSTEM timeline */
+    pgcdc_lsn xlogpos;  /* IDENTIFY_SYSTEM current WAL flush position */
+    char dbname[64];    /* database the connection is bound to */
+    int proto_version;  /* highest pgoutput protocol version to request */
 };
 
 /* Opens the replication connection: conninfo plus replication=database, and

@@ -75,13 +75,27 @@ static int put_string(struct pgcdc_buf *out, const char *s, size_t n)
             return -ENOMEM;
         esc[0] = '\\';
         switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
         default:
             memcpy(esc + 1, "u00", 3);
             esc[4] = hex[c >> 4];
@@ -198,8 +212,8 @@ static int put_column(struct json_encoder *e, struct pgcdc_buf *out, const struc
         ret = pgcdc_types_unavailable(&rc->tm, e->placeholder, &d);
         break;
     case PGCDC_COL_TEXT:
-        ret = pgcdc_types_convert(&rc->tm, col->data, col->len, &e->scratch, &d, cerr,
-                                  sizeof(cerr));
+        ret =
+            pgcdc_types_convert(&rc->tm, col->data, col->len, &e->scratch, &d, cerr, sizeof(cerr));
         break;
     default:
         snprintf(err, errlen,
@@ -220,8 +234,7 @@ static int check_tuple(const struct pgcdc_rel *rel, const struct pgcdc_tuple *t,
                        size_t errlen)
 {
     if (t->ncols != rel->ncols) {
-        snprintf(err, errlen,
-                 "table '%s.%s': a row has %u columns but its Relation message had %u",
+        snprintf(err, errlen, "table '%s.%s': a row has %u columns but its Relation message had %u",
                  rel->nspname, rel->relname, t->ncols, rel->ncols);
         return -EBADMSG;
     }
@@ -304,8 +317,8 @@ static int put_source(struct pgcdc_buf *out, const struct pgcdc_change *ch)
                           ",\"sequence\":\"[%s,\\\"%" PRIu64 "\\\"]\",\"ts_us\":%" PRId64
                           ",\"ts_ns\":%" PRId64 ",\"schema\":",
                           last, s->lsn, us, us * 1000) ||
-        put_cstr(out, ch->rel ? ch->rel->nspname : "") ||
-        pgcdc_buf_append(out, ",\"table\":", 9) || put_cstr(out, ch->rel ? ch->rel->relname : "") ||
+        put_cstr(out, ch->rel ? ch->rel->nspname : "") || pgcdc_buf_append(out, ",\"table\":", 9) ||
+        put_cstr(out, ch->rel ? ch->rel->relname : "") ||
         pgcdc_buf_appendf(out, ",\"txId\":%" PRIu32 ",\"lsn\":%" PRIu64 ",\"xmin\":null}", s->xid,
                           s->lsn))
         return -ENOMEM;
@@ -324,8 +337,8 @@ static int json_value(struct pgcdc_encoder *base, const struct pgcdc_change *ch,
     pgcdc_buf_reset(&e->scratch);
     if (ch->op == 'm') {
         if (pgcdc_buf_append(out, "{\"op\":\"m\",\"ts_ms\":", 18) ||
-            pgcdc_buf_appendf(out, "%" PRId64 ",\"source\":", ts / 1000) ||
-            put_source(out, ch) || pgcdc_buf_append(out, ",\"message\":{\"prefix\":", 21) ||
+            pgcdc_buf_appendf(out, "%" PRId64 ",\"source\":", ts / 1000) || put_source(out, ch) ||
+            pgcdc_buf_append(out, ",\"message\":{\"prefix\":", 21) ||
             put_cstr(out, ch->msg_prefix) || pgcdc_buf_append(out, ",\"content\":", 11) ||
             put_base64(out, (const unsigned char *)ch->msg_content, ch->msg_len) ||
             pgcdc_buf_append(out, "}}", 2))
@@ -350,7 +363,8 @@ static int json_value(struct pgcdc_encoder *base, const struct pgcdc_change *ch,
         goto fail;
     if (pgcdc_buf_append(out, ",\"source\":", 10) || put_source(out, ch) ||
         pgcdc_buf_append(out, ",\"transaction\":null,\"op\":", 25) || put_cstr(out, op) ||
-        pgcdc_buf_appendf(out, ",\"ts_ms\":%" PRId64 ",\"ts_us\":%" PRId64 ",\"ts_ns\":%" PRId64 "}",
+        pgcdc_buf_appendf(out,
+                          ",\"ts_ms\":%" PRId64 ",\"ts_us\":%" PRId64 ",\"ts_ns\":%" PRId64 "}",
                           ts / 1000, ts, ts * 1000))
         goto nomem;
     return 0;

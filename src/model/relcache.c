@@ -227,12 +227,11 @@ static int fill_columns(struct pgcdc_relcache *rc, struct pgcdc_rel *rel,
         char terr[256];
         int trc;
 
-        col->included = rel->included && pgcdc_config_column_included(
-                                             rc->cfg, rel->nspname, rel->relname, col->name);
+        col->included = rel->included && pgcdc_config_column_included(rc->cfg, rel->nspname,
+                                                                      rel->relname, col->name);
         if (!col->included && !col->key)
             continue;
-        trc = pgcdc_types_map(col->type_oid, col->typmod, unknown_ok, &col->tm, terr,
-                              sizeof(terr));
+        trc = pgcdc_types_map(col->type_oid, col->typmod, unknown_ok, &col->tm, terr, sizeof(terr));
         if (trc == -ENOTSUP && !col->key) {
             if (rel->included)
                 pgcdc_log_warn("table '%s.%s': column '%s': %s; the column is left out of "
@@ -269,8 +268,8 @@ int pgcdc_relcache_apply(struct pgcdc_relcache *rc, const struct pgcdc_msg *msg,
     if (rel->nspname == NULL || rel->relname == NULL)
         goto nomem;
     rel->included = pgcdc_config_table_included(rc->cfg, rel->nspname, rel->relname);
-    if (pgcdc_relcache_topic_name(rc->cfg->topic_prefix, rel->nspname, rel->relname,
-                                  &rel->topic) < 0)
+    if (pgcdc_relcache_topic_name(rc->cfg->topic_prefix, rel->nspname, rel->relname, &rel->topic) <
+        0)
         goto nomem;
     ret = fill_columns(rc, rel, msg, err, errlen);
     if (ret < 0) {

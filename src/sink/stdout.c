@@ -20,20 +20,20 @@
 
 /* Events of one transaction buffered back to back. */
 struct txn_run {
-    uint64_t txn;   /* tracker handle */
-    size_t events;  /* events of it in the buffer */
+    uint64_t txn;  /* tracker handle */
+    size_t events; /* events of it in the buffer */
 };
 
 struct stdout_sink {
-    struct pgcdc_sink base;  /* must be first */
-    int fd;                  /* where lines go */
-    size_t max_in_flight;    /* produce answers -EAGAIN beyond this */
-    struct pgcdc_buf out;    /* lines not yet written */
-    struct txn_run *runs;    /* handles of the buffered events, in order */
-    size_t nruns;            /* runs in use */
-    size_t capruns;          /* runs allocated */
-    size_t buffered;         /* events in out */
-    int failed;              /* a write failed: negative errno, sticky */
+    struct pgcdc_sink base; /* must be first */
+    int fd;                 /* where lines go */
+    size_t max_in_flight;   /* produce answers -EAGAIN beyond this */
+    struct pgcdc_buf out;   /* lines not yet written */
+    struct txn_run *runs;   /* handles of the buffered events, in order */
+    size_t nruns;           /* runs in use */
+    size_t capruns;         /* runs allocated */
+    size_t buffered;        /* events in out */
+    int failed;             /* a write failed: negative errno, sticky */
 };
 
 /* Lines are written once this much is buffered, even before a poll. */
@@ -106,8 +106,7 @@ static int stdout_produce(struct pgcdc_sink *base, const struct pgcdc_sink_msg *
         pgcdc_buf_append(&s->out, "\",\"key\":", 8) ||
         put_json_or_null(&s->out, m->key, m->key_len) ||
         pgcdc_buf_append(&s->out, ",\"value\":", 9) ||
-        put_json_or_null(&s->out, m->value, m->value_len) ||
-        pgcdc_buf_append(&s->out, "}\n", 2)) {
+        put_json_or_null(&s->out, m->value, m->value_len) || pgcdc_buf_append(&s->out, "}\n", 2)) {
         s->out.len = mark;
         goto nomem;
     }

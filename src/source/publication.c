@@ -86,8 +86,8 @@ static int current_tables(struct pgcdc_stream *s, const char *publit, bool *exis
     PGresult *res;
     int rc;
 
-    snprintf(sql, sizeof(sql), "SELECT puballtables FROM pg_catalog.pg_publication WHERE pubname = %s",
-             publit);
+    snprintf(sql, sizeof(sql),
+             "SELECT puballtables FROM pg_catalog.pg_publication WHERE pubname = %s", publit);
     rc = pgcdc_stream_query(s, sql, &resv, err, errlen);
     if (rc < 0)
         return rc;

@@ -184,8 +184,7 @@ static int identify(struct pgcdc_stream *s, char *err, size_t errlen)
     return 0;
 }
 
-int pgcdc_stream_connect(struct pgcdc_stream **out, const char *conninfo, char *err,
-                         size_t errlen)
+int pgcdc_stream_connect(struct pgcdc_stream **out, const char *conninfo, char *err, size_t errlen)
 {
     const char *keys[] = {"dbname", "replication", "fallback_application_name", NULL};
     const char *vals[] = {conninfo, "database", "pgcdc", NULL};
@@ -280,8 +279,8 @@ int pgcdc_stream_ensure_slot(struct pgcdc_stream *s, const char *slot, bool *cre
     PQclear(res);
 
     if (s->info.version_num >= 150000)
-        snprintf(sql, sizeof(sql), "CREATE_REPLICATION_SLOT %s LOGICAL pgoutput (SNAPSHOT 'nothing')",
-                 ident);
+        snprintf(sql, sizeof(sql),
+                 "CREATE_REPLICATION_SLOT %s LOGICAL pgoutput (SNAPSHOT 'nothing')", ident);
     else
         snprintf(sql, sizeof(sql), "CREATE_REPLICATION_SLOT %s LOGICAL pgoutput NOEXPORT_SNAPSHOT",
                  ident);
@@ -311,8 +310,8 @@ int pgcdc_stream_start(struct pgcdc_stream *s, const char *slot, const char *pub
     snprintf(sql, sizeof(sql),
              "START_REPLICATION SLOT %s LOGICAL %X/%X (proto_version '%d', "
              "publication_names %s%s)",
-             ident, (unsigned int)(start >> 32), (unsigned int)start, s->info.proto_version,
-             publit, s->info.version_num >= 140000 ? ", messages 'true'" : "");
+             ident, (unsigned int)(start >> 32), (unsigned int)start, s->info.proto_version, publit,
+             s->info.version_num >= 140000 ? ", messages 'true'" : "");
     res = PQexec(s->conn, sql);
     if (PQresultStatus(res) != PGRES_COPY_BOTH) {
         if (res)
