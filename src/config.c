@@ -809,6 +809,15 @@ void pgcdc_config_free(struct pgcdc_config *cfg)
 
 /* ---- validation ---- */
 
+/* True when kafka.<name> was set. */
+static bool has_kafka_key(const struct pgcdc_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->kafka_count; i++)
+        if (strcmp(cfg->kafka[i].name, name) == 0)
+            return true;
+    return false;
+}
+
 int pgcdc_config_validate(const struct pgcdc_config *cfg, char *err, size_t errlen)
 {
     if (cfg->topic_prefix[0] == '\0') {
@@ -819,6 +828,14 @@ int pgcdc_config_validate(const struct pgcdc_config *cfg, char *err, size_t errl
         cfg->registry_url[0] == '\0') {
         snprintf(err, errlen,
                  "'schema.registry.url' is required when format = avro and sink = kafka");
+        return -EINVAL;
+    }
+    if (cfg->format == PGCDC_CONFIG_FORMAT_AVRO && cfg->sink == PGCDC_CONFIG_SINK_STDOUT) {
+        snprintf(err, errlen, "sink = stdout writes JSON lines: set format = json");
+        return -EINVAL;
+    }
+    if (cfg->sink == PGCDC_CONFIG_SINK_KAFKA && !has_kafka_key(cfg, "bootstrap.servers")) {
+        snprintf(err, errlen, "'kafka.bootstrap.servers' is required when sink = kafka");
         return -EINVAL;
     }
     if (cfg->table_include.text[0] != '\0' && cfg->table_exclude.text[0] != '\0') {

@@ -390,10 +390,15 @@ Test(config, validate_requires_topic_prefix_and_registry_for_avro_on_kafka)
     cr_assert_eq(pgcdc_config_validate(cfg, err, sizeof(err)), -EINVAL);
     cr_assert_str_eq(err, "'schema.registry.url' is required when format = avro and sink = kafka");
     cr_assert_eq(pgcdc_config_set(cfg, "format", "json", err, sizeof(err)), 0);
+    cr_assert_eq(pgcdc_config_validate(cfg, err, sizeof(err)), -EINVAL);
+    cr_assert_str_eq(err, "'kafka.bootstrap.servers' is required when sink = kafka");
+    cr_assert_eq(pgcdc_config_set(cfg, "kafka.bootstrap.servers", "k:9092", err, sizeof(err)), 0);
     cr_assert_eq(pgcdc_config_validate(cfg, err, sizeof(err)), 0, "%s", err);
+    /* stdout writes JSON lines only */
     cr_assert_eq(pgcdc_config_set(cfg, "format", "avro", err, sizeof(err)), 0);
     cr_assert_eq(pgcdc_config_set(cfg, "sink", "stdout", err, sizeof(err)), 0);
-    cr_assert_eq(pgcdc_config_validate(cfg, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(pgcdc_config_validate(cfg, err, sizeof(err)), -EINVAL);
+    cr_assert_str_eq(err, "sink = stdout writes JSON lines: set format = json");
     cr_assert_eq(pgcdc_config_set(cfg, "sink", "kafka", err, sizeof(err)), 0);
     cr_assert_eq(pgcdc_config_set(cfg, "schema.registry.url", "http://sr:8081", err, sizeof(err)),
                  0);
@@ -408,6 +413,7 @@ Test(config, include_and_exclude_lists_conflict)
 
     cr_assert_eq(pgcdc_config_set(cfg, "topic.prefix", "shop", err, sizeof(err)), 0);
     cr_assert_eq(pgcdc_config_set(cfg, "format", "json", err, sizeof(err)), 0);
+    cr_assert_eq(pgcdc_config_set(cfg, "sink", "stdout", err, sizeof(err)), 0);
     cr_assert_eq(pgcdc_config_set(cfg, "table.include.list", "public\\..*", err, sizeof(err)), 0);
     cr_assert_eq(pgcdc_config_set(cfg, "table.exclude.list", "public\\.tmp", err, sizeof(err)), 0);
     cr_assert_eq(pgcdc_config_validate(cfg, err, sizeof(err)), -EINVAL);
@@ -432,6 +438,7 @@ Test(config, backoff_max_below_initial_is_rejected)
 
     cr_assert_eq(pgcdc_config_set(cfg, "topic.prefix", "shop", err, sizeof(err)), 0);
     cr_assert_eq(pgcdc_config_set(cfg, "sink", "stdout", err, sizeof(err)), 0);
+    cr_assert_eq(pgcdc_config_set(cfg, "format", "json", err, sizeof(err)), 0);
     cr_assert_eq(pgcdc_config_set(cfg, "reconnect.backoff.max.ms", "100", err, sizeof(err)), 0);
     cr_assert_eq(pgcdc_config_validate(cfg, err, sizeof(err)), -EINVAL);
     cr_assert_str_eq(err, "'reconnect.backoff.max.ms' (100) must not be less than "
