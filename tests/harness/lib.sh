@@ -17,10 +17,11 @@
 #   apicurio-<version>/         unpacked Apicurio Registry distribution
 # The cache survives `down`; it is filled on first use by Maven.
 
-set -euo pipefail
+set -eEuo pipefail
+trap 'printf "harness: error: line %s of %s failed: %s\n" "$LINENO" "${BASH_SOURCE[0]##*/}" "$BASH_COMMAND" >&2' ERR
 
 HARNESS_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-STATE=${PGCDC_HARNESS_DIR:-/tmp/pgcdc-harness}
+STATE=$(realpath -m "${PGCDC_HARNESS_DIR:-/tmp/pgcdc-harness}")
 CACHE=${PGCDC_HARNESS_CACHE:-${HOME:-/root}/.cache/pgcdc-harness}
 PGBIN=${PGCDC_PGBIN:-/usr/lib/postgresql/15/bin}
 PG_OS_USER=postgres
@@ -55,23 +56,36 @@ APICURIO_VERSION=$(pom_prop apicurio.version)
 KAFKA_JARS=$CACHE/jars-kafka-$KAFKA_VERSION
 APICURIO_HOME=$CACHE/apicurio-$APICURIO_VERSION
 
+# Prints a free TCP port on 127.0.0.1, never one already given to another
+# server of this state directory (which may not listen on it yet).
 free_port() {
-	"$PY" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
+	local taken
+	taken=$(cat "$STATE/pg/port" "$STATE/registry/port" 2>/dev/null || true)
+	taken="$taken $(sed -n 's/^[a-z]*=//p' "$STATE/kafka/ports" 2>/dev/null || true)"
+	"$PY" -c 'import socket, sys
+taken = set(sys.argv[1].split())
+while True:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = str(s.getsockname()[1])
+    s.close()
+    if port not in taken:
+        print(port)
+        break' "$taken"
 }
 
 port_open() { # port
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# True when the pid file names a live process whose command line contains
+# the state directory (so a pid reused after a reboot does not count).
 pid_alive() { # pidfile
 	local pid
 	[ -f "$1" ] || return 1
 	pid=$(cat "$1" 2>/dev/null) || return 1
-	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$STATE/"
 }
 
 # Sends a signal to the process in pidfile and waits for it to exit;
@@ -107,6 +121,17 @@ as_pg() {
 }
 
 kafka_running() { pid_alive "$STATE/kafka/kafka.pid"; }
+
+# True when the postmaster of the harness cluster is alive (by its pid file
+# and command line: pg_ctl status takes an unreaped dead postmaster for a
+# live one).
+pg_running() {
+	local pid
+	[ -f "$STATE/pg/data/postmaster.pid" ] || return 1
+	pid=$(head -n 1 "$STATE/pg/data/postmaster.pid" 2>/dev/null) || return 1
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$STATE/pg/data"
+}
 
 # Starts the broker from an already formatted state directory in the
 # background; kafka_wait then waits until it serves requests.
