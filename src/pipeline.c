@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pgcdc/avro_encode.h"
 #include "pgcdc/buf.h"
 #include "pgcdc/config.h"
 #include "pgcdc/encoder.h"
@@ -39,6 +40,7 @@
 #include "pgcdc/lsn.h"
 #include "pgcdc/pgoutput.h"
 #include "pgcdc/publication.h"
+#include "pgcdc/registry.h"
 #include "pgcdc/relcache.h"
 #include "pgcdc/sink.h"
 #include "pgcdc/stdout_sink.h"
@@ -57,33 +59,34 @@
 #define SHUTDOWN_FLUSH_MS 30000
 
 struct pgcdc_pipeline {
-    const struct pgcdc_config *cfg; /* borrowed */
-    volatile sig_atomic_t *stop;    /* set by the signal handler */
-    struct pgcdc_stream *stream;    /* replication connection, NULL while disconnected */
-    struct pgcdc_relcache *rels;    /* table model */
-    struct pgcdc_catalog *catalog;  /* primary key lookups */
-    struct pgcdc_tracker *tracker;  /* in-flight transactions, NULL before run */
-    struct pgcdc_store *store;      /* persisted position */
-    struct pgcdc_sink *sink;        /* where events go */
-    struct pgcdc_encoder *enc;      /* key/value encoder */
-    struct pgcdc_msg *msg;          /* decoded message, reused */
-    struct pgcdc_buf key;           /* encoded key, reused */
-    struct pgcdc_buf value;         /* encoded value, reused */
-    struct pgcdc_source src;        /* source block of the current transaction */
-    char *message_topic;            /* <prefix>.message for logical messages */
-    char db[64];                    /* database name */
-    bool in_txn;                    /* between Begin and Commit */
-    bool skip_txn;                  /* the current transaction was delivered before */
-    uint64_t txn;                   /* tracker handle of the current transaction */
-    pgcdc_lsn received;             /* highest end LSN received */
-    pgcdc_lsn persisted;            /* last position written to the store */
-    pgcdc_lsn confirmed;            /* last flush LSN sent to the server */
-    int64_t last_status_us;         /* monotonic time of the last status update */
-    int64_t last_persist_us;        /* monotonic time of the last store write */
-    bool reply_requested;           /* the server asked for a status update */
-    bool delivery_failed;           /* a delivery report said an event was lost */
-    char delivery_err[512];         /* why */
-    uint64_t events;                /* events produced in this run */
+    const struct pgcdc_config *cfg;  /* borrowed */
+    volatile sig_atomic_t *stop;     /* set by the signal handler */
+    struct pgcdc_stream *stream;     /* replication connection, NULL while disconnected */
+    struct pgcdc_relcache *rels;     /* table model */
+    struct pgcdc_catalog *catalog;   /* primary key lookups */
+    struct pgcdc_tracker *tracker;   /* in-flight transactions, NULL before run */
+    struct pgcdc_store *store;       /* persisted position */
+    struct pgcdc_sink *sink;         /* where events go */
+    struct pgcdc_encoder *enc;       /* key/value encoder */
+    struct pgcdc_registry *registry; /* schema registry client (format avro), or NULL */
+    struct pgcdc_msg *msg;           /* decoded message, reused */
+    struct pgcdc_buf key;            /* encoded key, reused */
+    struct pgcdc_buf value;          /* encoded value, reused */
+    struct pgcdc_source src;         /* source block of the current transaction */
+    char *message_topic;             /* <prefix>.message for logical messages */
+    char db[64];                     /* database name */
+    bool in_txn;                     /* between Begin and Commit */
+    bool skip_txn;                   /* the current transaction was delivered before */
+    uint64_t txn;                    /* tracker handle of the current transaction */
+    pgcdc_lsn received;              /* highest end LSN received */
+    pgcdc_lsn persisted;             /* last position written to the store */
+    pgcdc_lsn confirmed;             /* last flush LSN sent to the server */
+    int64_t last_status_us;          /* monotonic time of the last status update */
+    int64_t last_persist_us;         /* monotonic time of the last store write */
+    bool reply_requested;            /* the server asked for a status update */
+    bool delivery_failed;            /* a delivery report said an event was lost */
+    char delivery_err[512];          /* why */
+    uint64_t events;                 /* events produced in this run */
 };
 
 static int64_t mono_us(void)
@@ -150,6 +153,46 @@ static int make_sink(struct pgcdc_pipeline *p, char *err, size_t errlen)
     return rc;
 }
 
+static void on_registry_retry(void *arg, const char *subject, unsigned attempt, unsigned wait_ms,
+                              const char *error)
+{
+    (void)arg;
+    pgcdc_log_warn("schema registry: subject '%s': %s; attempt %u, retrying in %u ms", subject,
+                   error, attempt, wait_ms);
+}
+
+static int make_encoder(struct pgcdc_pipeline *p, char *err, size_t errlen)
+{
+    const struct pgcdc_config *cfg = p->cfg;
+    struct pgcdc_registry_opts ropts = {
+        .url = cfg->registry_url,
+        .basic_auth = cfg->registry_user_info[0] ? cfg->registry_user_info : NULL,
+        .ca_file = cfg->registry_ssl_ca[0] ? cfg->registry_ssl_ca : NULL,
+        .cert_file = cfg->registry_ssl_cert[0] ? cfg->registry_ssl_cert : NULL,
+        .key_file = cfg->registry_ssl_key[0] ? cfg->registry_ssl_key : NULL,
+    };
+    struct pgcdc_avro_encoder_opts aopts = {
+        .topic_prefix = cfg->topic_prefix,
+        .placeholder = cfg->unavailable_value_placeholder,
+        .retry =
+            {
+                .initial_ms = (unsigned)cfg->reconnect_backoff_initial_ms,
+                .max_ms = (unsigned)cfg->reconnect_backoff_max_ms,
+                .stop = p->stop,
+                .on_retry = on_registry_retry,
+            },
+    };
+    int rc;
+
+    if (cfg->format == PGCDC_CONFIG_FORMAT_JSON)
+        return pgcdc_json_encoder_new(&p->enc, cfg->unavailable_value_placeholder, err, errlen);
+    rc = pgcdc_registry_new(&p->registry, &ropts, err, errlen);
+    if (rc < 0)
+        return rc;
+    aopts.registry = p->registry;
+    return pgcdc_avro_encoder_new(&p->enc, &aopts, err, errlen);
+}
+
 int pgcdc_pipeline_new(struct pgcdc_pipeline **out, const struct pgcdc_config *cfg,
                        volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
@@ -169,12 +212,7 @@ int pgcdc_pipeline_new(struct pgcdc_pipeline **out, const struct pgcdc_config *c
         goto nomem;
     snprintf(p->message_topic, n, "%s.message", cfg->topic_prefix);
 
-    if (cfg->format != PGCDC_CONFIG_FORMAT_JSON) {
-        snprintf(err, errlen, "format 'avro' is not available in this build; set format = json");
-        rc = -ENOTSUP;
-        goto error;
-    }
-    rc = pgcdc_json_encoder_new(&p->enc, cfg->unavailable_value_placeholder, err, errlen);
+    rc = make_encoder(p, err, errlen);
     if (rc < 0)
         goto error;
     rc = pgcdc_relcache_new(&p->rels, cfg, err, errlen);
@@ -777,6 +815,7 @@ void pgcdc_pipeline_free(struct pgcdc_pipeline **pp)
     pgcdc_stream_free(&p->stream);
     pgcdc_sink_free(&p->sink);
     pgcdc_encoder_free(&p->enc);
+    pgcdc_registry_free(p->registry);
     pgcdc_store_free(&p->store);
     pgcdc_tracker_free(p->tracker);
     pgcdc_relcache_free(&p->rels);

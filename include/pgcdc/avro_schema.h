@@ -100,8 +100,8 @@ int pgcdc_avro_schema_key(const struct pgcdc_rel *rel, struct pgcdc_buf *out /* 
 
 /* Writes the Envelope schema of rel into out (replacing its content).
  * 0, -EINVAL (colliding names) or -ENOMEM; a message in err. */
-int pgcdc_avro_schema_value(const struct pgcdc_rel *rel, struct pgcdc_buf *out /* OUT */,
-                            char *err, size_t errlen);
+int pgcdc_avro_schema_value(const struct pgcdc_rel *rel, struct pgcdc_buf *out /* OUT */, char *err,
+                            size_t errlen);
 
 /* Writes io.debezium.connector.postgresql.MessageKey into out. 0 or -ENOMEM. */
 int pgcdc_avro_schema_message_key(struct pgcdc_buf *out /* OUT */);

@@ -1,0 +1,496 @@
+/*
+ * test_avro_schema.c - the Avro schema JSON of change events.
+ *
+ * Expected names, attribute values and field orders come from Debezium 3.x
+ * events serialised by Confluent's AvroConverter (Envelope connect.version 2,
+ * Source fields, the snapshot Enum, event.block, Decimal with scale,
+ * precision and logicalType), not from the code under test. The canonical
+ * form of the key schema was derived by hand from the Avro specification's
+ * Parsing Canonical Form rules.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <jansson.h>
+#include <string.h>
+
+#include <avro.h>
+
+#include "avro_fixture.h"
+#include "pgcdc/avro_canon.h"
+#include "pgcdc/avro_schema.h"
+
+static const struct fixture_col orders_cols[] = {
+    {"id", OID_INT4, -1, true},
+    {"qty", OID_INT2, -1, false},
+    {"price", OID_NUMERIC, NUMERIC_TYPMOD(10, 2), false},
+    {"ratio", OID_NUMERIC, -1, false},
+    {"ratio2", OID_NUMERIC, -1, false},
+    {"note", OID_TEXT, -1, false},
+    {"tags", OID_TEXT_ARRAY, -1, false},
+    {"created", OID_TIMESTAMP, -1, false},
+    {"uid", OID_UUID, -1, false},
+    {"amount", OID_MONEY, -1, false},
+    {"Weird-Name", OID_TEXT, -1, false},
+    {"1st", OID_INT8, -1, false},
+    {"flag", OID_BOOL, -1, false},
+};
+
+#define NCOLS ((int)(sizeof(orders_cols) / sizeof(orders_cols[0])))
+
+static struct pgcdc_rel *orders(void)
+{
+    return fixture_rel("shop.public.orders", "public", "orders", orders_cols, NCOLS);
+}
+
+static json_t *parse(const struct pgcdc_buf *b)
+{
+    json_error_t jerr;
+    json_t *j = json_loadb(b->data, b->len, 0, &jerr);
+
+    cr_assert_not_null(j, "schema is not JSON: %s: %s", jerr.text, b->data);
+    return j;
+}
+
+static const char *str(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+
+    cr_assert(json_is_string(v), "attribute '%s' is not a string", key);
+    return json_string_value(v);
+}
+
+static json_t *field_named(json_t *record, const char *name)
+{
+    json_t *fields = json_object_get(record, "fields");
+    size_t i;
+    json_t *f;
+
+    json_array_foreach(fields, i, f)
+    {
+        if (strcmp(str(f, "name"), name) == 0)
+            return f;
+    }
+    cr_assert_fail("no field '%s'", name);
+    return NULL;
+}
+
+/* The non-null branch of a ["null", T] field that defaults to null. */
+static json_t *nullable(json_t *f)
+{
+    json_t *t = json_object_get(f, "type");
+
+    cr_assert(json_is_array(t) && json_array_size(t) == 2, "field '%s' is not a 2-way union",
+              str(f, "name"));
+    cr_assert_str_eq(json_string_value(json_array_get(t, 0)), "null");
+    cr_assert(json_object_get(f, "default") != NULL && json_is_null(json_object_get(f, "default")),
+              "field '%s' has no null default", str(f, "name"));
+    return json_array_get(t, 1);
+}
+
+static void assert_field_names(json_t *record, const char *const *names, size_t n)
+{
+    json_t *fields = json_object_get(record, "fields");
+
+    cr_assert_eq(json_array_size(fields), n, "record '%s' has %zu fields, want %zu",
+                 str(record, "name"), json_array_size(fields), n);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_str_eq(str(json_array_get(fields, i), "name"), names[i], "field %zu", i);
+}
+
+static void assert_avro_c_parses(const struct pgcdc_buf *b)
+{
+    avro_schema_t s;
+
+    cr_assert_eq(avro_schema_from_json_length(b->data, b->len, &s), 0, "avro-c: %s",
+                 avro_strerror());
+    avro_schema_decref(s);
+}
+
+Test(avro_schema, key_schema_names_and_required_fields)
+{
+    struct pgcdc_rel *rel = orders();
+    struct pgcdc_buf b = PGCDC_BUF_INIT;
+    char err[256] = "";
+    json_t *j, *f;
+
+    cr_assert_eq(pgcdc_avro_schema_key(rel, &b, err, sizeof(err)), 0, "%s", err);
+    assert_avro_c_parses(&b);
+    j = parse(&b);
+    cr_assert_str_eq(str(j, "type"), "record");
+    cr_assert_str_eq(str(j, "name"), "Key");
+    cr_assert_str_eq(str(j, "namespace"), "shop.public.orders");
+    cr_assert_str_eq(str(j, "connect.name"), "shop.public.orders.Key");
+    cr_assert_eq(json_array_size(json_object_get(j, "fields")), 1);
+    f = field_named(j, "id");
+    /* Key columns are required: a plain "int", no union, no default. */
+    cr_assert(json_is_string(json_object_get(f, "type")));
+    cr_assert_str_eq(str(f, "type"), "int");
+    cr_assert_null(json_object_get(f, "default"));
+    json_decref(j);
+    pgcdc_buf_free(&b);
+    fixture_rel_free(rel);
+}
+
+Test(avro_schema, keyless_table_has_no_key_schema)
+{
+    static const struct fixture_col cols[] = {{"a", OID_TEXT, -1, false}};
+    struct pgcdc_rel *rel = fixture_rel("shop.public.log", "public", "log", cols, 1);
+    struct pgcdc_buf b = PGCDC_BUF_INIT;
+    char err[256] = "";
+
+    cr_assert_eq(pgcdc_avro_schema_key(rel, &b, err, sizeof(err)), 1);
+    cr_assert_eq(b.len, 0);
+    pgcdc_buf_free(&b);
+    fixture_rel_free(rel);
+}
+
+Test(avro_schema, envelope_structure)
+{
+    static const char *const env_fields[] = {"before", "after", "source", "transaction",
+                                             "op",     "ts_ms", "ts_us",  "ts_ns"};
+    static const char *const block_fields[] = {"id", "total_order", "data_collection_order"};
+    struct pgcdc_rel *rel = orders();
+    struct pgcdc_buf b = PGCDC_BUF_INIT;
+    char err[256] = "";
+    json_t *j, *before, *after, *tx, *t;
+
+    cr_assert_eq(pgcdc_avro_schema_value(rel, &b, err, sizeof(err)), 0, "%s", err);
+    assert_avro_c_parses(&b);
+    j = parse(&b);
+    cr_assert_str_eq(str(j, "type"), "record");
+    cr_assert_str_eq(str(j, "name"), "Envelope");
+    cr_assert_str_eq(str(j, "namespace"), "shop.public.orders");
+    cr_assert_str_eq(str(j, "connect.name"), "shop.public.orders.Envelope");
+    cr_assert_eq(json_integer_value(json_object_get(j, "connect.version")), 2);
+    assert_field_names(j, env_fields, 8);
+
+    before = nullable(field_named(j, "before"));
+    cr_assert_str_eq(str(before, "type"), "record");
+    cr_assert_str_eq(str(before, "name"), "Value");
+    /* Same namespace as the Envelope: inherited, not repeated. */
+    cr_assert_null(json_object_get(before, "namespace"));
+    cr_assert_str_eq(str(before, "connect.name"), "shop.public.orders.Value");
+    after = nullable(field_named(j, "after"));
+    cr_assert(json_is_string(after));
+    cr_assert_str_eq(json_string_value(after), "Value");
+
+    tx = nullable(field_named(j, "transaction"));
+    cr_assert_str_eq(str(tx, "name"), "block");
+    cr_assert_str_eq(str(tx, "namespace"), "event");
+    cr_assert_str_eq(str(tx, "connect.name"), "event.block");
+    cr_assert_eq(json_integer_value(json_object_get(tx, "connect.version")), 1);
+    assert_field_names(tx, block_fields, 3);
+    cr_assert_str_eq(str(json_array_get(json_object_get(tx, "fields"), 0), "type"), "string");
+    cr_assert_str_eq(str(json_array_get(json_object_get(tx, "fields"), 1), "type"), "long");
+
+    cr_assert_str_eq(str(field_named(j, "op"), "type"), "string");
+    t = nullable(field_named(j, "ts_ms"));
+    cr_assert_str_eq(json_string_value(t), "long");
+    t = nullable(field_named(j, "ts_us"));
+    cr_assert_str_eq(json_string_value(t), "long");
+    t = nullable(field_named(j, "ts_ns"));
+    cr_assert_str_eq(json_string_value(t), "long");
+    json_decref(j);
+    pgcdc_buf_free(&b);
+    fixture_rel_free(rel);
+}
+
+Test(avro_schema, source_block)
+{
+    static const char *const src_fields[] = {"version", "connector", "name",  "ts_ms", "snapshot",
+                                             "db",      "sequence",  "ts_us", "ts_ns", "schema",
+                                             "table",   "txId",      "lsn",   "xmin"};
+    static const char *const required[] = {"version", "connector", "name", "db", "schema", "table"};
+    static const char *const optional_long[] = {"ts_us", "ts_ns", "txId", "lsn", "xmin"};
+    struct pgcdc_rel *rel = orders();
+    struct pgcdc_buf b = PGCDC_BUF_INIT;
+    char err[256] = "";
+    json_t *j, *src, *snap, *snap_t, *params;
+
+    cr_assert_eq(pgcdc_avro_schema_value(rel, &b, err, sizeof(err)), 0, "%s", err);
+    j = parse(&b);
+    src = json_object_get(field_named(j, "source"), "type");
+    cr_assert_str_eq(str(src, "name"), "Source");
+    cr_assert_str_eq(str(src, "namespace"), "io.debezium.connector.postgresql");
+    cr_assert_str_eq(str(src, "connect.name"), "io.debezium.connector.postgresql.Source");
+    assert_field_names(src, src_fields, 14);
+    for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+        cr_assert_str_eq(str(field_named(src, required[i]), "type"), "string", "%s", required[i]);
+    cr_assert_str_eq(str(field_named(src, "ts_ms"), "type"), "long");
+    cr_assert_str_eq(json_string_value(nullable(field_named(src, "sequence"))), "string");
+    for (size_t i = 0; i < sizeof(optional_long) / sizeof(optional_long[0]); i++)
+        cr_assert_str_eq(json_string_value(nullable(field_named(src, optional_long[i]))), "long",
+                         "%s", optional_long[i]);
+
+    /* snapshot: an optional Enum string with a non-null default, so the
+     * AvroConverter puts the string branch first and defaults to "false". */
+    snap = field_named(src, "snapshot");
+    cr_assert_str_eq(str(snap, "default"), "false");
+    cr_assert_eq(json_array_size(json_object_get(snap, "type")), 2);
+    snap_t = json_array_get(json_object_get(snap, "type"), 0);
+    cr_assert_str_eq(json_string_value(json_array_get(json_object_get(snap, "type"), 1)), "null");
+    cr_assert_str_eq(str(snap_t, "type"), "string");
+    cr_assert_str_eq(str(snap_t, "connect.name"), "io.debezium.data.Enum");
+    cr_assert_str_eq(str(snap_t, "connect.default"), "false");
+    cr_assert_eq(json_integer_value(json_object_get(snap_t, "connect.version")), 1);
+    params = json_object_get(snap_t, "connect.parameters");
+    cr_assert_str_eq(str(params, "allowed"),
+                     "true,first,first_in_data_collection,last_in_data_collection,last,false,"
+                     "incremental");
+    json_decref(j);
+    pgcdc_buf_free(&b);
+    fixture_rel_free(rel);
+}
+
+Test(avro_schema, value_fields_types_and_connect_attributes)
+{
+    static const char *const names[] = {"id",         "qty",  "price",   "ratio", "ratio2",
+                                        "note",       "tags", "created", "uid",   "amount",
+                                        "Weird_Name", "_st",  "flag"};
+    struct pgcdc_rel *rel = orders();
+    struct pgcdc_buf b = PGCDC_BUF_INIT;
+    char err[256] = "";
+    json_t *j, *value, *t, *p, *fields;
+
+    cr_assert_eq(pgcdc_avro_schema_value(rel, &b, err, sizeof(err)), 0, "%s", err);
+    j = parse(&b);
+    value = nullable(field_named(j, "before"));
+    assert_field_names(value, names, NCOLS);
+    /* Every value field is nullable with default null, key and NOT NULL
+     * columns included (nullable() asserts it). */
+    fields = json_object_get(value, "fields");
+    for (size_t i = 0; i < json_array_size(fields); i++)
+        nullable(json_array_get(fields, i));
+
+    cr_assert_str_eq(json_string_value(nullable(field_named(value, "id"))), "int");
+
+    t = nullable(field_named(value, "qty"));
+    cr_assert_str_eq(str(t, "type"), "int");
+    cr_assert_str_eq(str(t, "connect.type"), "int16");
+
+    t = nullable(field_named(value, "price"));
+    cr_assert_str_eq(str(t, "type"), "bytes");
+    cr_assert_str_eq(str(t, "logicalType"), "decimal");
+    cr_assert_eq(json_integer_value(json_object_get(t, "scale")), 2);
+    cr_assert_eq(json_integer_value(json_object_get(t, "precision")), 10);
+    cr_assert_str_eq(str(t, "connect.name"), "org.apache.kafka.connect.data.Decimal");
+    cr_assert_eq(json_integer_value(json_object_get(t, "connect.version")), 1);
+    p = json_object_get(t, "connect.parameters");
+    cr_assert_eq(json_object_size(p), 2);
+    cr_assert_str_eq(str(p, "scale"), "2");
+    cr_assert_str_eq(str(p, "connect.decimal.precision"), "10");
+
+    /* money: Decimal of scale 2 without a precision parameter; the Avro
+     * decimal gets the converter's default precision 64. */
+    t = nullable(field_named(value, "amount"));
+    cr_assert_eq(json_integer_value(json_object_get(t, "precision")), 64);
+    cr_assert_eq(json_integer_value(json_object_get(t, "scale")), 2);
+    p = json_object_get(t, "connect.parameters");
+    cr_assert_eq(json_object_size(p), 1);
+    cr_assert_str_eq(str(p, "scale"), "2");
+
+    /* VariableScaleDecimal: defined at its first use, named afterwards. */
+    t = nullable(field_named(value, "ratio"));
+    cr_assert_str_eq(str(t, "type"), "record");
+    cr_assert_str_eq(str(t, "name"), "VariableScaleDecimal");
+    cr_assert_str_eq(str(t, "namespace"), "io.debezium.data");
+    cr_assert_str_eq(str(t, "doc"), "Variable scaled decimal");
+    cr_assert_str_eq(str(t, "connect.doc"), "Variable scaled decimal");
+    cr_assert_str_eq(str(t, "connect.name"), "io.debezium.data.VariableScaleDecimal");
+    cr_assert_eq(json_integer_value(json_object_get(t, "connect.version")), 1);
+    cr_assert_str_eq(str(field_named(t, "scale"), "type"), "int");
+    cr_assert_str_eq(str(field_named(t, "value"), "type"), "bytes");
+    t = nullable(field_named(value, "ratio2"));
+    cr_assert_str_eq(json_string_value(t), "io.debezium.data.VariableScaleDecimal");
+
+    cr_assert_str_eq(json_string_value(nullable(field_named(value, "note"))), "string");
+
+    t = nullable(field_named(value, "tags"));
+    cr_assert_str_eq(str(t, "type"), "array");
+    cr_assert_eq(json_array_size(json_object_get(t, "items")), 2);
+    cr_assert_str_eq(json_string_value(json_array_get(json_object_get(t, "items"), 0)), "null");
+    cr_assert_str_eq(json_string_value(json_array_get(json_object_get(t, "items"), 1)), "string");
+
+    t = nullable(field_named(value, "created"));
+    cr_assert_str_eq(str(t, "type"), "long");
+    cr_assert_str_eq(str(t, "connect.name"), "io.debezium.time.MicroTimestamp");
+    cr_assert_eq(json_integer_value(json_object_get(t, "connect.version")), 1);
+    cr_assert_null(json_object_get(t, "logicalType"));
+
+    t = nullable(field_named(value, "uid"));
+    cr_assert_str_eq(str(t, "type"), "string");
+    cr_assert_str_eq(str(t, "connect.name"), "io.debezium.data.Uuid");
+
+    cr_assert_str_eq(json_string_value(nullable(field_named(value, "_st"))), "long");
+    cr_assert_str_eq(json_string_value(nullable(field_named(value, "flag"))), "boolean");
+    json_decref(j);
+    pgcdc_buf_free(&b);
+    fixture_rel_free(rel);
+}
+
+Test(avro_schema, excluded_columns_are_left_out)
+{
+    struct pgcdc_rel *rel = orders();
+    struct pgcdc_buf b = PGCDC_BUF_INIT;
+    char err[256] = "";
+    json_t *j, *value;
+
+    rel->cols[5].included = false; /* note */
+    cr_assert_eq(pgcdc_avro_schema_value(rel, &b, err, sizeof(err)), 0, "%s", err);
+    j = parse(&b);
+    value = nullable(field_named(j, "before"));
+    cr_assert_eq(json_array_size(json_object_get(value, "fields")), NCOLS - 1);
+    cr_assert_null(strstr(b.data, "\"note\""));
+    json_decref(j);
+    pgcdc_buf_free(&b);
+    fixture_rel_free(rel);
+}
+
+Test(avro_schema, invalid_name_characters_are_replaced)
+{
+    static const struct fixture_col cols[] = {
+        {"id", OID_INT4, -1, true},
+        {"pre\xc3\xa7o", OID_TEXT, -1, false}, /* "preço": one '_' for the two-byte character */
+    };
+    struct pgcdc_rel *rel = fixture_rel("my-app.Sales Dept.2024", "Sales Dept", "2024", cols, 2);
+    struct pgcdc_buf b = PGCDC_BUF_INIT;
+    char err[256] = "";
+    json_t *j;
+
+    cr_assert_eq(pgcdc_avro_schema_value(rel, &b, err, sizeof(err)), 0, "%s", err);
+    assert_avro_c_parses(&b);
+    j = parse(&b);
+    cr_assert_str_eq(str(j, "namespace"), "my_app.Sales_Dept._024");
+    cr_assert_str_eq(str(j, "connect.name"), "my_app.Sales_Dept._024.Envelope");
+    field_named(nullable(field_named(j, "before")), "pre_o");
+    json_decref(j);
+    pgcdc_buf_free(&b);
+    fixture_rel_free(rel);
+}
+
+Test(avro_schema, colliding_names_are_an_error)
+{
+    static const struct fixture_col cols[] = {
+        {"id", OID_INT4, -1, true},
+        {"a-b", OID_TEXT, -1, false},
+        {"a_b", OID_TEXT, -1, false},
+    };
+    struct pgcdc_rel *rel = fixture_rel("shop.public.t", "public", "t", cols, 3);
+    struct pgcdc_buf b = PGCDC_BUF_INIT;
+    char err[256] = "";
+
+    cr_assert_eq(pgcdc_avro_schema_value(rel, &b, err, sizeof(err)), -EINVAL);
+    cr_assert_not_null(strstr(err, "'public.t'"), "%s", err);
+    cr_assert_not_null(strstr(err, "'a-b'"), "%s", err);
+    cr_assert_not_null(strstr(err, "'a_b'"), "%s", err);
+    pgcdc_buf_free(&b);
+    fixture_rel_free(rel);
+}
+
+Test(avro_schema, canonical_form_and_fingerprint)
+{
+    static const char key_canonical[] = "{\"name\":\"shop.public.orders.Key\",\"type\":\"record\","
+                                        "\"fields\":[{\"name\":\"id\",\"type\":\"int\"}]}";
+    struct pgcdc_rel *rel = orders();
+    struct pgcdc_avro_schemas s1 = {0}, s2 = {0};
+    struct pgcdc_buf canon = PGCDC_BUF_INIT;
+    char err[256] = "";
+
+    cr_assert_eq(pgcdc_avro_schema_build(rel, &s1, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(pgcdc_avro_canonical(s1.key.data, s1.key.len, &canon, err, sizeof(err)), 0, "%s",
+                 err);
+    cr_assert_str_eq(canon.data, key_canonical);
+    cr_assert_eq(s1.key_fp, pgcdc_avro_fingerprint64(key_canonical, strlen(key_canonical)));
+    cr_assert_neq(s1.value_fp, 0);
+    cr_assert_neq(s1.value_fp, s1.key_fp);
+
+    /* The same relation always gives the same text and fingerprints. */
+    cr_assert_eq(pgcdc_avro_schema_build(rel, &s2, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(s1.value.len, s2.value.len);
+    cr_assert_eq(memcmp(s1.value.data, s2.value.data, s1.value.len), 0);
+    cr_assert_eq(s1.value_fp, s2.value_fp);
+
+    /* A different column type changes the canonical form. */
+    rel->cols[1].type_oid = OID_INT8;
+    cr_assert_eq(pgcdc_types_map(OID_INT8, -1, false, &rel->cols[1].tm, err, sizeof(err)), 0);
+    cr_assert_eq(pgcdc_avro_schema_build(rel, &s2, err, sizeof(err)), 0, "%s", err);
+    cr_assert_neq(s1.value_fp, s2.value_fp);
+    cr_assert_eq(s1.key_fp, s2.key_fp);
+
+    pgcdc_buf_free(&canon);
+    pgcdc_avro_schemas_free(&s1);
+    pgcdc_avro_schemas_free(&s2);
+    fixture_rel_free(rel);
+}
+
+/* An added column is a backward-compatible change: a reader with the new
+ * schema resolves data written with the old one. Old fields are unchanged
+ * and in place; the new one is nullable with a null default. */
+Test(avro_schema, added_column_is_backward_compatible)
+{
+    struct fixture_col more[NCOLS + 1];
+    struct pgcdc_rel *old_rel = orders();
+    struct pgcdc_rel *new_rel;
+    struct pgcdc_buf ob = PGCDC_BUF_INIT, nb = PGCDC_BUF_INIT;
+    char err[256] = "";
+    json_t *oj, *nj, *ov, *nv, *added;
+
+    memcpy(more, orders_cols, sizeof(orders_cols));
+    more[NCOLS] = (struct fixture_col){"discount", OID_NUMERIC, NUMERIC_TYPMOD(5, 2), false};
+    new_rel = fixture_rel("shop.public.orders", "public", "orders", more, NCOLS + 1);
+    cr_assert_eq(pgcdc_avro_schema_value(old_rel, &ob, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(pgcdc_avro_schema_value(new_rel, &nb, err, sizeof(err)), 0, "%s", err);
+    oj = parse(&ob);
+    nj = parse(&nb);
+    ov = json_object_get(nullable(field_named(oj, "before")), "fields");
+    nv = json_object_get(nullable(field_named(nj, "before")), "fields");
+    cr_assert_eq(json_array_size(nv), json_array_size(ov) + 1);
+    for (size_t i = 0; i < json_array_size(ov); i++)
+        cr_assert(json_equal(json_array_get(ov, i), json_array_get(nv, i)), "field %zu changed", i);
+    added = json_array_get(nv, json_array_size(ov));
+    cr_assert_str_eq(str(added, "name"), "discount");
+    nullable(added);
+    /* Everything outside the Value record is identical. */
+    cr_assert(json_equal(field_named(oj, "source"), field_named(nj, "source")));
+    cr_assert(json_equal(field_named(oj, "transaction"), field_named(nj, "transaction")));
+    json_decref(oj);
+    json_decref(nj);
+    pgcdc_buf_free(&ob);
+    pgcdc_buf_free(&nb);
+    fixture_rel_free(old_rel);
+    fixture_rel_free(new_rel);
+}
+
+Test(avro_schema, message_schemas)
+{
+    struct pgcdc_buf b = PGCDC_BUF_INIT;
+    static const char *const value_fields[] = {"op", "ts_ms", "source", "message"};
+    json_t *j, *msg, *src;
+
+    cr_assert_eq(pgcdc_avro_schema_message_key(&b), 0);
+    assert_avro_c_parses(&b);
+    j = parse(&b);
+    cr_assert_str_eq(str(j, "name"), "MessageKey");
+    cr_assert_str_eq(str(j, "namespace"), "io.debezium.connector.postgresql");
+    cr_assert_str_eq(str(j, "connect.name"), "io.debezium.connector.postgresql.MessageKey");
+    cr_assert_str_eq(json_string_value(nullable(field_named(j, "prefix"))), "string");
+    json_decref(j);
+
+    cr_assert_eq(pgcdc_avro_schema_message_value(&b), 0);
+    assert_avro_c_parses(&b);
+    j = parse(&b);
+    cr_assert_str_eq(str(j, "name"), "MessageValue");
+    cr_assert_str_eq(str(j, "connect.name"), "io.debezium.connector.postgresql.MessageValue");
+    assert_field_names(j, value_fields, 4);
+    cr_assert_str_eq(str(field_named(j, "op"), "type"), "string");
+    src = json_object_get(field_named(j, "source"), "type");
+    cr_assert_str_eq(str(src, "name"), "Source");
+    cr_assert_eq(json_array_size(json_object_get(src, "fields")), 14);
+    msg = json_object_get(field_named(j, "message"), "type");
+    cr_assert_str_eq(str(msg, "name"), "Message");
+    cr_assert_str_eq(str(msg, "connect.name"), "io.debezium.connector.postgresql.Message");
+    cr_assert_str_eq(json_string_value(nullable(field_named(msg, "prefix"))), "string");
+    cr_assert_str_eq(json_string_value(nullable(field_named(msg, "content"))), "bytes");
+    json_decref(j);
+    pgcdc_buf_free(&b);
+}
