@@ -743,7 +743,7 @@ int pgcdc_pipeline_run(struct pgcdc_pipeline *p, char *err, size_t errlen)
         char serr[512];
 
         rc = step(p, err, errlen);
-        if (rc == -EINTR && *p->stop)
+        if ((rc == -EINTR || rc == -ECANCELED) && *p->stop)
             break;
         if (rc == 0) {
             backoff = p->cfg->reconnect_backoff_initial_ms;

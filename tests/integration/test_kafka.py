@@ -211,3 +211,56 @@ def test_broker_down_30s_then_catches_up(db, pgcdc, table):
     assert sorted(r["key"]["id"] for r in recs) == list(range(301))
     assert p.proc.poll() is None
     assert p.stop() == 0
+
+
+def test_truncate_and_logical_message_in_avro(db, pgcdc, table):
+    t = table("id int PRIMARY KEY")
+    p = start(pgcdc, table_include_list=f"public\\.{t}")
+    sql(db, f"INSERT INTO {t} VALUES (1)")
+    sql(db, f"TRUNCATE {t}")
+    sql(db, "SELECT pg_logical_emit_message(true, 'audit', 'payload')")
+    recs = consume(f"{p.name}.public.{t}", 2)
+    assert recs[1]["raw_key"] is None
+    assert recs[1]["value"]["op"] == "t"
+    assert recs[1]["value"]["before"] is None and recs[1]["value"]["after"] is None
+    msg = consume(f"{p.name}.message", 1)[0]
+    assert msg["key"] == {"prefix": "audit"}
+    assert msg["value"]["op"] == "m"
+    assert msg["value"]["message"] == {"prefix": "audit", "content": b"payload"}
+
+
+def test_registry_down_is_waited_out_and_nothing_confirmed(db, pgcdc, table):
+    t = table("id int PRIMARY KEY")
+    p = pgcdc()
+    p.cfg.update(kafka_cfg(table_include_list=f"public\\.{t}",
+                           schema_registry_url="http://127.0.0.1:1/apis/ccompat/v7",
+                           reconnect_backoff_initial_ms="100", reconnect_backoff_max_ms="500"))
+    p.start()
+    sql(db, f"INSERT INTO {t} SELECT generate_series(1, 10)")
+    p.wait_log("retrying in", count=3)
+    assert p.proc.poll() is None
+    assert p.stop() == 0
+    # Nothing was delivered, so nothing was confirmed: the rows come again.
+    p.cfg["schema.registry.url"] = REGISTRY
+    p.start()
+    recs = consume(f"{p.name}.public.{t}", 10)
+    assert sorted(r["key"]["id"] for r in recs) == list(range(1, 11))
+
+
+def test_incompatible_schema_stops_with_the_registry_message(db, pgcdc, table):
+    t = table("id int PRIMARY KEY, a text")
+    p = pgcdc()
+    p.cfg.update(kafka_cfg(table_include_list=f"public\\.{t}"))
+    subject = f"{p.name}.public.{t}-value"
+    r = requests.post(f"{REGISTRY}/subjects/{subject}/versions",
+                      headers={"Content-Type": "application/vnd.schemaregistry.v1+json"},
+                      json={"schema": '{"type":"record","name":"Other","fields":'
+                                      '[{"name":"x","type":"int"}]}'}, timeout=10)
+    assert r.status_code == 200, r.text
+    p.start()
+    sql(db, f"INSERT INTO {t} VALUES (1, 'a')")
+    assert p.proc.wait(30) == 1
+    err = p.stderr()
+    assert subject in err and f"public.{t}" in err
+    assert "409" in err or "incompatible" in err.lower()
+    p.proc = None
