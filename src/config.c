@@ -15,6 +15,7 @@
  * so an unbalanced ')' cannot escape the anchors.
  */
 #include "pgcdc/config.h"
+#include "pgcdc/hex.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -947,17 +948,6 @@ static bool sb_finish(struct sink_buf *b)
     return false;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* True when s[0..n) contains word (lower case) in any case. */
 static bool contains_ci(const char *s, size_t n, const char *word)
 {
@@ -985,8 +975,8 @@ static bool names_password(const char *s, size_t n)
     if (n > sizeof(dec))
         return true;
     for (i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            dec[d++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+        if (s[i] == '%' && i + 2 < n && pgcdc_hex_value(s[i + 1]) >= 0 && pgcdc_hex_value(s[i + 2]) >= 0) {
+            dec[d++] = (char)(pgcdc_hex_value(s[i + 1]) * 16 + pgcdc_hex_value(s[i + 2]));
             i += 2;
         } else {
             dec[d++] = s[i];

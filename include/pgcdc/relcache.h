@@ -83,6 +83,17 @@ struct pgcdc_rel *pgcdc_relcache_get(const struct pgcdc_relcache *rc, uint32_t r
 int pgcdc_relcache_topic_name(const char *prefix, const char *nspname, const char *relname,
                               char **out /* OUT: malloc'd */);
 
+/*
+ * Converts column i of a decoded row of rel into out, as every encoder needs
+ * it: NULL stays null, an unchanged TOASTed value becomes the placeholder,
+ * text goes through the column's type mapping (scratch as in
+ * pgcdc_types_convert). 0, or a negative errno with a message naming the
+ * table and the column.
+ */
+int pgcdc_rel_column_datum(const struct pgcdc_rel *rel, uint16_t i, const struct pgcdc_col *col,
+                           const char *placeholder, struct pgcdc_buf *scratch,
+                           struct pgcdc_datum *out /* OUT */, char *err, size_t errlen);
+
 /* Frees the cache and every entry; sets *rcp to NULL. NULL-safe. */
 void pgcdc_relcache_free(struct pgcdc_relcache **rcp);
 

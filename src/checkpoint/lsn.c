@@ -10,23 +10,12 @@
 #include <stdio.h>
 
 #include "pgcdc/lsn.h"
+#include "pgcdc/hex.h"
 
 const char *pgcdc_lsn_format(pgcdc_lsn lsn, char buf[PGCDC_LSN_BUFLEN])
 {
     snprintf(buf, PGCDC_LSN_BUFLEN, "%" PRIX32 "/%" PRIX32, (uint32_t)(lsn >> 32), (uint32_t)lsn);
     return buf;
-}
-
-/* Value of one hex digit, or -1. */
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* Reads one to eight hex digits at *p into *half and moves *p past them. */
@@ -35,7 +24,7 @@ static int parse_half(const char **p, uint32_t *half /* OUT */)
     uint32_t v = 0;
     int n = 0;
 
-    for (int d = hex_value(**p); d >= 0; d = hex_value(**p)) {
+    for (int d = pgcdc_hex_value(**p); d >= 0; d = pgcdc_hex_value(**p)) {
         if (n == 8)
             return -EINVAL;
         v = (v << 4) | (uint32_t)d;

@@ -469,30 +469,9 @@ static int set_column(struct avro_encoder *e, const struct pgcdc_rel *rel, uint1
     char cerr[256];
     int ret;
 
-    switch (col->kind) {
-    case PGCDC_COL_NULL:
-        d.kind = PGCDC_DATUM_NULL;
-        ret = 0;
-        break;
-    case PGCDC_COL_UNCHANGED:
-        ret = pgcdc_types_unavailable(&rc->tm, e->placeholder, &d);
-        break;
-    case PGCDC_COL_TEXT:
-        ret =
-            pgcdc_types_convert(&rc->tm, col->data, col->len, &e->scratch, &d, cerr, sizeof(cerr));
-        break;
-    default:
-        snprintf(err, errlen,
-                 "table '%s.%s': column '%s': binary values are not supported (do not set "
-                 "the pgoutput 'binary' option)",
-                 rel->nspname, rel->relname, rc->name);
-        return -ENOTSUP;
-    }
-    if (ret < 0) {
-        snprintf(err, errlen, "table '%s.%s': column '%s': %s", rel->nspname, rel->relname,
-                 rc->name, col->kind == PGCDC_COL_TEXT ? cerr : "no placeholder for this type");
+    ret = pgcdc_rel_column_datum(rel, i, col, e->placeholder, &e->scratch, &d, err, errlen);
+    if (ret < 0)
         return ret;
-    }
     ret = set_datum(e, &rc->tm, &rc->tm.schema, &d, dst, nullable, cerr, sizeof(cerr));
     if (ret < 0) {
         if (ret == -ENOMEM)

@@ -200,34 +200,15 @@ static int put_datum(struct json_encoder *e, struct pgcdc_buf *out, const struct
 static int put_column(struct json_encoder *e, struct pgcdc_buf *out, const struct pgcdc_rel *rel,
                       uint16_t i, const struct pgcdc_col *col, char *err, size_t errlen)
 {
-    const struct pgcdc_relcol *rc = &rel->cols[i];
     struct pgcdc_datum d;
-    char cerr[256];
     int ret;
 
-    switch (col->kind) {
-    case PGCDC_COL_NULL:
+    if (col->kind == PGCDC_COL_NULL)
         return pgcdc_buf_append(out, "null", 4);
-    case PGCDC_COL_UNCHANGED:
-        ret = pgcdc_types_unavailable(&rc->tm, e->placeholder, &d);
-        break;
-    case PGCDC_COL_TEXT:
-        ret =
-            pgcdc_types_convert(&rc->tm, col->data, col->len, &e->scratch, &d, cerr, sizeof(cerr));
-        break;
-    default:
-        snprintf(err, errlen,
-                 "table '%s.%s': column '%s': binary values are not supported (do not set "
-                 "the pgoutput 'binary' option)",
-                 rel->nspname, rel->relname, rc->name);
-        return -ENOTSUP;
-    }
-    if (ret < 0) {
-        snprintf(err, errlen, "table '%s.%s': column '%s': %s", rel->nspname, rel->relname,
-                 rc->name, col->kind == PGCDC_COL_TEXT ? cerr : "no placeholder for this type");
+    ret = pgcdc_rel_column_datum(rel, i, col, e->placeholder, &e->scratch, &d, err, errlen);
+    if (ret < 0)
         return ret;
-    }
-    return put_datum(e, out, &rc->tm, &rc->tm.schema, &d, err, errlen);
+    return put_datum(e, out, &rel->cols[i].tm, &rel->cols[i].tm.schema, &d, err, errlen);
 }
 
 static int check_tuple(const struct pgcdc_rel *rel, const struct pgcdc_tuple *t, char *err,

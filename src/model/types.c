@@ -19,6 +19,7 @@
  *    at convert time and its elements converted on demand while iterating.
  */
 #include "pgcdc/types.h"
+#include "pgcdc/hex.h"
 
 #include <errno.h>
 #include <math.h>
@@ -1265,17 +1266,6 @@ static int conv_interval(const char *text, size_t len, int64_t *out)
 /* ---------------------------------------------------------------------- */
 /* value converters                                                        */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes "\x<hex>" from src into dst (which may equal src + 0: decoding
  * only ever writes behind where it reads). Returns bytes or -1. */
 static long decode_bytea_hex(const char *src, size_t len, unsigned char *dst)
@@ -1285,7 +1275,7 @@ static long decode_bytea_hex(const char *src, size_t len, unsigned char *dst)
     if (len < 2 || src[0] != '\\' || src[1] != 'x' || (len - 2) % 2 != 0)
         return -1;
     for (i = 2; i < len; i += 2) {
-        int hi = hexval(src[i]), lo = hexval(src[i + 1]);
+        int hi = pgcdc_hex_value(src[i]), lo = pgcdc_hex_value(src[i + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         dst[n++] = (unsigned char)(hi << 4 | lo);

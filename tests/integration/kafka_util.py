@@ -38,9 +38,10 @@ def decode(data):
     return schema_id, fastavro.schemaless_reader(io.BytesIO(data[5:]), parsed)
 
 
-def consume(topic, n, timeout=60, json_values=False):
-    """The first n records of topic: dicts with key, value, partition, offset,
-    key_id, value_id. Fails when fewer arrive in time."""
+def consume_until(topic, done, timeout=60, json_values=False):
+    """Records of topic from the start, read until done(records) is true:
+    dicts with key, value, partition, offset, key_id, value_id. Fails when
+    done never becomes true in time."""
     c = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": "t" + uuid.uuid4().hex,
                   "auto.offset.reset": "earliest", "enable.auto.commit": False,
                   "isolation.level": "read_committed"})
@@ -49,23 +50,28 @@ def consume(topic, n, timeout=60, json_values=False):
         deadline = time.time() + timeout
         # The topic may not exist yet: subscribe and keep polling.
         c.subscribe([topic])
-        while len(out) < n and time.time() < deadline:
-            m = c.poll(0.5)
-            if m is None or m.error():
-                continue
-            rec = {"partition": m.partition(), "offset": m.offset(), "raw_key": m.key(),
-                   "raw_value": m.value()}
-            if json_values:
-                rec["key"] = json.loads(m.key()) if m.key() is not None else None
-                rec["value"] = json.loads(m.value()) if m.value() is not None else None
-            else:
-                rec["key_id"], rec["key"] = decode(m.key())
-                rec["value_id"], rec["value"] = decode(m.value())
-            out.append(rec)
+        while not done(out) and time.time() < deadline:
+            for m in c.consume(1000, 0.5):
+                if m.error():
+                    continue
+                rec = {"partition": m.partition(), "offset": m.offset(), "raw_key": m.key(),
+                       "raw_value": m.value()}
+                if json_values:
+                    rec["key"] = json.loads(m.key()) if m.key() is not None else None
+                    rec["value"] = json.loads(m.value()) if m.value() is not None else None
+                else:
+                    rec["key_id"], rec["key"] = decode(m.key())
+                    rec["value_id"], rec["value"] = decode(m.value())
+                out.append(rec)
     finally:
         c.close()
-    assert len(out) >= n, f"{topic}: expected {n} records, got {len(out)}"
+    assert done(out), f"{topic}: condition not met after {timeout}s with {len(out)} records"
     return out
+
+
+def consume(topic, n, timeout=60, json_values=False):
+    """The records of topic once at least n are there."""
+    return consume_until(topic, lambda recs: len(recs) >= n, timeout, json_values)
 
 
 def count_records(topic):
