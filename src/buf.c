@@ -110,3 +110,33 @@ void pgcdc_buf_free(struct pgcdc_buf *b)
     b->len = 0;
     b->cap = 0;
 }
+
+int pgcdc_buf_append_uint(struct pgcdc_buf *b, uint64_t v, int min_digits)
+{
+    char tmp[20];
+    int n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    while (n < min_digits && n < (int)sizeof(tmp))
+        tmp[n++] = '0';
+    if (pgcdc_buf_reserve(b, (size_t)n))
+        return -ENOMEM;
+    while (n > 0)
+        b->data[b->len++] = tmp[--n];
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int pgcdc_buf_append_int(struct pgcdc_buf *b, int64_t v)
+{
+    if (v < 0) {
+        if (pgcdc_buf_append_char(b, '-'))
+            return -ENOMEM;
+        /* -(v + 1) + 1 avoids overflowing on INT64_MIN. */
+        return pgcdc_buf_append_uint(b, (uint64_t)(-(v + 1)) + 1, 1);
+    }
+    return pgcdc_buf_append_uint(b, (uint64_t)v, 1);
+}

@@ -811,21 +811,29 @@ static int parse_timestamp(const char *text, size_t len, bool with_offset, int64
  * many digits. */
 static int append_fraction(struct pgcdc_buf *b, int64_t frac_us, int width)
 {
-    char digits[10];
     int n = 6;
 
-    snprintf(digits, sizeof(digits), "%06lld", (long long)frac_us);
     if (width == 0) {
         if (frac_us == 0)
             return 0;
-        while (n > 1 && digits[n - 1] == '0')
+        while (frac_us % 10 == 0) {
+            frac_us /= 10;
             n--;
-        digits[n] = '\0';
-        return pgcdc_buf_appendf(b, ".%s", digits);
+        }
+        return pgcdc_buf_append_char(b, '.') || pgcdc_buf_append_uint(b, (uint64_t)frac_us, n)
+                   ? -ENOMEM
+                   : 0;
     }
-    if (width <= 6)
-        digits[width] = '\0';
-    return pgcdc_buf_appendf(b, ".%s%.*s", digits, width > 6 ? width - 6 : 0, "000");
+    if (pgcdc_buf_append_char(b, '.'))
+        return -ENOMEM;
+    for (; n > width; n--)
+        frac_us /= 10;
+    if (pgcdc_buf_append_uint(b, (uint64_t)frac_us, n))
+        return -ENOMEM;
+    for (; n < width; n++)
+        if (pgcdc_buf_append_char(b, '0'))
+            return -ENOMEM;
+    return 0;
 }
 
 /* ISO-8601 UTC date-time of microseconds since epoch, as Debezium's
@@ -844,10 +852,18 @@ static int append_zoned_timestamp(struct pgcdc_buf *b, int64_t us, int width)
     else if (y < 0)
         rc = pgcdc_buf_appendf(b, "-%04lld", (long long)-y);
     else
-        rc = pgcdc_buf_appendf(b, "%04lld", (long long)y);
+        rc = pgcdc_buf_append_uint(b, (uint64_t)y, 4);
     if (rc == 0)
-        rc = pgcdc_buf_appendf(b, "-%02d-%02dT%02d:%02d:%02d", m, d, (int)(secs / 3600),
-                               (int)(secs / 60 % 60), (int)(secs % 60));
+        rc = pgcdc_buf_append_char(b, '-') || pgcdc_buf_append_uint(b, (uint64_t)m, 2) ||
+                     pgcdc_buf_append_char(b, '-') || pgcdc_buf_append_uint(b, (uint64_t)d, 2) ||
+                     pgcdc_buf_append_char(b, 'T') ||
+                     pgcdc_buf_append_uint(b, (uint64_t)(secs / 3600), 2) ||
+                     pgcdc_buf_append_char(b, ':') ||
+                     pgcdc_buf_append_uint(b, (uint64_t)(secs / 60 % 60), 2) ||
+                     pgcdc_buf_append_char(b, ':') ||
+                     pgcdc_buf_append_uint(b, (uint64_t)(secs % 60), 2)
+                 ? -ENOMEM
+                 : 0;
     if (rc == 0)
         rc = append_fraction(b, tod % US_PER_SEC, width);
     if (rc == 0)
@@ -1416,8 +1432,9 @@ static int convert_with(const struct pgcdc_typemap *tm, int conv, const struct p
         return conv_bytea(text, len, scratch, out, err, errlen);
     case CONV_DATE:
         if (eq_text(text, len, "infinity") || eq_text(text, len, "-infinity")) {
-            /* Debezium maps them to LocalDate -5877611-06-21 / -22. */
-            v = days_from_civil(-5877611, 6, text[0] == '-' ? 22 : 21);
+            /* Debezium maps them to LocalDate +5877611-06-21 / -5877611-06-22
+             * (checked against Debezium 3.7 in tests/bench/conformance). */
+            v = text[0] == '-' ? days_from_civil(-5877611, 6, 22) : days_from_civil(5877611, 6, 21);
         } else if (parse_date(text, len, &v) < 0) {
             return fail(-EINVAL, err, errlen, "invalid date", text, len);
         }
@@ -1437,13 +1454,19 @@ static int convert_with(const struct pgcdc_typemap *tm, int conv, const struct p
     }
     case CONV_TS_MILLIS:
     case CONV_TS_MICROS:
-        if (eq_text(text, len, "infinity"))
-            v = PG_TS_POS_INFINITY_US;
-        else if (eq_text(text, len, "-infinity"))
-            v = PG_TS_NEG_INFINITY_US;
-        else if (parse_timestamp(text, len, false, &v) < 0)
-            return fail(-EINVAL, err, errlen, "invalid timestamp", text, len);
         out->kind = PGCDC_DATUM_INT;
+        /* Debezium emits pgjdbc's infinity constants as they are, in
+         * Timestamp (ms) and MicroTimestamp (us) columns alike. */
+        if (eq_text(text, len, "infinity")) {
+            out->u.i = PG_TS_POS_INFINITY_US;
+            return 0;
+        }
+        if (eq_text(text, len, "-infinity")) {
+            out->u.i = PG_TS_NEG_INFINITY_US;
+            return 0;
+        }
+        if (parse_timestamp(text, len, false, &v) < 0)
+            return fail(-EINVAL, err, errlen, "invalid timestamp", text, len);
         out->u.i = conv == CONV_TS_MILLIS ? floor_div(v, 1000) : v;
         return 0;
     case CONV_TIMESTAMPTZ:

@@ -3,6 +3,8 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "pgcdc/buf.h"
@@ -88,5 +90,27 @@ Test(buf, reserve_refuses_overflowing_size)
     cr_assert_eq(pgcdc_buf_reserve(&b, (size_t)-1), -ENOMEM);
     cr_assert_eq(b.len, 1);
     cr_assert_str_eq(b.data, "a");
+    pgcdc_buf_free(&b);
+}
+
+Test(buf, integers_match_printf)
+{
+    static const int64_t values[] = {0, 1, -1, 9, 10, -10, 123456789, INT64_MAX, INT64_MIN,
+                                     INT32_MIN, 1000000000000LL};
+    struct pgcdc_buf b = PGCDC_BUF_INIT;
+    char expect[64];
+
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        pgcdc_buf_reset(&b);
+        cr_assert_eq(pgcdc_buf_append_int(&b, values[i]), 0);
+        snprintf(expect, sizeof(expect), "%" PRId64, values[i]);
+        cr_assert_str_eq(b.data, expect);
+    }
+    pgcdc_buf_reset(&b);
+    cr_assert_eq(pgcdc_buf_append_uint(&b, 7, 4), 0);
+    cr_assert_eq(pgcdc_buf_append_uint(&b, UINT64_MAX, 0), 0);
+    cr_assert_eq(pgcdc_buf_append_uint(&b, 123, 2), 0);
+    snprintf(expect, sizeof(expect), "0007%" PRIu64 "123", UINT64_MAX);
+    cr_assert_str_eq(b.data, expect);
     pgcdc_buf_free(&b);
 }
