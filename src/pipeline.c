@@ -75,6 +75,7 @@ struct pgcdc_pipeline {
     struct pgcdc_source src;         /* source block of the current transaction */
     char *message_topic;             /* <prefix>.message for logical messages */
     char db[64];                     /* database name */
+    char origin[64];                 /* origin name of the current transaction */
     bool in_txn;                     /* between Begin and Commit */
     bool skip_txn;                   /* the current transaction was delivered before */
     uint64_t txn;                    /* tracker handle of the current transaction */
@@ -463,6 +464,8 @@ static int handle_xlogdata(struct pgcdc_pipeline *p, const struct pgcdc_frame *f
         p->skip_txn = pgcdc_tracker_should_skip(p->tracker, m->u.begin.final_lsn);
         p->src.xid = m->xid;
         p->src.commit_time_us = m->u.begin.commit_time + PG_EPOCH_OFFSET_US;
+        p->src.origin = NULL;
+        p->src.origin_lsn = 0;
         if (p->skip_txn)
             return 0;
         rc = pgcdc_tracker_begin(p->tracker, m->u.begin.final_lsn, &p->txn);
@@ -508,6 +511,10 @@ static int handle_xlogdata(struct pgcdc_pipeline *p, const struct pgcdc_frame *f
     case PGCDC_MSG_MESSAGE:
         return handle_message(p, err, errlen);
     case PGCDC_MSG_ORIGIN:
+        /* Sent after Begin for a transaction replicated from elsewhere. */
+        snprintf(p->origin, sizeof(p->origin), "%s", m->u.origin.name);
+        p->src.origin = p->origin;
+        p->src.origin_lsn = m->u.origin.lsn;
         return 0;
     default:
         snprintf(err, errlen,

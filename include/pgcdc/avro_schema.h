@@ -60,20 +60,22 @@ enum pgcdc_avro_env_field {
 
 /* Positions of the Source record's fields. */
 enum pgcdc_avro_src_field {
-    PGCDC_AVRO_SRC_VERSION,   /* string */
-    PGCDC_AVRO_SRC_CONNECTOR, /* string */
-    PGCDC_AVRO_SRC_NAME,      /* string */
-    PGCDC_AVRO_SRC_TS_MS,     /* long */
-    PGCDC_AVRO_SRC_SNAPSHOT,  /* [string (io.debezium.data.Enum), "null"] default "false" */
-    PGCDC_AVRO_SRC_DB,        /* string */
-    PGCDC_AVRO_SRC_SEQUENCE,  /* ["null", string] */
-    PGCDC_AVRO_SRC_TS_US,     /* ["null", long] */
-    PGCDC_AVRO_SRC_TS_NS,     /* ["null", long] */
-    PGCDC_AVRO_SRC_SCHEMA,    /* string */
-    PGCDC_AVRO_SRC_TABLE,     /* string */
-    PGCDC_AVRO_SRC_TXID,      /* ["null", long] */
-    PGCDC_AVRO_SRC_LSN,       /* ["null", long] */
-    PGCDC_AVRO_SRC_XMIN,      /* ["null", long] */
+    PGCDC_AVRO_SRC_VERSION,    /* string */
+    PGCDC_AVRO_SRC_CONNECTOR,  /* string */
+    PGCDC_AVRO_SRC_NAME,       /* string */
+    PGCDC_AVRO_SRC_TS_MS,      /* long */
+    PGCDC_AVRO_SRC_SNAPSHOT,   /* [string (io.debezium.data.Enum), "null"] default "false" */
+    PGCDC_AVRO_SRC_DB,         /* string */
+    PGCDC_AVRO_SRC_SEQUENCE,   /* ["null", string] */
+    PGCDC_AVRO_SRC_TS_US,      /* ["null", long] */
+    PGCDC_AVRO_SRC_TS_NS,      /* ["null", long] */
+    PGCDC_AVRO_SRC_SCHEMA,     /* string */
+    PGCDC_AVRO_SRC_TABLE,      /* string */
+    PGCDC_AVRO_SRC_TXID,       /* ["null", long] */
+    PGCDC_AVRO_SRC_LSN,        /* ["null", long] */
+    PGCDC_AVRO_SRC_XMIN,       /* ["null", long] */
+    PGCDC_AVRO_SRC_ORIGIN,     /* ["null", string] */
+    PGCDC_AVRO_SRC_ORIGIN_LSN, /* ["null", long] */
 };
 
 /* Positions of the MessageValue record's fields. */

@@ -28,6 +28,8 @@ struct pgcdc_source {
     pgcdc_lsn lsn;                 /* LSN of the change record, 0 when unknown */
     pgcdc_lsn last_commit_lsn;     /* commit LSN of the transaction before, 0 when none */
     const char *snapshot;          /* "false", "true", "first", "last", ... */
+    const char *origin;            /* replication origin of the transaction, NULL when none */
+    pgcdc_lsn origin_lsn;          /* its commit LSN on the origin server, 0 when none */
 };
 
 /* One change. Tuples are as decoded; columns are matched to rel by index. */

@@ -514,6 +514,45 @@ static int set_row(struct avro_encoder *e, const struct pgcdc_rel *rel, const st
     return 0;
 }
 
+/* Writes v in decimal at out; returns the digits written (at most 20). */
+static size_t put_u64(char *out, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/* Debezium's sequence, ["<last commit lsn>","<lsn>"] (null when none),
+ * without printf's cost: it is formatted for every event. out holds at
+ * least 52 bytes. */
+static void format_sequence(char *out, uint64_t last_commit, uint64_t lsn)
+{
+    size_t n = 0;
+
+    out[n++] = '[';
+    if (last_commit) {
+        out[n++] = '"';
+        n += put_u64(out + n, last_commit);
+        out[n++] = '"';
+    } else {
+        memcpy(out + n, "null", 4);
+        n += 4;
+    }
+    out[n++] = ',';
+    out[n++] = '"';
+    n += put_u64(out + n, lsn);
+    out[n++] = '"';
+    out[n++] = ']';
+    out[n] = '\0';
+}
+
 /* Fills a Source record as the JSON encoder writes it. */
 static int set_source(struct avro_encoder *e, const struct pgcdc_change *ch, avro_value_t *src)
 {
@@ -521,11 +560,7 @@ static int set_source(struct avro_encoder *e, const struct pgcdc_change *ch, avr
     int64_t us = s->commit_time_us;
     avro_value_t snap;
 
-    if (s->last_commit_lsn)
-        snprintf(e->seq, sizeof(e->seq), "[\"%" PRIu64 "\",\"%" PRIu64 "\"]", s->last_commit_lsn,
-                 s->lsn);
-    else
-        snprintf(e->seq, sizeof(e->seq), "[null,\"%" PRIu64 "\"]", s->lsn);
+    format_sequence(e->seq, s->last_commit_lsn, s->lsn);
     return set_field_str(src, PGCDC_AVRO_SRC_VERSION, -1, s->connector_version) ||
            set_field_str(src, PGCDC_AVRO_SRC_CONNECTOR, -1, "postgresql") ||
            set_field_str(src, PGCDC_AVRO_SRC_NAME, -1, s->name) ||
@@ -540,7 +575,12 @@ static int set_source(struct avro_encoder *e, const struct pgcdc_change *ch, avr
            set_field_str(src, PGCDC_AVRO_SRC_TABLE, -1, rel_label_rel(ch->rel)) ||
            set_field_long(src, PGCDC_AVRO_SRC_TXID, 1, s->xid) ||
            set_field_long(src, PGCDC_AVRO_SRC_LSN, 1, (int64_t)s->lsn) ||
-           set_field_null(src, PGCDC_AVRO_SRC_XMIN);
+           set_field_null(src, PGCDC_AVRO_SRC_XMIN) ||
+           (s->origin ? set_field_str(src, PGCDC_AVRO_SRC_ORIGIN, 1, s->origin)
+                      : set_field_null(src, PGCDC_AVRO_SRC_ORIGIN)) ||
+           (s->origin_lsn
+                ? set_field_long(src, PGCDC_AVRO_SRC_ORIGIN_LSN, 1, (int64_t)s->origin_lsn)
+                : set_field_null(src, PGCDC_AVRO_SRC_ORIGIN_LSN));
 }
 
 /* ---------------------------------------------------------------------- */

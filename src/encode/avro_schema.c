@@ -60,8 +60,10 @@ static const char source_fields[] =
     "{\"name\":\"table\",\"type\":\"string\"},"
     "{\"name\":\"txId\",\"type\":[\"null\",\"long\"],\"default\":null},"
     "{\"name\":\"lsn\",\"type\":[\"null\",\"long\"],\"default\":null},"
-    "{\"name\":\"xmin\",\"type\":[\"null\",\"long\"],\"default\":null}],"
-    "\"connect.name\":\"" PG_NAMESPACE ".Source\"}}";
+    "{\"name\":\"xmin\",\"type\":[\"null\",\"long\"],\"default\":null},"
+    "{\"name\":\"origin\",\"type\":[\"null\",\"string\"],\"default\":null},"
+    "{\"name\":\"origin_lsn\",\"type\":[\"null\",\"long\"],\"default\":null}],"
+    "\"connect.version\":1,\"connect.name\":\"" PG_NAMESPACE ".Source\"}}";
 
 static const char envelope_tail[] =
     "{\"name\":\"transaction\",\"type\":[\"null\",{\"type\":\"record\",\"name\":\"block\","

@@ -173,7 +173,7 @@ static int put_datum(struct json_encoder *e, struct pgcdc_buf *out, const struct
     case PGCDC_DATUM_BOOLEAN:
         return d->u.b ? pgcdc_buf_append(out, "true", 4) : pgcdc_buf_append(out, "false", 5);
     case PGCDC_DATUM_INT:
-        return pgcdc_buf_appendf(out, "%" PRId64, d->u.i);
+        return pgcdc_buf_append_int(out, d->u.i);
     case PGCDC_DATUM_FLOAT:
         return put_float(out, d->u.f, schema->ctype == PGCDC_CTYPE_FLOAT32);
     case PGCDC_DATUM_STRING:
@@ -279,29 +279,39 @@ nomem:
     return -ENOMEM;
 }
 
+/* Appends a string literal. */
+#define put_lit(out, lit) pgcdc_buf_append((out), (lit), sizeof(lit) - 1)
+
 static int put_source(struct pgcdc_buf *out, const struct pgcdc_change *ch)
 {
     const struct pgcdc_source *s = ch->src;
     int64_t us = s->commit_time_us;
-    char last[32] = "null";
 
     /* sequence: ["<last commit lsn>","<lsn>"] as a JSON-encoded string. */
-    if (s->last_commit_lsn)
-        snprintf(last, sizeof(last), "\\\"%" PRIu64 "\\\"", s->last_commit_lsn);
-    if (pgcdc_buf_append(out, "{\"version\":", 11) || put_cstr(out, s->connector_version) ||
-        pgcdc_buf_append(out, ",\"connector\":\"postgresql\",\"name\":", 33) ||
-        put_cstr(out, s->name) ||
-        pgcdc_buf_appendf(out, ",\"ts_ms\":%" PRId64 ",\"snapshot\":", us / 1000) ||
-        put_cstr(out, s->snapshot) || pgcdc_buf_append(out, ",\"db\":", 6) ||
-        put_cstr(out, s->db) ||
-        pgcdc_buf_appendf(out,
-                          ",\"sequence\":\"[%s,\\\"%" PRIu64 "\\\"]\",\"ts_us\":%" PRId64
-                          ",\"ts_ns\":%" PRId64 ",\"schema\":",
-                          last, s->lsn, us, us * 1000) ||
-        put_cstr(out, ch->rel ? ch->rel->nspname : "") || pgcdc_buf_append(out, ",\"table\":", 9) ||
-        put_cstr(out, ch->rel ? ch->rel->relname : "") ||
-        pgcdc_buf_appendf(out, ",\"txId\":%" PRIu32 ",\"lsn\":%" PRIu64 ",\"xmin\":null}", s->xid,
-                          s->lsn))
+    if (put_lit(out, "{\"version\":") || put_cstr(out, s->connector_version) ||
+        put_lit(out, ",\"connector\":\"postgresql\",\"name\":") || put_cstr(out, s->name) ||
+        put_lit(out, ",\"ts_ms\":") || pgcdc_buf_append_int(out, us / 1000) ||
+        put_lit(out, ",\"snapshot\":") || put_cstr(out, s->snapshot) || put_lit(out, ",\"db\":") ||
+        put_cstr(out, s->db) || put_lit(out, ",\"sequence\":\"["))
+        return -ENOMEM;
+    if (s->last_commit_lsn
+            ? put_lit(out, "\\\"") || pgcdc_buf_append_uint(out, s->last_commit_lsn, 1) ||
+                  put_lit(out, "\\\"")
+            : put_lit(out, "null"))
+        return -ENOMEM;
+    if (put_lit(out, ",\\\"") || pgcdc_buf_append_uint(out, s->lsn, 1) ||
+        put_lit(out, "\\\"]\",\"ts_us\":") || pgcdc_buf_append_int(out, us) ||
+        put_lit(out, ",\"ts_ns\":") || pgcdc_buf_append_int(out, us * 1000) ||
+        put_lit(out, ",\"schema\":") || put_cstr(out, ch->rel ? ch->rel->nspname : "") ||
+        put_lit(out, ",\"table\":") || put_cstr(out, ch->rel ? ch->rel->relname : "") ||
+        put_lit(out, ",\"txId\":") || pgcdc_buf_append_uint(out, s->xid, 1) ||
+        put_lit(out, ",\"lsn\":") || pgcdc_buf_append_uint(out, s->lsn, 1) ||
+        put_lit(out, ",\"xmin\":null,\"origin\":"))
+        return -ENOMEM;
+    if ((s->origin ? put_cstr(out, s->origin) : put_lit(out, "null")) ||
+        put_lit(out, ",\"origin_lsn\":") ||
+        (s->origin_lsn ? pgcdc_buf_append_uint(out, s->origin_lsn, 1) : put_lit(out, "null")) ||
+        pgcdc_buf_append_char(out, '}'))
         return -ENOMEM;
     return 0;
 }
@@ -318,8 +328,8 @@ static int json_value(struct pgcdc_encoder *base, const struct pgcdc_change *ch,
     pgcdc_buf_reset(&e->scratch);
     if (ch->op == 'm') {
         if (pgcdc_buf_append(out, "{\"op\":\"m\",\"ts_ms\":", 18) ||
-            pgcdc_buf_appendf(out, "%" PRId64 ",\"source\":", ts / 1000) || put_source(out, ch) ||
-            pgcdc_buf_append(out, ",\"message\":{\"prefix\":", 21) ||
+            pgcdc_buf_append_int(out, ts / 1000) || put_lit(out, ",\"source\":") ||
+            put_source(out, ch) || pgcdc_buf_append(out, ",\"message\":{\"prefix\":", 21) ||
             put_cstr(out, ch->msg_prefix) || pgcdc_buf_append(out, ",\"content\":", 11) ||
             put_base64(out, (const unsigned char *)ch->msg_content, ch->msg_len) ||
             pgcdc_buf_append(out, "}}", 2))
@@ -344,9 +354,10 @@ static int json_value(struct pgcdc_encoder *base, const struct pgcdc_change *ch,
         goto fail;
     if (pgcdc_buf_append(out, ",\"source\":", 10) || put_source(out, ch) ||
         pgcdc_buf_append(out, ",\"transaction\":null,\"op\":", 25) || put_cstr(out, op) ||
-        pgcdc_buf_appendf(out,
-                          ",\"ts_ms\":%" PRId64 ",\"ts_us\":%" PRId64 ",\"ts_ns\":%" PRId64 "}",
-                          ts / 1000, ts, ts * 1000))
+        put_lit(out, ",\"ts_ms\":") || pgcdc_buf_append_int(out, ts / 1000) ||
+        put_lit(out, ",\"ts_us\":") || pgcdc_buf_append_int(out, ts) ||
+        put_lit(out, ",\"ts_ns\":") || pgcdc_buf_append_int(out, ts * 1000) ||
+        pgcdc_buf_append_char(out, '}'))
         goto nomem;
     return 0;
 fail:

@@ -281,3 +281,24 @@ def test_password_never_logged(db, pgcdc, table, tmp_path):
     assert "pgcdc-secret" not in p.stderr()
     assert "pgcdc-secret" not in r.stdout + r.stderr
     assert "database.dsn" in r.stdout
+
+
+def test_replication_origin_in_source(db, pgcdc, table):
+    t = table("id int PRIMARY KEY")
+    p = pgcdc(table_include_list=f"public\\.{t}").start()
+    origin = "up_" + p.name
+    sql(db, "SELECT pg_replication_origin_create(%s)", origin)
+    try:
+        with db.transaction():
+            sql(db, "SELECT pg_replication_origin_session_setup(%s)", origin)
+            sql(db, "SELECT pg_replication_origin_xact_setup('0/12345678', now())")
+            sql(db, f"INSERT INTO {t} VALUES (1)")
+        sql(db, "SELECT pg_replication_origin_session_reset()")
+        sql(db, f"INSERT INTO {t} VALUES (2)")
+        ev = p.events(2)
+        assert ev[0]["value"]["source"]["origin"] == origin
+        assert ev[0]["value"]["source"]["origin_lsn"] == 0x12345678
+        assert ev[1]["value"]["source"]["origin"] is None
+        assert ev[1]["value"]["source"]["origin_lsn"] is None
+    finally:
+        sql(db, "SELECT pg_replication_origin_drop(%s)", origin)

@@ -322,6 +322,8 @@ static void expect_source(avro_value_t *env, const char *schema, const char *tab
     expect_long(&src, "txId", 777);
     expect_long(&src, "lsn", 23803720);
     expect_null(&src, "xmin");
+    expect_null(&src, "origin");
+    expect_null(&src, "origin_lsn");
 }
 
 static void expect_envelope_tail(avro_value_t *env, const char *op)

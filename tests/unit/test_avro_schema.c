@@ -197,11 +197,12 @@ Test(avro_schema, envelope_structure)
 
 Test(avro_schema, source_block)
 {
-    static const char *const src_fields[] = {"version", "connector", "name",  "ts_ms", "snapshot",
-                                             "db",      "sequence",  "ts_us", "ts_ns", "schema",
-                                             "table",   "txId",      "lsn",   "xmin"};
+    static const char *const src_fields[] = {
+        "version", "connector", "name",  "ts_ms", "snapshot", "db",   "sequence", "ts_us",
+        "ts_ns",   "schema",    "table", "txId",  "lsn",      "xmin", "origin",   "origin_lsn"};
     static const char *const required[] = {"version", "connector", "name", "db", "schema", "table"};
-    static const char *const optional_long[] = {"ts_us", "ts_ns", "txId", "lsn", "xmin"};
+    static const char *const optional_long[] = {"ts_us", "ts_ns", "txId",
+                                                "lsn",   "xmin",  "origin_lsn"};
     struct pgcdc_rel *rel = orders();
     struct pgcdc_buf b = PGCDC_BUF_INIT;
     char err[256] = "";
@@ -213,7 +214,10 @@ Test(avro_schema, source_block)
     cr_assert_str_eq(str(src, "name"), "Source");
     cr_assert_str_eq(str(src, "namespace"), "io.debezium.connector.postgresql");
     cr_assert_str_eq(str(src, "connect.name"), "io.debezium.connector.postgresql.Source");
-    assert_field_names(src, src_fields, 14);
+    assert_field_names(src, src_fields, 16);
+    cr_assert_str_eq(json_string_value(nullable(field_named(src, "origin"))), "string");
+    /* Debezium 3.7 versions its Source schema. */
+    cr_assert_eq(json_integer_value(json_object_get(src, "connect.version")), 1);
     for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
         cr_assert_str_eq(str(field_named(src, required[i]), "type"), "string", "%s", required[i]);
     cr_assert_str_eq(str(field_named(src, "ts_ms"), "type"), "long");
@@ -485,7 +489,7 @@ Test(avro_schema, message_schemas)
     cr_assert_str_eq(str(field_named(j, "op"), "type"), "string");
     src = json_object_get(field_named(j, "source"), "type");
     cr_assert_str_eq(str(src, "name"), "Source");
-    cr_assert_eq(json_array_size(json_object_get(src, "fields")), 14);
+    cr_assert_eq(json_array_size(json_object_get(src, "fields")), 16);
     msg = json_object_get(field_named(j, "message"), "type");
     cr_assert_str_eq(str(msg, "name"), "Message");
     cr_assert_str_eq(str(msg, "connect.name"), "io.debezium.connector.postgresql.Message");
