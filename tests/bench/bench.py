@@ -715,7 +715,7 @@ def main():
     ap.add_argument("--memory", action="store_true", help="only the memory part")
     ap.add_argument("--no-memory", action="store_true", help="skip the memory part")
     ap.add_argument("--no-latency", action="store_true", help="skip the latency part")
-    ap.add_argument("--format", default=env("BENCH_FORMAT", "json"), choices=("json", "avro"))
+    ap.add_argument("--format", default=env("BENCH_FORMAT", "avro"), choices=("json", "avro"))
     ap.add_argument("--contenders", default=env("BENCH_CONTENDERS", ",".join(CONTENDERS)))
     ap.add_argument("--workloads", default=env("BENCH_WORKLOADS", "W1,W2,W3"))
     ap.add_argument("--w1-rows", type=int, default=int(env("BENCH_W1_ROWS", 1000000)))
