@@ -302,3 +302,23 @@ def test_replication_origin_in_source(db, pgcdc, table):
         assert ev[1]["value"]["source"]["origin_lsn"] is None
     finally:
         sql(db, "SELECT pg_replication_origin_drop(%s)", origin)
+
+
+def test_reconnects_when_the_connection_drops(db, pgcdc, table):
+    t = table("id int PRIMARY KEY")
+    p = pgcdc(table_include_list=f"public\\.{t}", reconnect_backoff_initial_ms="100").start()
+    sql(db, f"INSERT INTO {t} VALUES (1)")
+    p.events(1)
+    killed = sql(db, "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
+                 "WHERE slot_name = %s AND active_pid IS NOT NULL", p.name)
+    assert killed == [(True,)]
+    sql(db, f"INSERT INTO {t} VALUES (2)")
+    p.wait_log("reconnecting")
+    p.wait_log("streaming from slot", count=2)
+    sql(db, f"INSERT INTO {t} VALUES (3)")
+    deadline = time.time() + 30
+    while time.time() < deadline and {e["key"]["id"] for e in p.lines()} != {1, 2, 3}:
+        time.sleep(0.1)
+    assert {e["key"]["id"] for e in p.lines()} == {1, 2, 3}
+    assert p.proc.poll() is None
+    assert p.stop() == 0
