@@ -313,6 +313,16 @@ static bool key_changed(const struct pgcdc_rel *rel, const struct pgcdc_tuple *o
     return false;
 }
 
+/* Under REPLICA IDENTITY FULL the old row carries the values of unchanged
+ * TOASTed columns that the new row leaves out: take them from there, as
+ * Debezium does, rather than emitting the placeholder. */
+static void fill_unchanged(struct pgcdc_tuple *new_, const struct pgcdc_tuple *old)
+{
+    for (uint16_t i = 0; i < new_->ncols && i < old->ncols; i++)
+        if (new_->cols[i].kind == PGCDC_COL_UNCHANGED && old->cols[i].kind == PGCDC_COL_TEXT)
+            new_->cols[i] = old->cols[i];
+}
+
 static int handle_change(struct pgcdc_pipeline *p, pgcdc_lsn lsn, char *err, size_t errlen)
 {
     const struct pgcdc_msg *m = p->msg;
@@ -341,6 +351,8 @@ static int handle_change(struct pgcdc_pipeline *p, pgcdc_lsn lsn, char *err, siz
         ch.after = &m->u.change.new_;
         return emit(p, &ch, ch.after, err, errlen);
     case PGCDC_MSG_UPDATE:
+        if (m->u.change.old_kind == 'O')
+            fill_unchanged(&p->msg->u.change.new_, old);
         if (old && rel->nkeys > 0 && key_changed(rel, old, &m->u.change.new_)) {
             /* A primary key change: Debezium emits a delete of the old key
              * (and its tombstone), then a create of the new one. */
@@ -486,7 +498,8 @@ static int handle_xlogdata(struct pgcdc_pipeline *p, const struct pgcdc_frame *f
             p->skip_txn = false;
             return 0;
         }
-        p->src.last_commit_lsn = m->u.commit.commit_lsn;
+        /* Debezium's lastCommitLsn is where the commit record ends. */
+        p->src.last_commit_lsn = m->u.commit.end_lsn;
         rc = pgcdc_tracker_commit(p->tracker, p->txn, m->u.commit.end_lsn);
         if (rc < 0) {
             snprintf(err, errlen, "checkpoint tracker refused a commit: %s", strerror(-rc));

@@ -163,6 +163,19 @@ def test_unchanged_toast_gets_placeholder(db, pgcdc, table):
     assert ev[1]["value"]["after"] == {"id": 1, "big": "__debezium_unavailable_value", "n": 2}
 
 
+def test_unchanged_toast_under_replica_identity_full_takes_the_old_value(db, pgcdc, table):
+    t = table("id int PRIMARY KEY, big text, n int")
+    sql(db, f"ALTER TABLE {t} ALTER COLUMN big SET STORAGE EXTERNAL")
+    sql(db, f"ALTER TABLE {t} REPLICA IDENTITY FULL")
+    p = pgcdc(table_include_list=f"public\\.{t}").start()
+    big = "y" * 50000
+    sql(db, f"INSERT INTO {t} VALUES (1, %s, 1)", big)
+    sql(db, f"UPDATE {t} SET n = 2 WHERE id = 1")
+    ev = p.events(2)
+    assert ev[1]["value"]["before"] == {"id": 1, "big": big, "n": 1}
+    assert ev[1]["value"]["after"] == {"id": 1, "big": big, "n": 2}
+
+
 def test_alter_table_add_column_mid_stream(db, pgcdc, table):
     t = table("id int PRIMARY KEY")
     p = pgcdc(table_include_list=f"public\\.{t}").start()
