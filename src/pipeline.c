@@ -223,6 +223,7 @@ int pgcdc_pipeline_new(struct pgcdc_pipeline **out, const struct pgcdc_config *c
     if (rc < 0)
         goto error;
     pgcdc_relcache_set_pk_lookup(p->rels, pgcdc_catalog_pk_columns, p->catalog);
+    pgcdc_relcache_set_type_lookup(p->rels, pgcdc_catalog_type_info, p->catalog);
     rc = pgcdc_store_file_open(&p->store, cfg->offset_file, cfg->slot_name, err, errlen);
     if (rc < 0)
         goto error;

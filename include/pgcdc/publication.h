@@ -1,11 +1,13 @@
 /*
  * publication.h - the publication pgcdc streams from, managed per
  * publication.autocreate.mode, and the catalog lookups that pgoutput's
- * messages do not carry (primary keys under REPLICA IDENTITY FULL/INDEX).
+ * messages do not carry (primary keys under REPLICA IDENTITY FULL/INDEX,
+ * what a type only named by oid is).
  */
 #ifndef PGCDC_PUBLICATION_H
 #define PGCDC_PUBLICATION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +30,20 @@ int pgcdc_catalog_new(struct pgcdc_catalog **out /* OUT */, const char *conninfo
  * pgcdc_relcache_pk_fn with arg = the catalog. */
 int pgcdc_catalog_pk_columns(void *catalog, uint32_t relid, char **names /* OUT */, int max,
                              char *err, size_t errlen);
+
+struct pgcdc_type_info;
+
+/*
+ * Describes type oid (struct pgcdc_type_info of types.h): domains followed
+ * to their base type, an enum's labels, an array's element type, the
+ * extension a type belongs to. Answers are cached per oid; refresh reads
+ * the catalog again. out->labels is owned by the catalog and stays valid
+ * until the next call for the same oid. Matches pgcdc_relcache_type_fn
+ * with arg = the catalog. Returns 0, -ECONNREFUSED, -EIO or -ENOMEM with
+ * text in err.
+ */
+int pgcdc_catalog_type_info(void *catalog, uint32_t oid, bool refresh,
+                            struct pgcdc_type_info *out /* OUT */, char *err, size_t errlen);
 
 /* Closes the connection and frees; sets *cp to NULL. NULL-safe. */
 void pgcdc_catalog_free(struct pgcdc_catalog **cp);

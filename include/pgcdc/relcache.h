@@ -10,6 +10,11 @@
  * event: whether the table passes the table filter, which columns pass the
  * column filter and have a supported type, which columns form the event key,
  * the value conversion of each column, and the Kafka topic name.
+ *
+ * Columns of types pgoutput only names by oid (enums, domains, extension
+ * types: every oid from PGCDC_TYPES_FIRST_USER_OID on) are mapped from the
+ * catalog through the type callback when one is set; without it they are
+ * unknown types (include.unknown.datatypes).
  */
 #ifndef PGCDC_RELCACHE_H
 #define PGCDC_RELCACHE_H
@@ -31,6 +36,7 @@ struct pgcdc_relcol {
     bool key;                /* part of the event key */
     bool included;           /* emitted: passes the column filter and the type is supported */
     struct pgcdc_typemap tm; /* value conversion (valid when included or key) */
+    char *labels;            /* enum labels tm's connect.parameters point at, or NULL */
 };
 
 struct pgcdc_rel {
@@ -57,6 +63,16 @@ struct pgcdc_rel {
 typedef int (*pgcdc_relcache_pk_fn)(void *arg, uint32_t relid, char **names, int max, char *err,
                                     size_t errlen);
 
+/*
+ * Describes type oid from the catalog (see struct pgcdc_type_info; its
+ * labels need only stay valid until the next call). refresh asks for fresh
+ * catalog rows rather than cached ones: the cache sets it when a relation
+ * it knew is sent again (after DDL or a reconnect). Returns 0, or a
+ * negative errno with text in err.
+ */
+typedef int (*pgcdc_relcache_type_fn)(void *arg, uint32_t oid, bool refresh,
+                                      struct pgcdc_type_info *out, char *err, size_t errlen);
+
 /* Creates an empty cache. cfg (borrowed, must outlive the cache) supplies the
  * filters, topic.prefix and include.unknown.datatypes. */
 int pgcdc_relcache_new(struct pgcdc_relcache **out /* OUT */, const struct pgcdc_config *cfg,
@@ -64,6 +80,10 @@ int pgcdc_relcache_new(struct pgcdc_relcache **out /* OUT */, const struct pgcdc
 
 /* Sets the primary key lookup used for FULL and INDEX replica identities. */
 void pgcdc_relcache_set_pk_lookup(struct pgcdc_relcache *rc, pgcdc_relcache_pk_fn fn, void *arg);
+
+/* Sets the type lookup used for user-defined and extension types. */
+void pgcdc_relcache_set_type_lookup(struct pgcdc_relcache *rc, pgcdc_relcache_type_fn fn,
+                                    void *arg);
 
 /* Replaces the entry for a decoded Relation message. *rel points at the
  * entry (owned by the cache); *changed says whether the version moved. */

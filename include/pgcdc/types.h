@@ -17,8 +17,18 @@
  *    an internal converter id;
  *  - pgcdc_types_convert(): per value, the column's text output (what
  *    pgoutput sends without the binary option) -> struct pgcdc_datum, a
- *    neutral value (null, boolean, integer, double, string, bytes, variable
- *    scale decimal, array) that the JSON and Avro encoders write out.
+ *    neutral value (null, boolean, integer, double, string, bytes, struct,
+ *    map, array) that the JSON and Avro encoders write out.
+ *
+ * Types pgoutput only names by oid (enums, domains, extension types such as
+ * hstore or citext) are mapped by pgcdc_types_map_info() from what the
+ * catalog says about them (struct pgcdc_type_info, filled by the catalog
+ * reader of publication.h, or by hand in tests).
+ *
+ * Structs (VariableScaleDecimal, the geometric types) have static schemas:
+ * encoders walk schema->fields and read each field's value with
+ * pgcdc_types_struct_field(); maps (a Geometry's extensions) are read with
+ * pgcdc_types_map_entry(). Neither allocates.
  *
  * The server side must use the output formats Debezium parses: DateStyle=ISO,
  * IntervalStyle=postgres, bytea_output=hex, and lc_monetary=C for money;
@@ -56,16 +66,27 @@ enum pgcdc_ctype {
     PGCDC_CTYPE_FLOAT64, /* double */
     PGCDC_CTYPE_STRING,  /* string */
     PGCDC_CTYPE_BYTES,   /* bytes */
-    PGCDC_CTYPE_STRUCT,  /* only io.debezium.data.VariableScaleDecimal {scale int32, value bytes} */
+    PGCDC_CTYPE_STRUCT,  /* record of schema->fields (VariableScaleDecimal, geometric types) */
     PGCDC_CTYPE_ARRAY,   /* array of the element schema, elements optional (nullable) */
+    PGCDC_CTYPE_MAP,     /* string keys -> schema->values (a Geometry's extensions) */
 };
 
 #define PGCDC_TYPES_MAX_PARAMS 2
 
 /* One entry of connect.parameters. */
 struct pgcdc_schema_param {
-    const char *key; /* e.g. "scale", "connect.decimal.precision", "length" */
-    char value[24];  /* decimal text, NUL-terminated */
+    const char *key;  /* e.g. "scale", "connect.decimal.precision", "length", "allowed" */
+    char value[24];   /* decimal text, NUL-terminated (when text is NULL) */
+    const char *text; /* a longer value (an enum's labels; borrowed), or NULL */
+};
+
+struct pgcdc_schema;
+
+/* One field of a STRUCT schema. */
+struct pgcdc_field {
+    const char *name;                  /* field name */
+    const struct pgcdc_schema *schema; /* its schema (static) */
+    bool optional;                     /* may be null (Avro ["null", T] with default null) */
 };
 
 /* The Connect schema of a field or of an array's elements. */
@@ -78,6 +99,9 @@ struct pgcdc_schema {
     int32_t precision;      /* Decimal: connect.decimal.precision, 0 when absent (money) */
     int nparams;            /* entries used in params */
     struct pgcdc_schema_param params[PGCDC_TYPES_MAX_PARAMS]; /* connect.parameters, in order */
+    int nfields;                                              /* STRUCT: entries in fields */
+    const struct pgcdc_field *fields;  /* STRUCT: the fields in order (static), else NULL */
+    const struct pgcdc_schema *values; /* MAP: schema of the values (keys are strings) */
 };
 
 /* How one column maps; filled once per relation column. */
@@ -101,6 +125,8 @@ enum pgcdc_datum_kind {
     PGCDC_DATUM_BYTES,   /* bytes via pgcdc_datum_ptr() */
     PGCDC_DATUM_VSD,     /* VariableScaleDecimal: u.vsd_scale + bytes via pgcdc_datum_ptr() */
     PGCDC_DATUM_ARRAY,   /* u.arr.count elements, read them with pgcdc_types_array_next() */
+    PGCDC_DATUM_STRUCT,  /* fields read with pgcdc_types_struct_field() */
+    PGCDC_DATUM_MAP,     /* u.geo.count entries read with pgcdc_types_map_entry() */
 };
 
 struct pgcdc_datum {
@@ -117,6 +143,11 @@ struct pgcdc_datum {
             uint32_t count;  /* number of elements */
             int placeholder; /* internal: unavailable-value array, 0 for a real one */
         } arr;               /* ARRAY */
+        struct {
+            double v[3];    /* point x y; circle centre x y, radius; line a b c */
+            int shape;      /* internal: which geometric type */
+            uint32_t count; /* MAP: number of entries */
+        } geo;              /* STRUCT of a geometric type (WKB in the bytes), MAP */
     } u;
 };
 
@@ -131,15 +162,47 @@ struct pgcdc_array_iter {
     int mode;                /* internal */
 };
 
+/* pg_type oids below this are built in (PostgreSQL's FirstNormalObjectId). */
+#define PGCDC_TYPES_FIRST_USER_OID 16384u
+
+/* What the catalog says about a type pgoutput only names by oid. */
+struct pgcdc_type_info {
+    uint32_t oid;        /* the column's type */
+    char typtype;        /* its pg_type.typtype: 'b' base, 'd' domain, 'e' enum, 'c', 'r', ... */
+    char name[64];       /* its typname */
+    char nspname[64];    /* its schema */
+    uint32_t base_oid;   /* domains: the base type, nested domains followed; else oid */
+    int32_t base_typmod; /* domains: the typmod they put on the base type, -1 when none */
+    char base_typtype;   /* typtype of base_oid */
+    char base_name[64];  /* typname of base_oid ("hstore", "citext", ...) */
+    char base_extension[64]; /* the extension base_oid belongs to, "" when none */
+    uint32_t elem_oid;       /* base_oid is an array type: its element type (typelem), else 0 */
+    char elem_typtype;       /* typtype of elem_oid */
+    char elem_name[64];      /* typname of elem_oid */
+    const char *labels; /* enum base or element: labels in enumsortorder joined by ',', else NULL */
+};
+
 /*
  * Maps a column of type type_oid with typmod (-1 when none) to its Connect
  * schema. include_unknown is Debezium's include.unknown.datatypes.
  * Returns 0; -ENOTSUP with a message in err when Debezium leaves the column
  * out of its events (unknown type without include_unknown, or a type it has
  * no schema for, e.g. interval[]): the caller drops the column and warns.
+ * The message is a whole clause ("type 'x' ... left out of events ...").
  */
 int pgcdc_types_map(uint32_t type_oid, int32_t typmod, bool include_unknown,
                     struct pgcdc_typemap *out /* OUT */, char *err, size_t errlen);
+
+/*
+ * Maps a column whose type the catalog described in ti, as Debezium does:
+ * a domain as its base type (with the domain's typmod when the column has
+ * none), an enum as io.debezium.data.Enum with its labels, citext, ltree,
+ * hstore and isbn by name, arrays of enums and of those types as arrays.
+ * The typemap borrows ti->labels (out's parameters point at it): keep it
+ * alive as long as out. Returns 0 or -ENOTSUP as pgcdc_types_map.
+ */
+int pgcdc_types_map_info(const struct pgcdc_type_info *ti, int32_t typmod, bool include_unknown,
+                         struct pgcdc_typemap *out /* OUT */, char *err, size_t errlen);
 
 /*
  * Converts one text value (len bytes, need not be NUL-terminated) of a
@@ -183,6 +246,18 @@ void pgcdc_types_array_begin(const struct pgcdc_datum *arr, struct pgcdc_array_i
 int pgcdc_types_array_next(const struct pgcdc_typemap *tm, struct pgcdc_array_iter *it,
                            struct pgcdc_buf *scratch, struct pgcdc_datum *out /* OUT */, char *err,
                            size_t errlen);
+
+/*
+ * Field i of a STRUCT or VSD datum d (in the order of its schema's fields)
+ * into out; bytes stay where d's are. Returns 0, -EINVAL when there is no
+ * such field.
+ */
+int pgcdc_types_struct_field(const struct pgcdc_datum *d, int i, struct pgcdc_datum *out /* OUT */);
+
+/* Entry i (< d->u.geo.count) of a MAP datum: NUL-terminated, static key
+ * and value. Returns 0, -EINVAL when there is no such entry. */
+int pgcdc_types_map_entry(const struct pgcdc_datum *d, uint32_t i, const char **key /* OUT */,
+                          const char **value /* OUT */);
 
 /* PostgreSQL's name of a built-in type oid ("int4", "_text", ...), or NULL. */
 const char *pgcdc_types_pg_name(uint32_t type_oid);

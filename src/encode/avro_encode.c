@@ -22,9 +22,10 @@
  * converted; the row is then built once more, and since the second pass
  * needs no more room than the first, it does not move again.
  *
- * Exception: avro-c frees an array's storage when a union leaves the array
- * branch (before/after switching between null and a row), so tables with
- * array columns may allocate per event.
+ * Exception: avro-c frees an array's or a map's storage when a union leaves
+ * that branch (before/after switching between null and a row), and copies
+ * map keys, so tables with array or geometric columns may allocate per
+ * event.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -404,6 +405,45 @@ static int set_array(struct avro_encoder *e, const struct pgcdc_typemap *tm,
     return rc;
 }
 
+/* A struct datum (VariableScaleDecimal, geometric types) into record rec,
+ * field by field as the schema lists them. */
+static int set_struct(struct avro_encoder *e, const struct pgcdc_typemap *tm,
+                      const struct pgcdc_schema *schema, const struct pgcdc_datum *d,
+                      avro_value_t *rec, char *err, size_t errlen)
+{
+    for (int i = 0; i < schema->nfields; i++) {
+        const struct pgcdc_field *f = &schema->fields[i];
+        struct pgcdc_datum child;
+        avro_value_t v;
+        int rc;
+
+        if (pgcdc_types_struct_field(d, i, &child) < 0) {
+            snprintf(err, errlen, "internal error: no field '%s' in the value", f->name);
+            return -EINVAL;
+        }
+        if (avro_value_get_by_index(rec, (size_t)i, &v, NULL))
+            return avro_fail(err, errlen, "struct field");
+        rc = set_datum(e, tm, f->schema, &child, &v, f->optional, err, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* A map datum (string to string) into map. */
+static int set_map(const struct pgcdc_datum *d, avro_value_t *map, char *err, size_t errlen)
+{
+    for (uint32_t i = 0; i < d->u.geo.count; i++) {
+        const char *k, *val;
+        avro_value_t v;
+
+        if (pgcdc_types_map_entry(d, i, &k, &val) < 0 || avro_value_add(map, k, &v, NULL, NULL) ||
+            give_cstr(&v, val))
+            return avro_fail(err, errlen, "map entry");
+    }
+    return 0;
+}
+
 /* Writes datum d of Connect schema `schema` into dst, selecting the union
  * branch first when the field is nullable (["null", T]). */
 static int set_datum(struct avro_encoder *e, const struct pgcdc_typemap *tm,
@@ -411,12 +451,11 @@ static int set_datum(struct avro_encoder *e, const struct pgcdc_typemap *tm,
                      avro_value_t *dst, bool nullable, char *err, size_t errlen)
 {
     avro_value_t v = *dst;
-    avro_value_t f;
     int rc = 0;
 
     if (d->kind == PGCDC_DATUM_NULL) {
         if (!nullable) {
-            snprintf(err, errlen, "null value in a key column");
+            snprintf(err, errlen, "null value in a required field");
             return -EINVAL;
         }
         return set_null(dst) ? avro_fail(err, errlen, "null") : 0;
@@ -446,10 +485,10 @@ static int set_datum(struct avro_encoder *e, const struct pgcdc_typemap *tm,
         rc = give_bytes(&v, pgcdc_datum_ptr(d, &e->scratch), d->len);
         break;
     case PGCDC_DATUM_VSD:
-        rc = avro_value_get_by_index(&v, 0, &f, NULL) || avro_value_set_int(&f, d->u.vsd_scale) ||
-             avro_value_get_by_index(&v, 1, &f, NULL) ||
-             give_bytes(&f, pgcdc_datum_ptr(d, &e->scratch), d->len);
-        break;
+    case PGCDC_DATUM_STRUCT:
+        return set_struct(e, tm, schema, d, &v, err, errlen);
+    case PGCDC_DATUM_MAP:
+        return set_map(d, &v, err, errlen);
     case PGCDC_DATUM_ARRAY:
         return set_array(e, tm, d, &v, err, errlen);
     default:

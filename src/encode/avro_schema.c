@@ -35,8 +35,6 @@
 #include "pgcdc/avro_canon.h"
 #include "pgcdc/avro_schema.h"
 
-#define VSD_FULLNAME "io.debezium.data.VariableScaleDecimal"
-#define VSD_DOC "Variable scaled decimal"
 #define PG_NAMESPACE "io.debezium.connector.postgresql"
 
 /* Source fields after the record's opening, shared by the Envelope and the
@@ -135,6 +133,27 @@ static int put_namespace(struct pgcdc_buf *b, const struct pgcdc_rel *rel)
     }
 }
 
+/* A JSON string (quotes, backslashes and control characters escaped). */
+static int put_json_str(struct pgcdc_buf *b, const char *s)
+{
+    if (pgcdc_buf_append_char(b, '"'))
+        return -ENOMEM;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '"' || c == '\\') {
+            if (pgcdc_buf_append_char(b, '\\') || pgcdc_buf_append_char(b, (char)c))
+                return -ENOMEM;
+        } else if (c < 0x20) {
+            if (pgcdc_buf_appendf(b, "\\u%04x", c))
+                return -ENOMEM;
+        } else if (pgcdc_buf_append_char(b, (char)c)) {
+            return -ENOMEM;
+        }
+    }
+    return pgcdc_buf_append_char(b, '"') ? -ENOMEM : 0;
+}
+
 /* connect.doc, connect.version, connect.parameters, connect.name: the
  * AvroConverter's order. */
 static int put_connect_props(struct pgcdc_buf *b, const struct pgcdc_schema *s)
@@ -146,10 +165,13 @@ static int put_connect_props(struct pgcdc_buf *b, const struct pgcdc_schema *s)
     if (s->nparams > 0) {
         if (put(b, ",\"connect.parameters\":{"))
             return -ENOMEM;
-        for (int i = 0; i < s->nparams; i++)
-            if (pgcdc_buf_appendf(b, "%s\"%s\":\"%s\"", i ? "," : "", s->params[i].key,
-                                  s->params[i].value))
+        for (int i = 0; i < s->nparams; i++) {
+            const struct pgcdc_schema_param *p = &s->params[i];
+
+            if ((i && pgcdc_buf_append_char(b, ',')) || pgcdc_buf_appendf(b, "\"%s\":", p->key) ||
+                put_json_str(b, p->text ? p->text : p->value))
                 return -ENOMEM;
+        }
         if (pgcdc_buf_append_char(b, '}'))
             return -ENOMEM;
     }
@@ -187,31 +209,91 @@ static bool is_decimal(const struct pgcdc_schema *s)
            strcmp(s->name, "org.apache.kafka.connect.data.Decimal") == 0;
 }
 
-/* Writes the Avro type of a Connect schema (without the null branch).
- * *vsd_done records whether VariableScaleDecimal was defined already in
- * this schema text: a named type is defined once, then referenced. */
+/* Named types (records) already defined in one schema text: Avro defines
+ * a name once and refers to it by its full name afterwards. */
+#define MAX_NAMED 8
+
+struct named {
+    const char *names[MAX_NAMED]; /* connect.name of each record defined so far */
+    int n;                        /* entries used */
+};
+
+/* Whether name was defined already; records it otherwise. */
+static bool named_seen(struct named *nd, const char *name)
+{
+    for (int i = 0; i < nd->n; i++)
+        if (strcmp(nd->names[i], name) == 0)
+            return true;
+    if (nd->n < MAX_NAMED)
+        nd->names[nd->n++] = name;
+    return false;
+}
+
 static int put_type(struct pgcdc_buf *b, const struct pgcdc_schema *s,
-                    const struct pgcdc_schema *elem, bool *vsd_done)
+                    const struct pgcdc_schema *elem, struct named *nd);
+
+/* A Connect struct as an Avro record named after its connect.name (the
+ * last component of the name, the rest the namespace), with its doc. */
+static int put_record(struct pgcdc_buf *b, const struct pgcdc_schema *s, struct named *nd)
+{
+    const char *dot = strrchr(s->name, '.');
+
+    if (named_seen(nd, s->name))
+        return pgcdc_buf_appendf(b, "\"%s\"", s->name) ? -ENOMEM : 0;
+    if (put(b, "{\"type\":\"record\",\"name\":\"") || put(b, dot ? dot + 1 : s->name) ||
+        pgcdc_buf_append_char(b, '"'))
+        return -ENOMEM;
+    if (dot &&
+        (put(b, ",\"namespace\":\"") || pgcdc_buf_append(b, s->name, (size_t)(dot - s->name)) ||
+         pgcdc_buf_append_char(b, '"')))
+        return -ENOMEM;
+    if (s->doc && (put(b, ",\"doc\":") || put_json_str(b, s->doc)))
+        return -ENOMEM;
+    if (put(b, ",\"fields\":["))
+        return -ENOMEM;
+    for (int i = 0; i < s->nfields; i++) {
+        const struct pgcdc_field *f = &s->fields[i];
+        int rc;
+
+        if ((i && pgcdc_buf_append_char(b, ',')) || put(b, "{\"name\":\"") || put(b, f->name) ||
+            put(b, "\",\"type\":") || (f->optional && put(b, "[\"null\",")))
+            return -ENOMEM;
+        rc = put_type(b, f->schema, NULL, nd);
+        if (rc < 0)
+            return rc;
+        if (put(b, f->optional ? "],\"default\":null}" : "}"))
+            return -ENOMEM;
+    }
+    if (pgcdc_buf_append_char(b, ']') || put_connect_props(b, s) || pgcdc_buf_append_char(b, '}'))
+        return -ENOMEM;
+    return 0;
+}
+
+/* Writes the Avro type of a Connect schema (without the null branch). */
+static int put_type(struct pgcdc_buf *b, const struct pgcdc_schema *s,
+                    const struct pgcdc_schema *elem, struct named *nd)
 {
     const char *prim = primitive(s->ctype);
 
     if (s->ctype == PGCDC_CTYPE_STRUCT) {
-        /* The only struct of the mapping: io.debezium.data.VariableScaleDecimal. */
-        if (*vsd_done)
-            return put(b, "\"" VSD_FULLNAME "\"");
-        *vsd_done = true;
-        if (put(b, "{\"type\":\"record\",\"name\":\"VariableScaleDecimal\","
-                   "\"namespace\":\"io.debezium.data\",\"doc\":\"" VSD_DOC "\","
-                   "\"fields\":[{\"name\":\"scale\",\"type\":\"int\"},"
-                   "{\"name\":\"value\",\"type\":\"bytes\"}]") ||
-            put_connect_props(b, s) || pgcdc_buf_append_char(b, '}'))
+        if (s->name == NULL || s->fields == NULL)
+            return -EINVAL;
+        return put_record(b, s, nd);
+    }
+    if (s->ctype == PGCDC_CTYPE_MAP) {
+        /* String keys: an Avro map, as the AvroConverter writes it. */
+        if (s->values == NULL || put(b, "{\"type\":\"map\",\"values\":"))
+            return s->values == NULL ? -EINVAL : -ENOMEM;
+        if (put_type(b, s->values, NULL, nd) < 0 || put_connect_props(b, s) ||
+            pgcdc_buf_append_char(b, '}'))
             return -ENOMEM;
         return 0;
     }
     if (s->ctype == PGCDC_CTYPE_ARRAY) {
-        if (put(b, "{\"type\":\"array\",\"items\":[\"null\",") ||
-            put_type(b, elem, NULL, vsd_done) || put(b, "]") || put_connect_props(b, s) ||
-            pgcdc_buf_append_char(b, '}'))
+        if (elem == NULL)
+            return -EINVAL;
+        if (put(b, "{\"type\":\"array\",\"items\":[\"null\",") || put_type(b, elem, NULL, nd) ||
+            put(b, "]") || put_connect_props(b, s) || pgcdc_buf_append_char(b, '}'))
             return -ENOMEM;
         return 0;
     }
@@ -280,7 +362,7 @@ static int check_names(const struct pgcdc_rel *rel, bool keys, char *err, size_t
 /* The fields of the Key (keys) or Value record. */
 static int put_fields(struct pgcdc_buf *b, const struct pgcdc_rel *rel, bool keys)
 {
-    bool vsd_done = false;
+    struct named nd = {{NULL}, 0};
     bool first = true;
 
     if (put(b, "\"fields\":["))
@@ -297,7 +379,7 @@ static int put_fields(struct pgcdc_buf *b, const struct pgcdc_rel *rel, bool key
         first = false;
         if (!keys && put(b, "[\"null\","))
             return -ENOMEM;
-        rc = put_type(b, &c->tm.schema, &c->tm.elem, &vsd_done);
+        rc = put_type(b, &c->tm.schema, &c->tm.elem, &nd);
         if (rc < 0)
             return rc;
         if (put(b, keys ? "}" : "],\"default\":null}"))

@@ -7,7 +7,8 @@
  *
  * Values follow the Connect types of the type mapping (types.h): integers
  * as numbers, bytes and Decimal as base64 of their bytes, VariableScaleDecimal
- * as {"scale":..,"value":..}, NaN and infinities as the strings Jackson
+ * as {"scale":..,"value":..}, geometric types as their structs ({"x":..,
+ * "y":..,"wkb":..,"srid":null}, ...), NaN and infinities as the strings Jackson
  * writes for them. Column values are converted straight into the output, so
  * one scratch buffer per encoder serves every row.
  */
@@ -152,13 +153,60 @@ static int put_array(struct json_encoder *e, struct pgcdc_buf *out, const struct
     pgcdc_types_array_begin(d, &it);
     for (uint32_t i = 0; (rc = pgcdc_types_array_next(tm, &it, &e->scratch, &el, err, errlen)) > 0;
          i++) {
-        if ((i > 0 && pgcdc_buf_append_char(out, ',')) ||
-            put_datum(e, out, tm, &tm->elem, &el, err, errlen) < 0)
+        if (i > 0 && pgcdc_buf_append_char(out, ','))
             return -ENOMEM;
+        rc = put_datum(e, out, tm, &tm->elem, &el, err, errlen);
+        if (rc < 0)
+            return rc;
     }
     if (rc < 0)
         return rc;
     return pgcdc_buf_append_char(out, ']') ? -ENOMEM : 0;
+}
+
+/* {"field":value,...} of a struct datum, in its schema's field order. */
+static int put_struct(struct json_encoder *e, struct pgcdc_buf *out, const struct pgcdc_typemap *tm,
+                      const struct pgcdc_schema *schema, const struct pgcdc_datum *d, char *err,
+                      size_t errlen)
+{
+    if (pgcdc_buf_append_char(out, '{'))
+        return -ENOMEM;
+    for (int i = 0; i < schema->nfields; i++) {
+        const struct pgcdc_field *f = &schema->fields[i];
+        struct pgcdc_datum child;
+        int rc;
+
+        if (pgcdc_types_struct_field(d, i, &child) < 0) {
+            snprintf(err, errlen, "internal error: no field '%s' in the value", f->name);
+            return -EINVAL;
+        }
+        if ((i > 0 && pgcdc_buf_append_char(out, ',')) || put_cstr(out, f->name) ||
+            pgcdc_buf_append_char(out, ':'))
+            return -ENOMEM;
+        rc = put_datum(e, out, tm, f->schema, &child, err, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    return pgcdc_buf_append_char(out, '}') ? -ENOMEM : 0;
+}
+
+/* {"key":"value",...} of a map datum. */
+static int put_map(struct pgcdc_buf *out, const struct pgcdc_datum *d, char *err, size_t errlen)
+{
+    if (pgcdc_buf_append_char(out, '{'))
+        return -ENOMEM;
+    for (uint32_t i = 0; i < d->u.geo.count; i++) {
+        const char *k, *v;
+
+        if (pgcdc_types_map_entry(d, i, &k, &v) < 0) {
+            snprintf(err, errlen, "internal error: map entry %u", (unsigned)i);
+            return -EINVAL;
+        }
+        if ((i > 0 && pgcdc_buf_append_char(out, ',')) || put_cstr(out, k) ||
+            pgcdc_buf_append_char(out, ':') || put_cstr(out, v))
+            return -ENOMEM;
+    }
+    return pgcdc_buf_append_char(out, '}') ? -ENOMEM : 0;
 }
 
 static int put_datum(struct json_encoder *e, struct pgcdc_buf *out, const struct pgcdc_typemap *tm,
@@ -183,12 +231,10 @@ static int put_datum(struct json_encoder *e, struct pgcdc_buf *out, const struct
         p = pgcdc_datum_ptr(d, &e->scratch);
         return put_base64(out, (const unsigned char *)p, d->len);
     case PGCDC_DATUM_VSD:
-        p = pgcdc_datum_ptr(d, &e->scratch);
-        if (pgcdc_buf_appendf(out, "{\"scale\":%" PRId32 ",\"value\":", d->u.vsd_scale))
-            return -ENOMEM;
-        if (put_base64(out, (const unsigned char *)p, d->len))
-            return -ENOMEM;
-        return pgcdc_buf_append_char(out, '}');
+    case PGCDC_DATUM_STRUCT:
+        return put_struct(e, out, tm, schema, d, err, errlen);
+    case PGCDC_DATUM_MAP:
+        return put_map(out, d, err, errlen);
     case PGCDC_DATUM_ARRAY:
         return put_array(e, out, tm, d, err, errlen);
     }

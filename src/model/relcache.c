@@ -11,6 +11,11 @@
  * carry the replica identity, which is the primary key under DEFAULT but
  * every column under FULL and some unique index under INDEX, so for those two
  * the primary key is looked up through the pk callback when one is set.
+ *
+ * Types pgoutput names only by oid go through the type callback (the
+ * catalog): its answers are asked afresh whenever a known relation is sent
+ * again, so an enum that gained a label or a domain that was recreated is
+ * seen after the DDL that touched the table.
  */
 #include "pgcdc/relcache.h"
 
@@ -29,6 +34,8 @@ struct pgcdc_relcache {
     size_t count;                   /* entries in slots */
     pgcdc_relcache_pk_fn pk_fn;     /* primary key lookup, or NULL */
     void *pk_arg;                   /* its argument */
+    pgcdc_relcache_type_fn type_fn; /* catalog type lookup, or NULL */
+    void *type_arg;                 /* its argument */
 };
 
 #define INITIAL_SLOTS 64
@@ -43,8 +50,10 @@ static void rel_free(struct pgcdc_rel *rel)
 {
     if (rel == NULL)
         return;
-    for (uint16_t i = 0; i < rel->ncols; i++)
+    for (uint16_t i = 0; i < rel->ncols; i++) {
         free(rel->cols[i].name);
+        free(rel->cols[i].labels);
+    }
     free(rel->cols);
     free(rel->nspname);
     free(rel->relname);
@@ -75,6 +84,12 @@ void pgcdc_relcache_set_pk_lookup(struct pgcdc_relcache *rc, pgcdc_relcache_pk_f
 {
     rc->pk_fn = fn;
     rc->pk_arg = arg;
+}
+
+void pgcdc_relcache_set_type_lookup(struct pgcdc_relcache *rc, pgcdc_relcache_type_fn fn, void *arg)
+{
+    rc->type_fn = fn;
+    rc->type_arg = arg;
 }
 
 struct pgcdc_rel *pgcdc_relcache_get(const struct pgcdc_relcache *rc, uint32_t relid)
@@ -153,6 +168,17 @@ int pgcdc_relcache_topic_name(const char *prefix, const char *nspname, const cha
     return 0;
 }
 
+/* The same mapping: catalog-mapped types can change under one oid. */
+static bool same_mapping(const struct pgcdc_relcol *x, const struct pgcdc_relcol *y)
+{
+    if (x->tm.conv != y->tm.conv || x->tm.elem_conv != y->tm.elem_conv ||
+        x->tm.type_oid != y->tm.type_oid || x->tm.typmod != y->tm.typmod)
+        return false;
+    if (x->labels == NULL || y->labels == NULL)
+        return x->labels == y->labels;
+    return strcmp(x->labels, y->labels) == 0;
+}
+
 /* Same columns in the same order with the same types and key flags. */
 static bool same_shape(const struct pgcdc_rel *a, const struct pgcdc_rel *b)
 {
@@ -162,7 +188,8 @@ static bool same_shape(const struct pgcdc_rel *a, const struct pgcdc_rel *b)
         const struct pgcdc_relcol *x = &a->cols[i], *y = &b->cols[i];
 
         if (x->type_oid != y->type_oid || x->typmod != y->typmod || x->key != y->key ||
-            x->included != y->included || strcmp(x->name, y->name) != 0)
+            x->included != y->included || strcmp(x->name, y->name) != 0 ||
+            ((x->included || x->key) && !same_mapping(x, y)))
             return false;
     }
     return true;
@@ -194,11 +221,34 @@ static int use_primary_key(struct pgcdc_relcache *rc, struct pgcdc_rel *rel, cha
     return 0;
 }
 
-static int fill_columns(struct pgcdc_relcache *rc, struct pgcdc_rel *rel,
-                        const struct pgcdc_msg *msg, char *err, size_t errlen)
+/* Maps col, through the catalog for types only it can describe. */
+static int map_column(struct pgcdc_relcache *rc, struct pgcdc_relcol *col, bool refresh, char *terr,
+                      size_t terrlen)
 {
     bool unknown_ok = rc->cfg->include_unknown_datatypes;
+    struct pgcdc_type_info ti;
+    int ret;
 
+    if (rc->type_fn == NULL || col->type_oid < PGCDC_TYPES_FIRST_USER_OID)
+        return pgcdc_types_map(col->type_oid, col->typmod, unknown_ok, &col->tm, terr, terrlen);
+    memset(&ti, 0, sizeof(ti));
+    ret = rc->type_fn(rc->type_arg, col->type_oid, refresh, &ti, terr, terrlen);
+    if (ret < 0)
+        return ret == -ENOTSUP ? -EIO : ret; /* -ENOTSUP means "left out" here */
+    if (ti.labels) {
+        col->labels = strdup(ti.labels);
+        if (col->labels == NULL) {
+            snprintf(terr, terrlen, "out of memory");
+            return -ENOMEM;
+        }
+        ti.labels = col->labels;
+    }
+    return pgcdc_types_map_info(&ti, col->typmod, unknown_ok, &col->tm, terr, terrlen);
+}
+
+static int fill_columns(struct pgcdc_relcache *rc, struct pgcdc_rel *rel,
+                        const struct pgcdc_msg *msg, bool refresh, char *err, size_t errlen)
+{
     rel->ncols = msg->u.relation.ncols;
     rel->cols = calloc(rel->ncols ? rel->ncols : 1, sizeof(*rel->cols));
     if (rel->cols == NULL)
@@ -224,19 +274,20 @@ static int fill_columns(struct pgcdc_relcache *rc, struct pgcdc_rel *rel,
     }
     for (uint16_t i = 0; i < rel->ncols; i++) {
         struct pgcdc_relcol *col = &rel->cols[i];
-        char terr[256];
+        char terr[512];
         int trc;
 
         col->included = rel->included && pgcdc_config_column_included(rc->cfg, rel->nspname,
                                                                       rel->relname, col->name);
-        if (!col->included && !col->key)
+        /* Nothing of an excluded table is ever encoded: no mapping (and no
+         * catalog query) for it. */
+        if (!rel->included || (!col->included && !col->key))
             continue;
-        trc = pgcdc_types_map(col->type_oid, col->typmod, unknown_ok, &col->tm, terr, sizeof(terr));
+        trc = map_column(rc, col, refresh, terr, sizeof(terr));
         if (trc == -ENOTSUP && !col->key) {
             if (rel->included)
-                pgcdc_log_warn("table '%s.%s': column '%s': %s; the column is left out of "
-                               "events (set include.unknown.datatypes = true to keep it)",
-                               rel->nspname, rel->relname, col->name, terr);
+                pgcdc_log_warn("table '%s.%s': column '%s': %s", rel->nspname, rel->relname,
+                               col->name, terr);
             col->included = false;
             continue;
         }
@@ -271,7 +322,7 @@ int pgcdc_relcache_apply(struct pgcdc_relcache *rc, const struct pgcdc_msg *msg,
     if (pgcdc_relcache_topic_name(rc->cfg->topic_prefix, rel->nspname, rel->relname, &rel->topic) <
         0)
         goto nomem;
-    ret = fill_columns(rc, rel, msg, err, errlen);
+    ret = fill_columns(rc, rel, msg, pgcdc_relcache_get(rc, rel->relid) != NULL, err, errlen);
     if (ret < 0) {
         if (ret == -ENOMEM)
             goto nomem;

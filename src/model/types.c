@@ -16,7 +16,15 @@
  *  - interval -> Debezium's MicroDuration formula, in the same double
  *    arithmetic (30.4375-day months) so rounding matches bit for bit;
  *  - arrays -> the one-dimensional array literal is validated and counted
- *    at convert time and its elements converted on demand while iterating.
+ *    at convert time and its elements converted on demand while iterating;
+ *  - geometric types -> coordinates parsed into the datum, plus the
+ *    little-endian WKB Debezium derives from them (point, and for box, lseg,
+ *    path and polygon a Polygon or LineString) in scratch;
+ *  - hstore -> the JSON object text Debezium writes with Jackson from
+ *    pgjdbc's HashMap, so keys come in Java HashMap iteration order.
+ *
+ * Types that only the catalog can name (enums, domains, extension types)
+ * are mapped by pgcdc_types_map_info() from a struct pgcdc_type_info.
  */
 #include "pgcdc/types.h"
 #include "pgcdc/hex.h"
@@ -112,6 +120,7 @@ enum {
     OID_DATERANGE_ARRAY = 3913,
     OID_INT8RANGE = 3926,
     OID_INT8RANGE_ARRAY = 3927,
+    OID_TSVECTOR = 3614,
 };
 
 /* Converter ids (struct pgcdc_typemap.conv). */
@@ -141,6 +150,27 @@ enum conv {
     CONV_BIT_BOOL,    /* bit(1) */
     CONV_BITS,        /* bit(n>1) / varbit -> little-endian bytes */
     CONV_ARRAY,       /* one-dimensional array */
+    CONV_HSTORE,      /* hstore text -> JSON object text */
+    CONV_POINT,       /* (x,y) -> Point struct */
+    CONV_LINE,        /* {a,b,c} -> Line struct */
+    CONV_CIRCLE,      /* <(x,y),r> -> Circle struct */
+    CONV_BOX,         /* (x1,y1),(x2,y2) -> Geometry (Polygon WKB) */
+    CONV_LSEG,        /* [(x1,y1),(x2,y2)] -> Geometry (LineString WKB) */
+    CONV_PATH,        /* [(..),..] open or ((..),..) closed -> Geometry (LineString WKB) */
+    CONV_POLYGON,     /* ((..),..) -> Geometry (Polygon WKB, ring closed) */
+};
+
+/* Geometric shapes (struct pgcdc_datum u.geo.shape). */
+enum {
+    SHAPE_NONE,
+    SHAPE_POINT,
+    SHAPE_LINE,
+    SHAPE_CIRCLE,
+    SHAPE_BOX,
+    SHAPE_LSEG,
+    SHAPE_PATH_OPEN,
+    SHAPE_PATH_CLOSED,
+    SHAPE_POLYGON
 };
 
 /* Which unavailable-value placeholder an array column gets. */
@@ -243,6 +273,9 @@ static const struct {
     {OID_DATERANGE_ARRAY, "_daterange"},
     {OID_INT8RANGE, "int8range"},
     {OID_INT8RANGE_ARRAY, "_int8range"},
+    {OID_TSVECTOR, "tsvector"},
+    {3220, "pg_lsn"},
+    {3615, "tsquery"},
 };
 
 const char *pgcdc_types_pg_name(uint32_t type_oid)
@@ -313,6 +346,91 @@ static void schema_decimal(struct pgcdc_schema *s, int32_t scale, int32_t precis
         schema_param(s, "connect.decimal.precision", precision);
 }
 
+static void schema_param_text(struct pgcdc_schema *s, const char *key, const char *text)
+{
+    struct pgcdc_schema_param *p = &s->params[s->nparams++];
+
+    p->key = key;
+    p->value[0] = '\0';
+    p->text = text;
+}
+
+/* Static schemas of Debezium's structs (io.debezium.data.*). */
+static const struct pgcdc_schema s_int32 = {.ctype = PGCDC_CTYPE_INT32};
+static const struct pgcdc_schema s_double = {.ctype = PGCDC_CTYPE_FLOAT64};
+static const struct pgcdc_schema s_bytes = {.ctype = PGCDC_CTYPE_BYTES};
+static const struct pgcdc_schema s_string = {.ctype = PGCDC_CTYPE_STRING};
+static const struct pgcdc_schema s_extensions = {.ctype = PGCDC_CTYPE_MAP, .values = &s_string};
+
+static const struct pgcdc_field vsd_fields[] = {
+    {"scale", &s_int32, false},
+    {"value", &s_bytes, false},
+};
+static const struct pgcdc_schema s_vsd = {
+    .ctype = PGCDC_CTYPE_STRUCT,
+    .name = "io.debezium.data.VariableScaleDecimal",
+    .version = 1,
+    .doc = "Variable scaled decimal",
+    .nfields = 2,
+    .fields = vsd_fields,
+};
+
+static const struct pgcdc_field point_fields[] = {
+    {"x", &s_double, false},
+    {"y", &s_double, false},
+    {"wkb", &s_bytes, true},
+    {"srid", &s_int32, true},
+};
+static const struct pgcdc_schema s_point = {
+    .ctype = PGCDC_CTYPE_STRUCT,
+    .name = "io.debezium.data.geometry.Point",
+    .version = 1,
+    .doc = "Geometry (POINT)",
+    .nfields = 4,
+    .fields = point_fields,
+};
+
+static const struct pgcdc_field circle_fields[] = {
+    {"center", &s_point, false},
+    {"radius", &s_double, false},
+};
+static const struct pgcdc_schema s_circle = {
+    .ctype = PGCDC_CTYPE_STRUCT,
+    .name = "io.debezium.data.geometry.Circle",
+    .version = 1,
+    .doc = "Geometry (CIRCLE)",
+    .nfields = 2,
+    .fields = circle_fields,
+};
+
+static const struct pgcdc_field line_fields[] = {
+    {"a", &s_double, false},
+    {"b", &s_double, false},
+    {"c", &s_double, false},
+};
+static const struct pgcdc_schema s_line = {
+    .ctype = PGCDC_CTYPE_STRUCT,
+    .name = "io.debezium.data.geometry.Line",
+    .version = 1,
+    .doc = "Geometry (LINE)",
+    .nfields = 3,
+    .fields = line_fields,
+};
+
+static const struct pgcdc_field geometry_fields[] = {
+    {"wkb", &s_bytes, false},
+    {"srid", &s_int32, true},
+    {"extensions", &s_extensions, true},
+};
+static const struct pgcdc_schema s_geometry = {
+    .ctype = PGCDC_CTYPE_STRUCT,
+    .name = "io.debezium.data.geometry.Geometry",
+    .version = 2,
+    .doc = "Geometry",
+    .nfields = 3,
+    .fields = geometry_fields,
+};
+
 /* Fractional second digits of time/timestamp types: pgjdbc's getScale(). */
 static int32_t time_precision(int32_t typmod)
 {
@@ -320,9 +438,8 @@ static int32_t time_precision(int32_t typmod)
 }
 
 /*
- * Maps a non-array type. Returns 0, 1 for a type Debezium does not know
- * (left to include.unknown.datatypes), or -ENOTSUP for a known type that
- * pgcdc does not convert.
+ * Maps a non-array type. Returns 0, or 1 for a type Debezium does not know
+ * (left to include.unknown.datatypes).
  */
 static int map_scalar(uint32_t oid, int32_t typmod, struct pgcdc_schema *s, int *conv,
                       int32_t *precision)
@@ -361,8 +478,7 @@ static int map_scalar(uint32_t oid, int32_t typmod, struct pgcdc_schema *s, int 
         return 0;
     case OID_NUMERIC:
         if (typmod < 4) {
-            schema_named(s, PGCDC_CTYPE_STRUCT, "io.debezium.data.VariableScaleDecimal");
-            s->doc = "Variable scaled decimal";
+            *s = s_vsd;
             *conv = CONV_VSD;
         } else {
             int32_t t = typmod - 4;
@@ -468,14 +584,38 @@ static int map_scalar(uint32_t oid, int32_t typmod, struct pgcdc_schema *s, int 
         }
         return 0;
     }
+    case OID_TSVECTOR:
+        schema_named(s, PGCDC_CTYPE_STRING, "io.debezium.data.Tsvector");
+        *conv = CONV_STRING;
+        return 0;
     case OID_POINT:
-    case OID_LSEG:
-    case OID_PATH:
-    case OID_BOX:
-    case OID_POLYGON:
+        *s = s_point;
+        *conv = CONV_POINT;
+        return 0;
     case OID_LINE:
+        *s = s_line;
+        *conv = CONV_LINE;
+        return 0;
     case OID_CIRCLE:
-        return -ENOTSUP;
+        *s = s_circle;
+        *conv = CONV_CIRCLE;
+        return 0;
+    case OID_LSEG:
+        *s = s_geometry;
+        *conv = CONV_LSEG;
+        return 0;
+    case OID_PATH:
+        *s = s_geometry;
+        *conv = CONV_PATH;
+        return 0;
+    case OID_BOX:
+        *s = s_geometry;
+        *conv = CONV_BOX;
+        return 0;
+    case OID_POLYGON:
+        *s = s_geometry;
+        *conv = CONV_POLYGON;
+        return 0;
     default:
         return 1;
     }
@@ -538,6 +678,23 @@ static uint32_t array_element(uint32_t oid, bool *is_array)
     return 0;
 }
 
+/* A type Debezium does not know: left out, or its text as bytes. */
+static int unknown_type(bool include_unknown, const char *label, struct pgcdc_typemap *out,
+                        char *err, size_t errlen)
+{
+    if (!include_unknown) {
+        snprintf(err, errlen,
+                 "type '%s' is not in Debezium's type mapping, so the column is left out of events "
+                 "(set include.unknown.datatypes = true to emit its text as bytes)",
+                 label);
+        return -ENOTSUP;
+    }
+    /* Debezium's include.unknown.datatypes: the text output's bytes. */
+    schema_plain(&out->schema, PGCDC_CTYPE_BYTES);
+    out->conv = CONV_RAW_BYTES;
+    return 0;
+}
+
 int pgcdc_types_map(uint32_t type_oid, int32_t typmod, bool include_unknown,
                     struct pgcdc_typemap *out, char *err, size_t errlen)
 {
@@ -551,14 +708,12 @@ int pgcdc_types_map(uint32_t type_oid, int32_t typmod, bool include_unknown,
 
     elem_oid = array_element(type_oid, &is_array);
     if (is_array) {
-        if (elem_oid == 0) {
-            snprintf(err, errlen, "unsupported type '%s': Debezium has no schema for it",
+        if (elem_oid == 0 ||
+            map_scalar(elem_oid, typmod, &out->elem, &out->elem_conv, &out->precision) != 0) {
+            snprintf(err, errlen,
+                     "type '%s' has no schema in Debezium's type mapping, so the column is left "
+                     "out of events",
                      type_label(type_oid));
-            return -ENOTSUP;
-        }
-        rc = map_scalar(elem_oid, typmod, &out->elem, &out->elem_conv, &out->precision);
-        if (rc != 0) {
-            snprintf(err, errlen, "unsupported type '%s'", type_label(type_oid));
             return -ENOTSUP;
         }
         schema_plain(&out->schema, PGCDC_CTYPE_ARRAY);
@@ -569,21 +724,139 @@ int pgcdc_types_map(uint32_t type_oid, int32_t typmod, bool include_unknown,
     rc = map_scalar(type_oid, typmod, &out->schema, &out->conv, &out->precision);
     if (rc == 0)
         return 0;
-    if (rc < 0) {
-        snprintf(err, errlen, "unsupported type '%s': not implemented", type_label(type_oid));
+    if (pgcdc_types_pg_name(type_oid) != NULL)
+        return unknown_type(include_unknown, pgcdc_types_pg_name(type_oid), out, err, errlen);
+    {
+        char label[32];
+
+        snprintf(label, sizeof(label), "oid %u", (unsigned)type_oid);
+        return unknown_type(include_unknown, label, out, err, errlen);
+    }
+}
+
+/* Names the type of ti for messages: 'schema.name', with [] for arrays. */
+static void info_label(const struct pgcdc_type_info *ti, char *out, size_t n)
+{
+    if (ti->elem_oid != 0 && ti->oid == ti->base_oid && ti->elem_name[0])
+        snprintf(out, n, "%s.%s[]", ti->nspname, ti->elem_name);
+    else
+        snprintf(out, n, "%s.%s", ti->nspname, ti->name);
+}
+
+/* Extension types Debezium maps to schemas pgcdc has no converter for yet. */
+static bool debezium_only(const char *name)
+{
+    static const char *const names[] = {"geometry", "geography", "vector", "halfvec", "sparsevec"};
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(name, names[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Extension types Debezium maps by name: 0 with s and conv set, or 1. */
+static int map_by_name(const char *name, struct pgcdc_schema *s, int *conv)
+{
+    if (strcmp(name, "citext") == 0 || strcmp(name, "isbn") == 0) {
+        schema_plain(s, PGCDC_CTYPE_STRING);
+        *conv = CONV_STRING;
+        return 0;
+    }
+    if (strcmp(name, "ltree") == 0) {
+        schema_named(s, PGCDC_CTYPE_STRING, "io.debezium.data.Ltree");
+        *conv = CONV_STRING;
+        return 0;
+    }
+    if (strcmp(name, "hstore") == 0) {
+        /* hstore.handling.mode=json */
+        schema_named(s, PGCDC_CTYPE_STRING, "io.debezium.data.Json");
+        *conv = CONV_HSTORE;
+        return 0;
+    }
+    return 1;
+}
+
+static void schema_enum(struct pgcdc_schema *s, const char *labels)
+{
+    schema_named(s, PGCDC_CTYPE_STRING, "io.debezium.data.Enum");
+    schema_param_text(s, "allowed", labels ? labels : "");
+}
+
+int pgcdc_types_map_info(const struct pgcdc_type_info *ti, int32_t typmod, bool include_unknown,
+                         struct pgcdc_typemap *out, char *err, size_t errlen)
+{
+    uint32_t base = ti->base_oid ? ti->base_oid : ti->oid;
+    /* A domain column's atttypmod is -1; Debezium then takes the domain's. */
+    int32_t tmod = typmod >= 0 ? typmod : ti->base_typmod;
+    char label[160];
+    int rc;
+
+    info_label(ti, label, sizeof(label));
+    if (base < PGCDC_TYPES_FIRST_USER_OID) {
+        /* A built-in type, or a domain over one: the built-in mapping. */
+        rc = pgcdc_types_map(base, tmod, include_unknown, out, err, errlen);
+        out->type_oid = base;
+        if (rc < 0 && base != ti->oid) {
+            char inner[256];
+
+            snprintf(inner, sizeof(inner), "%s", err);
+            snprintf(err, errlen, "domain '%s': %s", label, inner);
+        }
         return rc;
     }
-    if (!include_unknown) {
-        snprintf(
-            err, errlen,
-            "unknown type oid %u: left out (set include.unknown.datatypes to emit it as bytes)",
-            (unsigned)type_oid);
+    memset(out, 0, sizeof(*out));
+    out->type_oid = base;
+    out->typmod = tmod;
+    if (ti->base_typtype == 'e') {
+        schema_enum(&out->schema, ti->labels);
+        out->conv = CONV_STRING;
+        return 0;
+    }
+    if (ti->elem_oid == 0 && map_by_name(ti->base_name, &out->schema, &out->conv) == 0)
+        return 0;
+    if (ti->elem_oid != 0) {
+        rc = 1;
+        if (ti->elem_typtype == 'e') {
+            schema_enum(&out->elem, ti->labels);
+            out->elem_conv = CONV_STRING;
+            rc = 0;
+        } else if (strcmp(ti->elem_name, "hstore") != 0) {
+            /* hstore[] elements would need unescaping before conversion. */
+            rc = map_by_name(ti->elem_name, &out->elem, &out->elem_conv);
+        }
+        if (rc == 0) {
+            schema_plain(&out->schema, PGCDC_CTYPE_ARRAY);
+            out->conv = CONV_ARRAY;
+            return 0;
+        }
+        if (ti->elem_typtype == 'd') {
+            /* Debezium has no element schema for domains: with unknown types
+             * included it emits each element's text as bytes. */
+            if (!include_unknown) {
+                snprintf(err, errlen,
+                         "type '%s' is an array of a domain, which Debezium leaves out of events, "
+                         "so the column is left out (set include.unknown.datatypes = true to "
+                         "emit its elements' text as bytes)",
+                         label);
+                return -ENOTSUP;
+            }
+            schema_plain(&out->elem, PGCDC_CTYPE_BYTES);
+            out->elem_conv = CONV_RAW_BYTES;
+            schema_plain(&out->schema, PGCDC_CTYPE_ARRAY);
+            out->conv = CONV_ARRAY;
+            return 0;
+        }
+    }
+    if (debezium_only(ti->base_name) ||
+        (ti->elem_oid != 0 &&
+         (debezium_only(ti->elem_name) || strcmp(ti->elem_name, "hstore") == 0))) {
+        snprintf(err, errlen,
+                 "type '%s' is not supported by pgcdc yet (Debezium maps it), so the column is "
+                 "left out of events",
+                 label);
         return -ENOTSUP;
     }
-    /* Debezium's include.unknown.datatypes: the text output's bytes. */
-    schema_plain(&out->schema, PGCDC_CTYPE_BYTES);
-    out->conv = CONV_RAW_BYTES;
-    return 0;
+    return unknown_type(include_unknown, label, out, err, errlen);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1368,6 +1641,535 @@ static int conv_float(const char *text, size_t len, bool single, double *out)
     return *e == '\0' ? 0 : -EINVAL;
 }
 
+/* ---------------------------------------------------------------------- */
+/* geometric types                                                         */
+
+/* Reads a float8 output ("1.5", "-2", "1e+300", "Infinity", "NaN") at *p,
+ * ending at one of the delimiters. */
+static bool read_coord(const char **p, const char *end, double *out)
+{
+    char tmp[64];
+    const char *q = *p;
+    size_t n;
+    char *e;
+
+    while (q < end && *q == ' ')
+        q++;
+    *p = q;
+    while (q < end && *q != ',' && *q != ')' && *q != '}' && *q != '>' && *q != ']')
+        q++;
+    n = (size_t)(q - *p);
+    if (n == 0 || n >= sizeof(tmp))
+        return false;
+    memcpy(tmp, *p, n);
+    tmp[n] = '\0';
+    *out = strtod(tmp, &e);
+    while (e > tmp && e[-1] == ' ')
+        e--;
+    if (e != tmp + n && *e != ' ')
+        return false;
+    *p = q;
+    return true;
+}
+
+static bool expect_char(const char **p, const char *end, char c)
+{
+    while (*p < end && **p == ' ')
+        (*p)++;
+    if (*p >= end || **p != c)
+        return false;
+    (*p)++;
+    return true;
+}
+
+/* "(x,y)" at *p. */
+static bool read_point(const char **p, const char *end, double *x, double *y)
+{
+    return expect_char(p, end, '(') && read_coord(p, end, x) && expect_char(p, end, ',') &&
+           read_coord(p, end, y) && expect_char(p, end, ')');
+}
+
+static int put_u32le(struct pgcdc_buf *b, uint32_t v)
+{
+    char o[4] = {(char)(v & 0xff), (char)(v >> 8 & 0xff), (char)(v >> 16 & 0xff),
+                 (char)(v >> 24 & 0xff)};
+
+    return pgcdc_buf_append(b, o, 4);
+}
+
+static int put_f64le(struct pgcdc_buf *b, double d)
+{
+    uint64_t v;
+    char o[8];
+
+    memcpy(&v, &d, 8);
+    for (int i = 0; i < 8; i++)
+        o[i] = (char)(v >> (8 * i) & 0xff);
+    return pgcdc_buf_append(b, o, 8);
+}
+
+static void patch_u32le(struct pgcdc_buf *b, size_t off, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        b->data[off + (size_t)i] = (char)(v >> (8 * i) & 0xff);
+}
+
+/* WKB geometry types (little-endian byte order marker 1). */
+enum { WKB_POINT = 1, WKB_LINESTRING = 2, WKB_POLYGON = 3 };
+
+static int put_wkb_point(struct pgcdc_buf *b, double x, double y)
+{
+    return pgcdc_buf_append_char(b, 1) || put_u32le(b, WKB_POINT) || put_f64le(b, x) ||
+                   put_f64le(b, y)
+               ? -ENOMEM
+               : 0;
+}
+
+/*
+ * A list of points "(x,y),(x,y)..." up to the closing delimiter close,
+ * appended as WKB coordinates; *n counts them, (*fx,*fy) / (*lx,*ly) are
+ * the first and last.
+ */
+static int put_point_list(const char **p, const char *end, char close, struct pgcdc_buf *b,
+                          uint32_t *n, double *fx, double *fy, double *lx, double *ly)
+{
+    *n = 0;
+    for (;;) {
+        double x, y;
+
+        if (!read_point(p, end, &x, &y))
+            return -EINVAL;
+        if (put_f64le(b, x) || put_f64le(b, y))
+            return -ENOMEM;
+        if (*n == 0) {
+            *fx = x;
+            *fy = y;
+        }
+        *lx = x;
+        *ly = y;
+        (*n)++;
+        if (expect_char(p, end, ','))
+            continue;
+        return expect_char(p, end, close) ? 0 : -EINVAL;
+    }
+}
+
+/* Converts a geometric type's text output (see the CONV_ ids). */
+static int conv_geometric(int conv, const char *text, size_t len, struct pgcdc_buf *scratch,
+                          struct pgcdc_datum *out, char *err, size_t errlen)
+{
+    const char *p = text, *end = text + len;
+    double x1, y1, x2, y2, fx = 0, fy = 0, lx = 0, ly = 0;
+    size_t count_at;
+    uint32_t n;
+    char close;
+    int rc = 0;
+
+    out->kind = PGCDC_DATUM_STRUCT;
+    out->off = scratch->len;
+    switch (conv) {
+    case CONV_POINT:
+        if (!read_point(&p, end, &x1, &y1))
+            goto bad;
+        out->u.geo.shape = SHAPE_POINT;
+        out->u.geo.v[0] = x1;
+        out->u.geo.v[1] = y1;
+        rc = put_wkb_point(scratch, x1, y1);
+        break;
+    case CONV_LINE:
+        if (!expect_char(&p, end, '{') || !read_coord(&p, end, &out->u.geo.v[0]) ||
+            !expect_char(&p, end, ',') || !read_coord(&p, end, &out->u.geo.v[1]) ||
+            !expect_char(&p, end, ',') || !read_coord(&p, end, &out->u.geo.v[2]) ||
+            !expect_char(&p, end, '}'))
+            goto bad;
+        out->u.geo.shape = SHAPE_LINE;
+        break;
+    case CONV_CIRCLE:
+        if (!expect_char(&p, end, '<') || !read_point(&p, end, &x1, &y1) ||
+            !expect_char(&p, end, ',') || !read_coord(&p, end, &out->u.geo.v[2]) ||
+            !expect_char(&p, end, '>'))
+            goto bad;
+        out->u.geo.shape = SHAPE_CIRCLE;
+        out->u.geo.v[0] = x1;
+        out->u.geo.v[1] = y1;
+        rc = put_wkb_point(scratch, x1, y1); /* the centre's */
+        break;
+    case CONV_BOX:
+        if (!read_point(&p, end, &x1, &y1) || !expect_char(&p, end, ',') ||
+            !read_point(&p, end, &x2, &y2))
+            goto bad;
+        /* Debezium's ring: (x1,y1) (x1,y2) (x2,y2) (x2,y1) (x1,y1). */
+        out->u.geo.shape = SHAPE_BOX;
+        if (pgcdc_buf_append_char(scratch, 1) || put_u32le(scratch, WKB_POLYGON) ||
+            put_u32le(scratch, 1) || put_u32le(scratch, 5) || put_f64le(scratch, x1) ||
+            put_f64le(scratch, y1) || put_f64le(scratch, x1) || put_f64le(scratch, y2) ||
+            put_f64le(scratch, x2) || put_f64le(scratch, y2) || put_f64le(scratch, x2) ||
+            put_f64le(scratch, y1) || put_f64le(scratch, x1) || put_f64le(scratch, y1))
+            rc = -ENOMEM;
+        break;
+    case CONV_LSEG:
+    case CONV_PATH:
+        if (expect_char(&p, end, '[')) {
+            close = ']';
+            out->u.geo.shape = conv == CONV_LSEG ? SHAPE_LSEG : SHAPE_PATH_OPEN;
+        } else if (conv == CONV_PATH && expect_char(&p, end, '(')) {
+            close = ')';
+            out->u.geo.shape = SHAPE_PATH_CLOSED;
+        } else {
+            goto bad;
+        }
+        if (pgcdc_buf_append_char(scratch, 1) || put_u32le(scratch, WKB_LINESTRING))
+            return -ENOMEM;
+        count_at = scratch->len;
+        if (put_u32le(scratch, 0))
+            return -ENOMEM;
+        rc = put_point_list(&p, end, close, scratch, &n, &fx, &fy, &lx, &ly);
+        if (rc == -EINVAL || (conv == CONV_LSEG && n != 2))
+            goto bad;
+        if (rc == 0)
+            patch_u32le(scratch, count_at, n);
+        break;
+    case CONV_POLYGON:
+        if (!expect_char(&p, end, '('))
+            goto bad;
+        out->u.geo.shape = SHAPE_POLYGON;
+        if (pgcdc_buf_append_char(scratch, 1) || put_u32le(scratch, WKB_POLYGON) ||
+            put_u32le(scratch, 1))
+            return -ENOMEM;
+        count_at = scratch->len;
+        if (put_u32le(scratch, 0))
+            return -ENOMEM;
+        rc = put_point_list(&p, end, ')', scratch, &n, &fx, &fy, &lx, &ly);
+        if (rc == -EINVAL)
+            goto bad;
+        /* Debezium closes the ring unless it is closed already. */
+        if (rc == 0 && n >= 2 && (fx != lx || fy != ly)) {
+            if (put_f64le(scratch, fx) || put_f64le(scratch, fy))
+                return -ENOMEM;
+            n++;
+        }
+        if (rc == 0)
+            patch_u32le(scratch, count_at, n);
+        break;
+    default:
+        goto bad;
+    }
+    if (rc < 0)
+        return rc;
+    while (p < end && *p == ' ')
+        p++;
+    if (p != end)
+        goto bad;
+    out->len = scratch->len - out->off;
+    if (out->u.geo.shape == SHAPE_PATH_OPEN || out->u.geo.shape == SHAPE_PATH_CLOSED)
+        out->u.geo.count = 2;
+    else
+        out->u.geo.count = 1;
+    return 0;
+bad:
+    return fail(-EINVAL, err, errlen, "invalid geometric value", text, len);
+}
+
+int pgcdc_types_struct_field(const struct pgcdc_datum *d, int i, struct pgcdc_datum *out)
+{
+    int shape = d->u.geo.shape;
+
+    memset(out, 0, sizeof(*out));
+    if (d->kind == PGCDC_DATUM_VSD) {
+        if (i == 0) {
+            out->kind = PGCDC_DATUM_INT;
+            out->u.i = d->u.vsd_scale;
+            return 0;
+        }
+        if (i != 1)
+            return -EINVAL;
+        *out = *d;
+        out->kind = PGCDC_DATUM_BYTES;
+        return 0;
+    }
+    if (d->kind != PGCDC_DATUM_STRUCT)
+        return -EINVAL;
+    switch (shape) {
+    case SHAPE_POINT:
+        if (i < 0 || i > 3)
+            return -EINVAL;
+        if (i < 2) {
+            out->kind = PGCDC_DATUM_FLOAT;
+            out->u.f = d->u.geo.v[i];
+        } else if (i == 2) {
+            out->kind = PGCDC_DATUM_BYTES;
+            out->ptr = d->ptr;
+            out->off = d->off;
+            out->len = d->len;
+        } /* srid: null */
+        return 0;
+    case SHAPE_LINE:
+        if (i < 0 || i > 2)
+            return -EINVAL;
+        out->kind = PGCDC_DATUM_FLOAT;
+        out->u.f = d->u.geo.v[i];
+        return 0;
+    case SHAPE_CIRCLE:
+        if (i == 0) {
+            *out = *d;
+            out->u.geo.shape = SHAPE_POINT;
+            return 0;
+        }
+        if (i != 1)
+            return -EINVAL;
+        out->kind = PGCDC_DATUM_FLOAT;
+        out->u.f = d->u.geo.v[2];
+        return 0;
+    case SHAPE_BOX:
+    case SHAPE_LSEG:
+    case SHAPE_PATH_OPEN:
+    case SHAPE_PATH_CLOSED:
+    case SHAPE_POLYGON:
+        if (i == 0) {
+            out->kind = PGCDC_DATUM_BYTES;
+            out->ptr = d->ptr;
+            out->off = d->off;
+            out->len = d->len;
+        } else if (i == 2) {
+            out->kind = PGCDC_DATUM_MAP;
+            out->u.geo.shape = shape;
+            out->u.geo.count = d->u.geo.count;
+        } else if (i != 1) {
+            return -EINVAL;
+        } /* srid: null */
+        return 0;
+    default:
+        return -EINVAL;
+    }
+}
+
+int pgcdc_types_map_entry(const struct pgcdc_datum *d, uint32_t i, const char **key,
+                          const char **value)
+{
+    static const char *const type_names[] = {
+        [SHAPE_BOX] = "box",          [SHAPE_LSEG] = "lseg",       [SHAPE_PATH_OPEN] = "path",
+        [SHAPE_PATH_CLOSED] = "path", [SHAPE_POLYGON] = "polygon",
+    };
+    int shape = d->u.geo.shape;
+
+    if (d->kind != PGCDC_DATUM_MAP || i >= d->u.geo.count || shape < SHAPE_BOX ||
+        shape > SHAPE_POLYGON)
+        return -EINVAL;
+    /* Debezium's order: type, then closed (a LinkedHashMap for paths). */
+    if (i == 0) {
+        *key = "type";
+        *value = type_names[shape];
+    } else {
+        *key = "closed";
+        *value = shape == SHAPE_PATH_CLOSED ? "true" : "false";
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* hstore                                                                  */
+
+/* One key/value pair of hstore's text output, by offsets into the text. */
+struct hs_pair {
+    uint32_t koff, klen; /* key between its quotes, escapes included */
+    uint32_t voff, vlen; /* value likewise; vlen UINT32_MAX for NULL */
+    uint32_t hash;       /* Java's String.hashCode() of the unescaped key */
+};
+
+/* A quoted hstore string at *p (escapes kept); Java's hashCode of its
+ * unescaped UTF-16 code units into *hash when hash is set. */
+static bool hs_quoted(const char **p, const char *end, const char **s, size_t *n, uint32_t *hash)
+{
+    const char *q = *p;
+    uint32_t h = 0;
+
+    if (q >= end || *q != '"')
+        return false;
+    *s = ++q;
+    while (q < end && *q != '"') {
+        unsigned char c;
+        uint32_t cp;
+        int more;
+
+        if (*q == '\\' && ++q >= end)
+            return false;
+        c = (unsigned char)*q++;
+        if (hash == NULL)
+            continue;
+        /* Decode UTF-8 (the escape only ever precedes '"' or '\\'). */
+        if (c < 0x80) {
+            cp = c;
+            more = 0;
+        } else if ((c & 0xe0) == 0xc0) {
+            cp = c & 0x1f;
+            more = 1;
+        } else if ((c & 0xf0) == 0xe0) {
+            cp = c & 0x0f;
+            more = 2;
+        } else {
+            cp = c & 0x07;
+            more = 3;
+        }
+        while (more-- > 0 && q < end && ((unsigned char)*q & 0xc0) == 0x80)
+            cp = cp << 6 | ((unsigned char)*q++ & 0x3f);
+        if (cp >= 0x10000) {
+            cp -= 0x10000;
+            h = 31 * h + (0xd800 + (cp >> 10));
+            h = 31 * h + (0xdc00 + (cp & 0x3ff));
+        } else {
+            h = 31 * h + cp;
+        }
+    }
+    if (q >= end)
+        return false;
+    *n = (size_t)(q - *s);
+    *p = q + 1;
+    if (hash)
+        *hash = h;
+    return true;
+}
+
+/* Appends an hstore string (escapes removed) as a JSON string, escaped the
+ * way Jackson writes it. */
+static int hs_put_json(struct pgcdc_buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    if (pgcdc_buf_append_char(b, '"'))
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[6] = {'\\', 'u', '0', '0', 0, 0};
+        int rc;
+
+        if (c == '\\' && i + 1 < n)
+            c = (unsigned char)s[++i];
+        if (c == '"' || c == '\\') {
+            esc[1] = (char)c;
+            rc = pgcdc_buf_append(b, esc, 2);
+        } else if (c >= 0x20) {
+            rc = pgcdc_buf_append_char(b, (char)c);
+        } else if (c == '\b' || c == '\t' || c == '\n' || c == '\f' || c == '\r') {
+            esc[1] = c == '\b' ? 'b' : c == '\t' ? 't' : c == '\n' ? 'n' : c == '\f' ? 'f' : 'r';
+            rc = pgcdc_buf_append(b, esc, 2);
+        } else {
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            rc = pgcdc_buf_append(b, esc, 6);
+        }
+        if (rc)
+            return -ENOMEM;
+    }
+    return pgcdc_buf_append_char(b, '"') ? -ENOMEM : 0;
+}
+
+/*
+ * hstore's text output ("k"=>"v", "k2"=>NULL) as the JSON object Debezium
+ * writes: pgjdbc parses it into a java.util.HashMap and Jackson writes the
+ * entries in the map's iteration order, i.e. by bucket (hash ^ hash >>> 16
+ * masked by the table size: 16, doubled while entries exceed 3/4 of it),
+ * and in insertion order within a bucket. Pairs, bucket counts and the
+ * order go to scratch ahead of the JSON text, which the datum points at.
+ */
+static int conv_hstore(const char *text, size_t len, struct pgcdc_buf *scratch,
+                       struct pgcdc_datum *out, char *err, size_t errlen)
+{
+    const char *p = text, *end = text + len;
+    size_t pairs_at = scratch->len, counts_at, order_at;
+    uint32_t n = 0, cap = 16;
+
+    for (;;) {
+        struct hs_pair hp;
+        const char *s;
+        size_t sn;
+
+        while (p < end && (*p == ' ' || *p == ','))
+            p++;
+        if (p >= end)
+            break;
+        if (!hs_quoted(&p, end, &s, &sn, &hp.hash))
+            goto bad;
+        hp.koff = (uint32_t)(s - text);
+        hp.klen = (uint32_t)sn;
+        while (p < end && *p == ' ')
+            p++;
+        if (end - p < 2 || p[0] != '=' || p[1] != '>')
+            goto bad;
+        p += 2;
+        while (p < end && *p == ' ')
+            p++;
+        if (end - p >= 4 && memcmp(p, "NULL", 4) == 0) {
+            p += 4;
+            hp.voff = 0;
+            hp.vlen = UINT32_MAX;
+        } else if (hs_quoted(&p, end, &s, &sn, NULL)) {
+            hp.voff = (uint32_t)(s - text);
+            hp.vlen = (uint32_t)sn;
+        } else {
+            goto bad;
+        }
+        if (pgcdc_buf_append(scratch, (const char *)&hp, sizeof(hp)))
+            return -ENOMEM;
+        n++;
+    }
+    while ((uint64_t)n * 4 > (uint64_t)cap * 3)
+        cap *= 2;
+    /* Counting sort by bucket; stable, so insertion order within a bucket.
+     * The counters are read as uint32_t: align them. */
+    while (scratch->len % sizeof(uint32_t) != 0)
+        if (pgcdc_buf_append_char(scratch, 0))
+            return -ENOMEM;
+    counts_at = scratch->len;
+    if (pgcdc_buf_reserve(scratch, (size_t)(cap + 1 + n) * sizeof(uint32_t)))
+        return -ENOMEM;
+    memset(scratch->data + counts_at, 0, (size_t)(cap + 1) * sizeof(uint32_t));
+    order_at = counts_at + (size_t)(cap + 1) * sizeof(uint32_t);
+    scratch->len = order_at + (size_t)n * sizeof(uint32_t);
+    {
+        uint32_t *counts = (uint32_t *)(void *)(scratch->data + counts_at);
+        uint32_t *order = (uint32_t *)(void *)(scratch->data + order_at);
+        const char *pairs = scratch->data + pairs_at;
+
+        for (uint32_t i = 0; i < n; i++) {
+            struct hs_pair hp;
+
+            memcpy(&hp, pairs + (size_t)i * sizeof(hp), sizeof(hp));
+            counts[((hp.hash ^ (hp.hash >> 16)) & (cap - 1)) + 1]++;
+        }
+        for (uint32_t b = 0; b < cap; b++)
+            counts[b + 1] += counts[b];
+        for (uint32_t i = 0; i < n; i++) {
+            struct hs_pair hp;
+
+            memcpy(&hp, pairs + (size_t)i * sizeof(hp), sizeof(hp));
+            order[counts[(hp.hash ^ (hp.hash >> 16)) & (cap - 1)]++] = i;
+        }
+    }
+    out->kind = PGCDC_DATUM_STRING;
+    out->off = scratch->len;
+    if (pgcdc_buf_append_char(scratch, '{'))
+        return -ENOMEM;
+    for (uint32_t k = 0; k < n; k++) {
+        struct hs_pair hp;
+        uint32_t i;
+
+        /* scratch may move while the JSON grows: re-read through offsets. */
+        memcpy(&i, scratch->data + order_at + (size_t)k * sizeof(uint32_t), sizeof(i));
+        memcpy(&hp, scratch->data + pairs_at + (size_t)i * sizeof(hp), sizeof(hp));
+        if ((k > 0 && pgcdc_buf_append_char(scratch, ',')) ||
+            hs_put_json(scratch, text + hp.koff, hp.klen) || pgcdc_buf_append_char(scratch, ':') ||
+            (hp.vlen == UINT32_MAX ? pgcdc_buf_append(scratch, "null", 4)
+                                   : hs_put_json(scratch, text + hp.voff, hp.vlen)))
+            return -ENOMEM;
+    }
+    if (pgcdc_buf_append_char(scratch, '}'))
+        return -ENOMEM;
+    out->len = scratch->len - out->off;
+    return 0;
+bad:
+    return fail(-EINVAL, err, errlen, "invalid hstore", text, len);
+}
+
 /* Converts one value with converter conv (a column's or an element's). */
 static int convert_with(const struct pgcdc_typemap *tm, int conv, const struct pgcdc_schema *s,
                         const char *text, size_t len, struct pgcdc_buf *scratch,
@@ -1522,6 +2324,16 @@ static int convert_with(const struct pgcdc_typemap *tm, int conv, const struct p
         return 0;
     case CONV_BITS:
         return conv_bits(text, len, scratch, out, err, errlen);
+    case CONV_HSTORE:
+        return conv_hstore(text, len, scratch, out, err, errlen);
+    case CONV_POINT:
+    case CONV_LINE:
+    case CONV_CIRCLE:
+    case CONV_BOX:
+    case CONV_LSEG:
+    case CONV_PATH:
+    case CONV_POLYGON:
+        return conv_geometric(conv, text, len, scratch, out, err, errlen);
     case CONV_ARRAY:
         rc = array_scan(text, len, &out->u.arr.count, err, errlen);
         if (rc < 0)
@@ -1720,8 +2532,10 @@ int pgcdc_types_array_next(const struct pgcdc_typemap *tm, struct pgcdc_array_it
         return rc < 0 ? rc : 1;
     }
 
-    /* Unescape into scratch. Only strings and bytea ever need escapes. */
-    if (tm->elem_conv != CONV_STRING && tm->elem_conv != CONV_BYTEA)
+    /* Unescape into scratch. Only strings, bytea and unknown types' text
+     * ever need escapes. */
+    if (tm->elem_conv != CONV_STRING && tm->elem_conv != CONV_BYTEA &&
+        tm->elem_conv != CONV_RAW_BYTES)
         return fail(-EINVAL, err, errlen, "unexpected escapes in array element", tok, toklen);
     rc = pgcdc_buf_reserve(scratch, toklen);
     if (rc < 0)
@@ -1762,6 +2576,7 @@ int pgcdc_types_unavailable(const struct pgcdc_typemap *tm, const char *placehol
     memset(out, 0, sizeof(*out));
     switch (tm->conv) {
     case CONV_STRING:
+    case CONV_HSTORE:
     case CONV_TIMESTAMPTZ:
     case CONV_TIMETZ:
         out->kind = PGCDC_DATUM_STRING;

@@ -11,6 +11,9 @@
  *
  * The catalog reader keeps its own ordinary connection, opened when first
  * needed: a replication connection cannot run queries while it streams.
+ * It answers what pgoutput's messages leave out: primary keys, and what a
+ * type only named by oid is (pg_type, pg_enum, pg_depend for extensions),
+ * cached per oid and read again when the relation cache asks for a refresh.
  */
 #include "pgcdc/publication.h"
 
@@ -26,6 +29,7 @@
 #include "pgcdc/config.h"
 #include "pgcdc/log.h"
 #include "pgcdc/stream.h"
+#include "pgcdc/types.h"
 
 /* "schema"."table", quoted for the connection, appended to b. */
 static int append_qualified(struct pgcdc_stream *s, struct pgcdc_buf *b, const char *nsp,
@@ -192,9 +196,18 @@ out:
     return rc;
 }
 
+/* One described type. */
+struct type_entry {
+    struct pgcdc_type_info info; /* labels points at labels below */
+    char *labels;                /* enum labels, or NULL */
+};
+
 struct pgcdc_catalog {
-    char *conninfo; /* as configured */
-    PGconn *conn;   /* opened on first use, NULL before */
+    char *conninfo;           /* as configured */
+    PGconn *conn;             /* opened on first use, NULL before */
+    struct type_entry *types; /* described types, by oid (linear: there are few) */
+    size_t ntypes;            /* entries used */
+    size_t captypes;          /* entries allocated */
 };
 
 int pgcdc_catalog_new(struct pgcdc_catalog **out, const char *conninfo, char *err, size_t errlen)
@@ -277,10 +290,203 @@ int pgcdc_catalog_pk_columns(void *catalog, uint32_t relid, char **names, int ma
     return n;
 }
 
+/* The primary message of a failed result, or the connection's. */
+static const char *result_error(PGconn *conn, PGresult *res)
+{
+    const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+    return m ? m : PQerrorMessage(conn);
+}
+
+/* One pg_type row. */
+struct type_row {
+    char typtype;       /* pg_type.typtype */
+    char name[64];      /* typname */
+    char nspname[64];   /* schema */
+    uint32_t basetype;  /* typbasetype (domains), else 0 */
+    int32_t typtypmod;  /* typtypmod (domains), else -1 */
+    uint32_t elem;      /* typelem of an array type (varlena with an element), else 0 */
+    char extension[64]; /* owning extension, "" when none */
+};
+
+static void copy_field(char *dst, size_t n, const char *src)
+{
+    snprintf(dst, n, "%s", src);
+}
+
+static int query_type(struct pgcdc_catalog *c, uint32_t oid, struct type_row *row, char *err,
+                      size_t errlen)
+{
+    char text[16];
+    const char *params[1] = {text};
+    PGresult *res;
+
+    snprintf(text, sizeof(text), "%u", oid);
+    res = PQexecParams(
+        c->conn,
+        "SELECT t.typtype, t.typname, n.nspname, t.typbasetype, t.typtypmod, "
+        "CASE WHEN t.typlen = -1 THEN t.typelem ELSE 0 END, "
+        "COALESCE((SELECT e.extname FROM pg_catalog.pg_depend d "
+        "JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid "
+        "WHERE d.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND d.objid = t.oid "
+        "AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass "
+        "AND d.deptype = 'e' LIMIT 1), '') "
+        "FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace "
+        "WHERE t.oid = $1::pg_catalog.oid",
+        1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        if (PQresultStatus(res) == PGRES_TUPLES_OK)
+            snprintf(err, errlen, "type oid %u is not in pg_type", oid);
+        else
+            snprintf(err, errlen, "cannot read type %u from the catalog: %s", oid,
+                     result_error(c->conn, res));
+        PQclear(res);
+        return -EIO;
+    }
+    row->typtype = PQgetvalue(res, 0, 0)[0];
+    copy_field(row->name, sizeof(row->name), PQgetvalue(res, 0, 1));
+    copy_field(row->nspname, sizeof(row->nspname), PQgetvalue(res, 0, 2));
+    row->basetype = (uint32_t)strtoul(PQgetvalue(res, 0, 3), NULL, 10);
+    row->typtypmod = (int32_t)strtol(PQgetvalue(res, 0, 4), NULL, 10);
+    row->elem = (uint32_t)strtoul(PQgetvalue(res, 0, 5), NULL, 10);
+    copy_field(row->extension, sizeof(row->extension), PQgetvalue(res, 0, 6));
+    PQclear(res);
+    return 0;
+}
+
+/* The labels of enum oid, comma-joined in enumsortorder (malloc'd). */
+static int query_labels(struct pgcdc_catalog *c, uint32_t oid, char **out, char *err, size_t errlen)
+{
+    char text[16];
+    const char *params[1] = {text};
+    PGresult *res;
+
+    snprintf(text, sizeof(text), "%u", oid);
+    res = PQexecParams(c->conn,
+                       "SELECT COALESCE(pg_catalog.string_agg(enumlabel, ',' ORDER BY "
+                       "enumsortorder), '') FROM pg_catalog.pg_enum "
+                       "WHERE enumtypid = $1::pg_catalog.oid",
+                       1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        snprintf(err, errlen, "cannot read the labels of enum type %u: %s", oid,
+                 result_error(c->conn, res));
+        PQclear(res);
+        return -EIO;
+    }
+    *out = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (*out == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* Describes oid from the catalog into e (labels malloc'd). */
+static int describe_type(struct pgcdc_catalog *c, uint32_t oid, struct type_entry *e, char *err,
+                         size_t errlen)
+{
+    struct pgcdc_type_info *ti = &e->info;
+    struct type_row row;
+    int32_t typmod = -1;
+    int rc, depth;
+
+    memset(e, 0, sizeof(*e));
+    rc = query_type(c, oid, &row, err, errlen);
+    if (rc < 0)
+        return rc;
+    ti->oid = oid;
+    ti->typtype = row.typtype;
+    copy_field(ti->name, sizeof(ti->name), row.name);
+    copy_field(ti->nspname, sizeof(ti->nspname), row.nspname);
+    ti->base_oid = oid;
+    /* Follow domains to the base; the outermost typmod wins, as in
+     * PostgreSQL's getBaseTypeAndTypmod(). */
+    for (depth = 0; row.typtype == 'd'; depth++) {
+        if (depth == 32 || row.basetype == 0) {
+            snprintf(err, errlen, "type %u: cannot resolve the base type of its domain", oid);
+            return -EIO;
+        }
+        if (typmod == -1)
+            typmod = row.typtypmod;
+        ti->base_oid = row.basetype;
+        rc = query_type(c, row.basetype, &row, err, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    ti->base_typmod = typmod;
+    ti->base_typtype = row.typtype;
+    copy_field(ti->base_name, sizeof(ti->base_name), row.name);
+    copy_field(ti->base_extension, sizeof(ti->base_extension), row.extension);
+    if (row.typtype == 'e') {
+        rc = query_labels(c, ti->base_oid, &e->labels, err, errlen);
+    } else if (row.elem != 0) {
+        ti->elem_oid = row.elem;
+        rc = query_type(c, row.elem, &row, err, errlen);
+        if (rc == 0) {
+            ti->elem_typtype = row.typtype;
+            copy_field(ti->elem_name, sizeof(ti->elem_name), row.name);
+            if (row.typtype == 'e')
+                rc = query_labels(c, ti->elem_oid, &e->labels, err, errlen);
+        }
+    }
+    ti->labels = e->labels;
+    if (rc < 0) {
+        free(e->labels);
+        e->labels = NULL;
+    }
+    return rc;
+}
+
+int pgcdc_catalog_type_info(void *catalog, uint32_t oid, bool refresh, struct pgcdc_type_info *out,
+                            char *err, size_t errlen)
+{
+    struct pgcdc_catalog *c = catalog;
+    struct type_entry fresh, *slot = NULL;
+    int rc;
+
+    for (size_t i = 0; i < c->ntypes; i++)
+        if (c->types[i].info.oid == oid)
+            slot = &c->types[i];
+    if (slot && !refresh) {
+        *out = slot->info;
+        return 0;
+    }
+    rc = catalog_connect(c, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = describe_type(c, oid, &fresh, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (slot == NULL) {
+        if (c->ntypes == c->captypes) {
+            size_t n = c->captypes ? c->captypes * 2 : 16;
+            struct type_entry *t = realloc(c->types, n * sizeof(*t));
+
+            if (t == NULL) {
+                free(fresh.labels);
+                snprintf(err, errlen, "out of memory");
+                return -ENOMEM;
+            }
+            c->types = t;
+            c->captypes = n;
+        }
+        slot = &c->types[c->ntypes++];
+    } else {
+        free(slot->labels);
+    }
+    *slot = fresh;
+    *out = slot->info;
+    return 0;
+}
+
 void pgcdc_catalog_free(struct pgcdc_catalog **cp)
 {
     if (cp == NULL || *cp == NULL)
         return;
+    for (size_t i = 0; i < (*cp)->ntypes; i++)
+        free((*cp)->types[i].labels);
+    free((*cp)->types);
     PQfinish((*cp)->conn);
     free((*cp)->conninfo);
     free(*cp);

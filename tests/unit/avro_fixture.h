@@ -1,7 +1,8 @@
 /*
  * avro_fixture.h - hand-built relations for the Avro schema and encoder
  * tests: a struct pgcdc_rel as the relation cache would fill it, with each
- * column's conversion taken from pgcdc_types_map().
+ * column's conversion taken from pgcdc_types_map(); fixture_map_info()
+ * remaps a column from catalog information, as the relation cache does.
  */
 #ifndef PGCDC_TEST_AVRO_FIXTURE_H
 #define PGCDC_TEST_AVRO_FIXTURE_H
@@ -31,6 +32,13 @@ enum {
     OID_NUMERIC = 1700,
     OID_UUID = 2950,
     OID_JSONB = 3802,
+    OID_POINT = 600,
+    OID_LSEG = 601,
+    OID_PATH = 602,
+    OID_BOX = 603,
+    OID_POLYGON = 604,
+    OID_LINE = 628,
+    OID_CIRCLE = 718,
 };
 
 /* numeric(p,s) typmod as pgoutput sends it. */
@@ -71,6 +79,16 @@ static inline struct pgcdc_rel *fixture_rel(const char *topic, const char *nsp, 
             r->nkeys++;
     }
     return r;
+}
+
+/* Maps column i of r from catalog information ti (kept alive by the caller). */
+static inline int fixture_map_info(struct pgcdc_rel *r, int i, const struct pgcdc_type_info *ti)
+{
+    char err[512];
+    int rc = pgcdc_types_map_info(ti, r->cols[i].typmod, false, &r->cols[i].tm, err, sizeof(err));
+
+    r->cols[i].included = rc == 0;
+    return rc;
 }
 
 static inline void fixture_rel_free(struct pgcdc_rel *r)

@@ -799,3 +799,133 @@ Test(avro_encode, constructor_requires_topic_prefix)
     cr_assert_null(enc);
     cr_assert_not_null(strstr(err, "topic prefix"), "%s", err);
 }
+
+/* ---------------------------------------------------------------------- */
+/* structs, maps and catalog-mapped types                                  */
+
+static struct pgcdc_type_info mood_info(void)
+{
+    struct pgcdc_type_info ti;
+
+    memset(&ti, 0, sizeof(ti));
+    ti.oid = 16805;
+    ti.typtype = ti.base_typtype = 'e';
+    snprintf(ti.name, sizeof(ti.name), "mood");
+    snprintf(ti.base_name, sizeof(ti.base_name), "mood");
+    snprintf(ti.nspname, sizeof(ti.nspname), "public");
+    ti.base_oid = 16805;
+    ti.base_typmod = -1;
+    ti.labels = "sad,ok,happy";
+    return ti;
+}
+
+static double get_double(avro_value_t *v, const char *name)
+{
+    avro_value_t f = get_set(v, name);
+    double d;
+
+    cr_assert_eq(avro_value_get_double(&f, &d), 0, "field '%s' is not a double", name);
+    return d;
+}
+
+/* The string value of key k in the map field `name` of v. */
+static void expect_map_entry(avro_value_t *v, const char *name, const char *k, const char *want)
+{
+    avro_value_t m = get_set(v, name), e;
+    const char *s;
+    size_t n;
+
+    cr_assert_eq(avro_value_get_type(&m), AVRO_MAP, "field '%s' is not a map", name);
+    cr_assert_eq(avro_value_get_by_name(&m, k, &e, NULL), 0, "map '%s' has no key '%s'", name, k);
+    cr_assert_eq(avro_value_get_string(&e, &s, &n), 0);
+    cr_assert_str_eq(s, want);
+}
+
+Test(avro_encode, geometric_structs_maps_and_enums)
+{
+    static const unsigned char point_wkb[] = {0x01, 0x01, 0x00, 0x00, 0x00, /* LE, Point */
+                                              0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf8, 0x3f,
+                                              0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0};
+    struct pgcdc_type_info mood = mood_info();
+    const struct fixture_col gcols[] = {
+        {"id", OID_INT4, -1, true}, {"pt", OID_POINT, -1, false},  {"c", OID_CIRCLE, -1, false},
+        {"bx", OID_BOX, -1, false}, {"pa", OID_PATH, -1, false},   {"ln", OID_LINE, -1, false},
+        {"m", 16805, -1, false},    {"pt2", OID_POINT, -1, false},
+    };
+    struct ctx *c = ctx_new();
+    struct pgcdc_change ch;
+    struct decoded d;
+    avro_value_t after, f, center;
+    size_t n;
+
+    fixture_rel_free(c->rel);
+    c->rel = fixture_rel("shop.public.shapes", "public", "shapes", gcols, 8);
+    cr_assert_eq(fixture_map_info(c->rel, 6, &mood), 0);
+    c->after->ncols = 8;
+    col_text(c->after, 0, "1");
+    col_text(c->after, 1, "(1.5,-2)");
+    col_text(c->after, 2, "<(1,1),0.5>");
+    col_text(c->after, 3, "(1,1),(0,0)");
+    col_text(c->after, 4, "[(0,0),(1,1)]");
+    col_text(c->after, 5, "{1,-1,0}");
+    col_text(c->after, 6, "happy");
+    col_kind(c->after, 7, PGCDC_COL_NULL);
+    ch = change(c, 'c');
+    ch.after = c->after;
+    cr_assert_eq(pgcdc_encoder_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
+                 c->err);
+    decode(c, &c->value, &d);
+    after = get_set(&d.v, "after");
+
+    f = get_set(&after, "pt");
+    cr_assert(get_double(&f, "x") == 1.5 && get_double(&f, "y") == -2.0);
+    expect_bytes(&f, "wkb", point_wkb, sizeof(point_wkb));
+    expect_null(&f, "srid");
+
+    f = get_set(&after, "c");
+    center = get_set(&f, "center");
+    cr_assert(get_double(&center, "x") == 1.0 && get_double(&center, "y") == 1.0);
+    cr_assert(get_double(&f, "radius") == 0.5);
+
+    f = get_set(&after, "bx");
+    {
+        avro_value_t w = get_set(&f, "wkb");
+        const void *p;
+
+        cr_assert_eq(avro_value_get_bytes(&w, &p, &n), 0);
+        cr_assert_eq(n, 93u, "box: a 5-point polygon ring is 93 bytes of WKB, not %zu", n);
+    }
+    expect_null(&f, "srid");
+    expect_map_entry(&f, "extensions", "type", "box");
+
+    f = get_set(&after, "pa");
+    expect_map_entry(&f, "extensions", "type", "path");
+    expect_map_entry(&f, "extensions", "closed", "false");
+    {
+        avro_value_t m = get_set(&f, "extensions");
+
+        cr_assert_eq(avro_value_get_size(&m, &n), 0);
+        cr_assert_eq(n, 2u);
+    }
+
+    f = get_set(&after, "ln");
+    cr_assert(get_double(&f, "a") == 1.0 && get_double(&f, "b") == -1.0 &&
+              get_double(&f, "c") == 0.0);
+    expect_str(&after, "m", "happy");
+    expect_null(&after, "pt2");
+    decoded_free(&d);
+
+    /* The same relation again with other values: the reused avro value must
+     * not keep entries of the previous event's maps. */
+    col_text(c->after, 4, "((0,0),(1,1),(2,0))");
+    col_kind(c->after, 1, PGCDC_COL_NULL);
+    cr_assert_eq(pgcdc_encoder_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
+                 c->err);
+    decode(c, &c->value, &d);
+    after = get_set(&d.v, "after");
+    expect_null(&after, "pt");
+    f = get_set(&after, "pa");
+    expect_map_entry(&f, "extensions", "closed", "true");
+    decoded_free(&d);
+    ctx_free(c);
+}

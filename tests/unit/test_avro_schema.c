@@ -498,3 +498,91 @@ Test(avro_schema, message_schemas)
     json_decref(j);
     pgcdc_buf_free(&b);
 }
+
+/* Expected texts: Debezium 3.7's Connect schemas for these columns (the
+ * conformance run's JsonConverter output) as the AvroConverter renders
+ * structs (records named after connect.name, optional fields as
+ * ["null", T] with default null) and string-keyed maps (Avro maps). */
+Test(avro_schema, geometric_records_maps_and_enums)
+{
+    static const struct fixture_col cols[] = {
+        {"id", OID_INT4, -1, true}, {"c", OID_CIRCLE, -1, false}, {"pt", OID_POINT, -1, false},
+        {"bx", OID_BOX, -1, false}, {"pa", OID_PATH, -1, false},  {"m", 16805, -1, false},
+        {"ma", 16804, -1, false},
+    };
+    struct pgcdc_type_info mood, moods;
+    struct pgcdc_rel *rel = fixture_rel("shop.public.shapes", "public", "shapes", cols, 7);
+    struct pgcdc_buf b = PGCDC_BUF_INIT;
+    char err[256] = "";
+    json_t *j, *value, *t, *point, *f;
+    json_error_t jerr;
+
+    memset(&mood, 0, sizeof(mood));
+    mood.oid = mood.base_oid = 16805;
+    mood.typtype = mood.base_typtype = 'e';
+    mood.base_typmod = -1;
+    snprintf(mood.name, sizeof(mood.name), "mood");
+    snprintf(mood.nspname, sizeof(mood.nspname), "public");
+    mood.labels = "sad,o\"k\\,happy"; /* labels with JSON's special characters */
+    moods = mood;
+    moods.oid = moods.base_oid = 16804;
+    moods.typtype = moods.base_typtype = 'b';
+    moods.elem_oid = 16805;
+    moods.elem_typtype = 'e';
+    cr_assert_eq(fixture_map_info(rel, 5, &mood), 0);
+    cr_assert_eq(fixture_map_info(rel, 6, &moods), 0);
+    cr_assert_eq(pgcdc_avro_schema_value(rel, &b, err, sizeof(err)), 0, "%s", err);
+    assert_avro_c_parses(&b);
+    j = parse(&b);
+    value = nullable(field_named(j, "before"));
+
+    /* Circle comes first, so Point is defined inside it... */
+    t = nullable(field_named(value, "c"));
+    cr_assert_str_eq(str(t, "name"), "Circle");
+    cr_assert_str_eq(str(t, "namespace"), "io.debezium.data.geometry");
+    cr_assert_str_eq(str(t, "doc"), "Geometry (CIRCLE)");
+    cr_assert_str_eq(str(t, "connect.name"), "io.debezium.data.geometry.Circle");
+    point = json_object_get(field_named(t, "center"), "type");
+    cr_assert_str_eq(str(point, "name"), "Point");
+    cr_assert_str_eq(json_string_value(json_object_get(field_named(t, "radius"), "type")),
+                     "double");
+    /* ...with required x, y and optional wkb, srid... */
+    json_t *want = json_loads(
+        "{\"type\":\"record\",\"name\":\"Point\",\"namespace\":\"io.debezium.data.geometry\","
+        "\"doc\":\"Geometry (POINT)\",\"fields\":[{\"name\":\"x\",\"type\":\"double\"},"
+        "{\"name\":\"y\",\"type\":\"double\"},{\"name\":\"wkb\",\"type\":[\"null\",\"bytes\"],"
+        "\"default\":null},{\"name\":\"srid\",\"type\":[\"null\",\"int\"],\"default\":null}],"
+        "\"connect.doc\":\"Geometry (POINT)\",\"connect.version\":1,"
+        "\"connect.name\":\"io.debezium.data.geometry.Point\"}",
+        0, &jerr);
+    cr_assert_not_null(want, "%s", jerr.text);
+    cr_assert(json_equal(point, want), "Point: %s", json_dumps(point, 0));
+    json_decref(want);
+    /* ...and referred to by name afterwards. */
+    cr_assert_str_eq(json_string_value(nullable(field_named(value, "pt"))),
+                     "io.debezium.data.geometry.Point");
+
+    t = nullable(field_named(value, "bx"));
+    cr_assert_str_eq(str(t, "name"), "Geometry");
+    cr_assert_eq(json_integer_value(json_object_get(t, "connect.version")), 2);
+    cr_assert_str_eq(json_string_value(json_object_get(field_named(t, "wkb"), "type")), "bytes");
+    f = nullable(field_named(t, "extensions"));
+    cr_assert_str_eq(str(f, "type"), "map");
+    cr_assert_str_eq(str(f, "values"), "string");
+    cr_assert_str_eq(json_string_value(nullable(field_named(value, "pa"))),
+                     "io.debezium.data.geometry.Geometry");
+
+    t = nullable(field_named(value, "m"));
+    cr_assert_str_eq(str(t, "type"), "string");
+    cr_assert_str_eq(str(t, "connect.name"), "io.debezium.data.Enum");
+    cr_assert_eq(json_integer_value(json_object_get(t, "connect.version")), 1);
+    cr_assert_str_eq(str(json_object_get(t, "connect.parameters"), "allowed"), "sad,o\"k\\,happy");
+    t = nullable(field_named(value, "ma"));
+    cr_assert_str_eq(str(t, "type"), "array");
+    f = json_array_get(json_object_get(t, "items"), 1);
+    cr_assert_str_eq(str(f, "connect.name"), "io.debezium.data.Enum");
+
+    json_decref(j);
+    pgcdc_buf_free(&b);
+    fixture_rel_free(rel);
+}
