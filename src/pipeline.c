@@ -421,7 +421,9 @@ static int handle_message(struct pgcdc_pipeline *p, char *err, size_t errlen)
     ch.msg_prefix = m->u.message.prefix;
     ch.msg_content = m->u.message.content;
     ch.msg_len = m->u.message.len;
-    if (transactional) {
+    /* Inside a transaction's output a message belongs to it whatever its
+     * flag (the server sends non-transactional ones between transactions). */
+    if (transactional || p->in_txn) {
         if (p->skip_txn)
             return 0;
         p->src.lsn = m->u.message.lsn;
@@ -495,12 +497,12 @@ static int handle_xlogdata(struct pgcdc_pipeline *p, const struct pgcdc_frame *f
         p->in_txn = false;
         if (m->u.commit.end_lsn > p->received)
             p->received = m->u.commit.end_lsn;
+        /* Debezium's lastCommitLsn is where the commit record ends. */
+        p->src.last_commit_lsn = m->u.commit.end_lsn;
         if (p->skip_txn) {
             p->skip_txn = false;
             return 0;
         }
-        /* Debezium's lastCommitLsn is where the commit record ends. */
-        p->src.last_commit_lsn = m->u.commit.end_lsn;
         rc = pgcdc_tracker_commit(p->tracker, p->txn, m->u.commit.end_lsn);
         if (rc < 0) {
             snprintf(err, errlen, "checkpoint tracker refused a commit: %s", strerror(-rc));
@@ -643,8 +645,16 @@ static int connect_and_start(struct pgcdc_pipeline *p, bool first, char *err, si
 /* Delivers everything produced, then starts a fresh tracker from the safe LSN. */
 static int settle(struct pgcdc_pipeline *p, int timeout_ms, char *err, size_t errlen)
 {
-    int rc = pgcdc_sink_flush(p->sink, timeout_ms, err, errlen);
+    int rc;
 
+    if (timeout_ms < 0) {
+        /* No limit, but a stop request still ends the wait: what is not
+         * delivered is simply not confirmed. */
+        while ((rc = pgcdc_sink_flush(p->sink, 1000, err, errlen)) == -ETIMEDOUT && !*p->stop)
+            ;
+    } else {
+        rc = pgcdc_sink_flush(p->sink, timeout_ms, err, errlen);
+    }
     if (rc == 0 && p->delivery_failed) {
         snprintf(err, errlen, "%s", p->delivery_err);
         rc = -EIO;
