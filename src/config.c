@@ -839,6 +839,10 @@ int pgcdc_config_validate(const struct pgcdc_config *cfg, char *err, size_t errl
         snprintf(err, errlen, "'kafka.bootstrap.servers' is required when sink = kafka");
         return -EINVAL;
     }
+    if (cfg->snapshot_mode == PGCDC_CONFIG_SNAPSHOT_INITIAL) {
+        snprintf(err, errlen, "snapshot.mode = initial is not implemented yet: use 'never'");
+        return -ENOTSUP;
+    }
     if (cfg->table_include.text[0] != '\0' && cfg->table_exclude.text[0] != '\0') {
         snprintf(err, errlen, "'table.include.list' and 'table.exclude.list' cannot both be set");
         return -EINVAL;

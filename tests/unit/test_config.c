@@ -431,6 +431,21 @@ Test(config, include_and_exclude_lists_conflict)
     pgcdc_config_free(cfg);
 }
 
+Test(config, snapshot_initial_is_refused_until_implemented)
+{
+    struct pgcdc_config *cfg = new_config();
+    char err[256] = "";
+
+    cr_assert_eq(pgcdc_config_set(cfg, "topic.prefix", "shop", err, sizeof(err)), 0);
+    cr_assert_eq(pgcdc_config_set(cfg, "sink", "stdout", err, sizeof(err)), 0);
+    cr_assert_eq(pgcdc_config_set(cfg, "format", "json", err, sizeof(err)), 0);
+    cr_assert_eq(pgcdc_config_validate(cfg, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(pgcdc_config_set(cfg, "snapshot.mode", "initial", err, sizeof(err)), 0);
+    cr_assert_eq(pgcdc_config_validate(cfg, err, sizeof(err)), -ENOTSUP);
+    cr_assert_str_eq(err, "snapshot.mode = initial is not implemented yet: use 'never'");
+    pgcdc_config_free(cfg);
+}
+
 Test(config, backoff_max_below_initial_is_rejected)
 {
     struct pgcdc_config *cfg = new_config();
