@@ -642,7 +642,9 @@ static int connect_and_start(struct pgcdc_pipeline *p, bool first, char *err, si
     return 0;
 }
 
-/* Delivers everything produced, then starts a fresh tracker from the safe LSN. */
+/* Waits until the sink has reported every event produced (timeout_ms < 0:
+ * as long as it takes, unless a stop is requested); a failed delivery is an
+ * error. */
 static int settle(struct pgcdc_pipeline *p, int timeout_ms, char *err, size_t errlen)
 {
     int rc;
@@ -662,6 +664,8 @@ static int settle(struct pgcdc_pipeline *p, int timeout_ms, char *err, size_t er
     return rc;
 }
 
+/* After settle(): a fresh tracker from the safe LSN, so that a transaction
+ * cut off by a lost connection is received again whole. */
 static int restart_tracker(struct pgcdc_pipeline *p, char *err, size_t errlen)
 {
     pgcdc_lsn safe = pgcdc_tracker_safe_lsn(p->tracker);
