@@ -21,11 +21,12 @@
  *    map, array) that the JSON and Avro encoders write out.
  *
  * Types pgoutput only names by oid (enums, domains, extension types such as
- * hstore or citext) are mapped by pgcdc_types_map_info() from what the
- * catalog says about them (struct pgcdc_type_info, filled by the catalog
- * reader of publication.h, or by hand in tests).
+ * hstore, citext or PostGIS's geometry and geography) are mapped by pgcdc_types_map_info() from
+ * what the catalog says about them (struct pgcdc_type_info, filled by the catalog reader of
+ * publication.h, or by hand in tests).
  *
- * Structs (VariableScaleDecimal, the geometric types) have static schemas:
+ * Structs (VariableScaleDecimal, the geometric and PostGIS types) have
+ * static schemas:
  * encoders walk schema->fields and read each field's value with
  * pgcdc_types_struct_field(); maps (a Geometry's extensions) are read with
  * pgcdc_types_map_entry(). Neither allocates.
@@ -113,6 +114,7 @@ struct pgcdc_typemap {
     int conv;                   /* internal converter id */
     int elem_conv;              /* ARRAY only: internal converter id of the elements */
     int32_t precision;          /* internal: time/timestamp fractional digits */
+    char delim;                 /* ARRAY only: the element separator (',' or PostGIS's ':') */
 };
 
 /* A converted value. */
@@ -147,6 +149,7 @@ struct pgcdc_datum {
             double v[3];    /* point x y; circle centre x y, radius; line a b c */
             int shape;      /* internal: which geometric type */
             uint32_t count; /* MAP: number of entries */
+            int32_t srid;   /* PostGIS: the EWKB's SRID, when it carries one */
         } geo;              /* STRUCT of a geometric type (WKB in the bytes), MAP */
     } u;
 };
@@ -197,7 +200,8 @@ int pgcdc_types_map(uint32_t type_oid, int32_t typmod, bool include_unknown,
  * Maps a column whose type the catalog described in ti, as Debezium does:
  * a domain as its base type (with the domain's typmod when the column has
  * none), an enum as io.debezium.data.Enum with its labels, citext, ltree,
- * hstore and isbn by name, arrays of enums and of those types as arrays.
+ * hstore, isbn, geometry and geography (PostGIS) by name, arrays of enums
+ * and of those types but hstore as arrays.
  * The typemap borrows ti->labels (out's parameters point at it): keep it
  * alive as long as out. Returns 0 or -ENOTSUP as pgcdc_types_map.
  */

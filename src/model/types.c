@@ -21,7 +21,12 @@
  *    little-endian WKB Debezium derives from them (point, and for box, lseg,
  *    path and polygon a Polygon or LineString) in scratch;
  *  - hstore -> the JSON object text Debezium writes with Jackson from
- *    pgjdbc's HashMap, so keys come in Java HashMap iteration order.
+ *    pgjdbc's HashMap, so keys come in Java HashMap iteration order;
+ *  - PostGIS geometry / geography -> their text output is hex-encoded EWKB
+ *    (PostGIS's "extended" WKB: bit 0x20000000 of the geometry type says
+ *    that a 4-byte SRID follows it); Debezium keeps the EWKB bytes as they
+ *    are in `wkb` and puts that SRID, or null, in `srid`. Arrays of them
+ *    separate elements with ':' (the types' typdelim), not ','.
  *
  * Types that only the catalog can name (enums, domains, extension types)
  * are mapped by pgcdc_types_map_info() from a struct pgcdc_type_info.
@@ -158,6 +163,7 @@ enum conv {
     CONV_LSEG,        /* [(x1,y1),(x2,y2)] -> Geometry (LineString WKB) */
     CONV_PATH,        /* [(..),..] open or ((..),..) closed -> Geometry (LineString WKB) */
     CONV_POLYGON,     /* ((..),..) -> Geometry (Polygon WKB, ring closed) */
+    CONV_EWKB,        /* PostGIS hex EWKB -> Geometry / Geography {EWKB, SRID} */
 };
 
 /* Geometric shapes (struct pgcdc_datum u.geo.shape). */
@@ -170,7 +176,9 @@ enum {
     SHAPE_LSEG,
     SHAPE_PATH_OPEN,
     SHAPE_PATH_CLOSED,
-    SHAPE_POLYGON
+    SHAPE_POLYGON,
+    SHAPE_EWKB,     /* PostGIS geometry / geography without an SRID */
+    SHAPE_EWKB_SRID /* PostGIS geometry / geography with u.geo.srid */
 };
 
 /* Which unavailable-value placeholder an array column gets. */
@@ -429,6 +437,20 @@ static const struct pgcdc_schema s_geometry = {
     .doc = "Geometry",
     .nfields = 3,
     .fields = geometry_fields,
+};
+
+/* PostGIS geography: like Geometry but version 1 and no extensions. */
+static const struct pgcdc_field geography_fields[] = {
+    {"wkb", &s_bytes, false},
+    {"srid", &s_int32, true},
+};
+static const struct pgcdc_schema s_geography = {
+    .ctype = PGCDC_CTYPE_STRUCT,
+    .name = "io.debezium.data.geometry.Geography",
+    .version = 1,
+    .doc = "Geography",
+    .nfields = 2,
+    .fields = geography_fields,
 };
 
 /* Fractional second digits of time/timestamp types: pgjdbc's getScale(). */
@@ -743,10 +765,11 @@ static void info_label(const struct pgcdc_type_info *ti, char *out, size_t n)
         snprintf(out, n, "%s.%s", ti->nspname, ti->name);
 }
 
-/* Extension types Debezium maps to schemas pgcdc has no converter for yet. */
+/* Extension types Debezium maps to schemas pgcdc has no converter for yet
+ * (pgvector's). */
 static bool debezium_only(const char *name)
 {
-    static const char *const names[] = {"geometry", "geography", "vector", "halfvec", "sparsevec"};
+    static const char *const names[] = {"vector", "halfvec", "sparsevec"};
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strcmp(name, names[i]) == 0)
@@ -773,7 +796,25 @@ static int map_by_name(const char *name, struct pgcdc_schema *s, int *conv)
         *conv = CONV_HSTORE;
         return 0;
     }
+    if (strcmp(name, "geometry") == 0) {
+        /* The same Geometry schema as the built-in geometric types. */
+        *s = s_geometry;
+        *conv = CONV_EWKB;
+        return 0;
+    }
+    if (strcmp(name, "geography") == 0) {
+        *s = s_geography;
+        *conv = CONV_EWKB;
+        return 0;
+    }
     return 1;
+}
+
+/* The array separator of an element type: PostGIS's types declare ':'
+ * (typdelim) because their text output may hold commas. */
+static char elem_delim(const char *elem_name)
+{
+    return strcmp(elem_name, "geometry") == 0 || strcmp(elem_name, "geography") == 0 ? ':' : ',';
 }
 
 static void schema_enum(struct pgcdc_schema *s, const char *labels)
@@ -827,6 +868,7 @@ int pgcdc_types_map_info(const struct pgcdc_type_info *ti, int32_t typmod, bool 
         if (rc == 0) {
             schema_plain(&out->schema, PGCDC_CTYPE_ARRAY);
             out->conv = CONV_ARRAY;
+            out->delim = elem_delim(ti->elem_name);
             return 0;
         }
         if (ti->elem_typtype == 'd') {
@@ -1870,6 +1912,68 @@ bad:
     return fail(-EINVAL, err, errlen, "invalid geometric value", text, len);
 }
 
+/* PostGIS's EWKB geometry type flag: a 4-byte SRID follows the type. */
+#define EWKB_SRID_FLAG UINT32_C(0x20000000)
+
+/*
+ * PostGIS geometry / geography text output (hex EWKB) -> the EWKB bytes in
+ * scratch and the SRID, read as Debezium's PostgisGeometry does: byte 0 is
+ * the byte order (0 big-endian, else little-endian), then the 32-bit type,
+ * then the SRID when the type has EWKB_SRID_FLAG. Fewer than 9 bytes are
+ * invalid (Debezium rejects them too).
+ */
+static int conv_ewkb(const char *text, size_t len, struct pgcdc_buf *scratch,
+                     struct pgcdc_datum *out, char *err, size_t errlen)
+{
+    unsigned char *dst;
+    uint32_t type;
+    size_t i, n = len / 2;
+    int rc;
+
+    if (len % 2 != 0 || n < 9)
+        return fail(-EINVAL, err, errlen, "invalid geometry (expected hex EWKB)", text, len);
+    rc = pgcdc_buf_reserve(scratch, n);
+    if (rc < 0)
+        return rc;
+    dst = (unsigned char *)scratch->data + scratch->len;
+    for (i = 0; i < n; i++) {
+        int hi = pgcdc_hex_value(text[2 * i]), lo = pgcdc_hex_value(text[2 * i + 1]);
+
+        if (hi < 0 || lo < 0)
+            return fail(-EINVAL, err, errlen, "invalid geometry (expected hex EWKB)", text, len);
+        dst[i] = (unsigned char)(hi << 4 | lo);
+    }
+    if (dst[0] != 0)
+        type = (uint32_t)dst[1] | (uint32_t)dst[2] << 8 | (uint32_t)dst[3] << 16 |
+               (uint32_t)dst[4] << 24;
+    else
+        type = (uint32_t)dst[1] << 24 | (uint32_t)dst[2] << 16 | (uint32_t)dst[3] << 8 |
+               (uint32_t)dst[4];
+    out->kind = PGCDC_DATUM_STRUCT;
+    out->u.geo.shape = SHAPE_EWKB;
+    if (type & EWKB_SRID_FLAG) {
+        uint32_t srid;
+
+        if (n < 9 + 4)
+            return fail(-EINVAL, err, errlen, "invalid geometry (EWKB without its SRID)", text,
+                        len);
+        if (dst[0] != 0)
+            srid = (uint32_t)dst[5] | (uint32_t)dst[6] << 8 | (uint32_t)dst[7] << 16 |
+                   (uint32_t)dst[8] << 24;
+        else
+            srid = (uint32_t)dst[5] << 24 | (uint32_t)dst[6] << 16 | (uint32_t)dst[7] << 8 |
+                   (uint32_t)dst[8];
+        out->u.geo.shape = SHAPE_EWKB_SRID;
+        out->u.geo.srid = (int32_t)srid;
+    }
+    out->ptr = NULL;
+    out->off = scratch->len;
+    out->len = n;
+    scratch->len += n;
+    scratch->data[scratch->len] = '\0';
+    return 0;
+}
+
 int pgcdc_types_struct_field(const struct pgcdc_datum *d, int i, struct pgcdc_datum *out)
 {
     int shape = d->u.geo.shape;
@@ -1937,6 +2041,24 @@ int pgcdc_types_struct_field(const struct pgcdc_datum *d, int i, struct pgcdc_da
         } else if (i != 1) {
             return -EINVAL;
         } /* srid: null */
+        return 0;
+    case SHAPE_EWKB:
+    case SHAPE_EWKB_SRID:
+        /* wkb, srid, and (Geometry only) extensions, which PostGIS values
+         * leave null. */
+        if (i == 0) {
+            out->kind = PGCDC_DATUM_BYTES;
+            out->ptr = d->ptr;
+            out->off = d->off;
+            out->len = d->len;
+        } else if (i == 1) {
+            if (shape == SHAPE_EWKB_SRID) {
+                out->kind = PGCDC_DATUM_INT;
+                out->u.i = d->u.geo.srid;
+            }
+        } else if (i != 2) {
+            return -EINVAL;
+        }
         return 0;
     default:
         return -EINVAL;
@@ -2175,7 +2297,14 @@ static int convert_with(const struct pgcdc_typemap *tm, int conv, const struct p
                         const char *text, size_t len, struct pgcdc_buf *scratch,
                         struct pgcdc_datum *out, char *err, size_t errlen);
 
-static int array_scan(const char *text, size_t len, uint32_t *count, char *err, size_t errlen);
+static int array_scan(const char *text, size_t len, char delim, uint32_t *count, char *err,
+                      size_t errlen);
+
+/* The element separator of an ARRAY column. */
+static char array_delim(const struct pgcdc_typemap *tm)
+{
+    return tm->delim ? tm->delim : ',';
+}
 
 static int convert_with(const struct pgcdc_typemap *tm, int conv, const struct pgcdc_schema *s,
                         const char *text, size_t len, struct pgcdc_buf *scratch,
@@ -2334,8 +2463,10 @@ static int convert_with(const struct pgcdc_typemap *tm, int conv, const struct p
     case CONV_PATH:
     case CONV_POLYGON:
         return conv_geometric(conv, text, len, scratch, out, err, errlen);
+    case CONV_EWKB:
+        return conv_ewkb(text, len, scratch, out, err, errlen);
     case CONV_ARRAY:
-        rc = array_scan(text, len, &out->u.arr.count, err, errlen);
+        rc = array_scan(text, len, array_delim(tm), &out->u.arr.count, err, errlen);
         if (rc < 0)
             return rc;
         out->kind = PGCDC_DATUM_ARRAY;
@@ -2373,8 +2504,8 @@ const char *pgcdc_datum_ptr(const struct pgcdc_datum *d, const struct pgcdc_buf 
  * element (quoted: between the quotes, *escaped set when it holds
  * backslashes), 0 at the closing brace, -EINVAL on malformed text.
  */
-static int array_token(const char **p, const char *end, const char **tok, size_t *toklen,
-                       bool *quoted, bool *escaped, bool *is_null, bool first)
+static int array_token(const char **p, const char *end, char delim, const char **tok,
+                       size_t *toklen, bool *quoted, bool *escaped, bool *is_null, bool first)
 {
     const char *q = *p;
 
@@ -2408,7 +2539,7 @@ static int array_token(const char **p, const char *end, const char **tok, size_t
         q++;
     } else {
         *tok = q;
-        while (q < end && *q != ',' && *q != '}') {
+        while (q < end && *q != delim && *q != '}') {
             if (*q == '"' || *q == '{' || *q == '\\')
                 return -EINVAL;
             q++;
@@ -2420,7 +2551,7 @@ static int array_token(const char **p, const char *end, const char **tok, size_t
     }
     if (q >= end)
         return -EINVAL;
-    if (*q == ',')
+    if (*q == delim)
         q++;
     else if (*q != '}')
         return -EINVAL;
@@ -2445,7 +2576,8 @@ static const char *array_start(const char *text, const char *end)
     return p + 1;
 }
 
-static int array_scan(const char *text, size_t len, uint32_t *count, char *err, size_t errlen)
+static int array_scan(const char *text, size_t len, char delim, uint32_t *count, char *err,
+                      size_t errlen)
 {
     const char *end = text + len, *p = array_start(text, end), *tok;
     size_t toklen;
@@ -2456,7 +2588,7 @@ static int array_scan(const char *text, size_t len, uint32_t *count, char *err, 
     if (p == NULL)
         return fail(-EINVAL, err, errlen, "invalid array", text, len);
     for (;;) {
-        rc = array_token(&p, end, &tok, &toklen, &quoted, &escaped, &is_null, n == 0);
+        rc = array_token(&p, end, delim, &tok, &toklen, &quoted, &escaped, &is_null, n == 0);
         if (rc == 0)
             break;
         if (rc == -ENOTSUP)
@@ -2517,7 +2649,8 @@ int pgcdc_types_array_next(const struct pgcdc_typemap *tm, struct pgcdc_array_it
     }
     if (it->p == NULL)
         return -EINVAL;
-    rc = array_token(&it->p, it->end, &tok, &toklen, &quoted, &escaped, &is_null, false);
+    rc = array_token(&it->p, it->end, array_delim(tm), &tok, &toklen, &quoted, &escaped, &is_null,
+                     false);
     if (rc <= 0) {
         if (err != NULL && errlen > 0)
             snprintf(err, errlen, "invalid array element");

@@ -136,6 +136,12 @@ COLUMNS = [
     ("c_ltree", "ltree", "'top.science.astronomy'", "''"),
     ("c_tsvector", "tsvector", "'a fat cat'", "''"),
     ("c_pg_lsn", "pg_lsn", "'0/16B3748'", "'FFFFFFFF/FFFFFFFF'"),
+    # PostGIS: hex EWKB in pgoutput; with and without an SRID, 2D and 3D
+    ("c_geometry", "geometry", "'POINT(1 2)'", "'SRID=4326;POLYGON((0 0,1 0,1 1,0 0))'"),
+    ("c_geometry_srid", "geometry(PointZ,3857)", "'SRID=3857;POINT(1 2 3)'",
+     "'SRID=3857;POINT(-1.5 0 1e300)'"),
+    ("c_geography", "geography", "'POINT(-71.06 42.36)'", "'SRID=4326;LINESTRING(0 0,1 1)'"),
+    ("c_geography_srid", "geography(Point,4269)", "'SRID=4269;POINT(1 2)'", "'SRID=4269;POINT EMPTY'"),
     # values stored out of line (TOAST): a last update leaves them unchanged, so
     # pgoutput sends them as 'u' and both connectors emit their placeholder
     ("c_toast_text", "text", MD5S.format(1, 100, "string_agg(m, '')"),
@@ -184,6 +190,9 @@ COLUMNS = [
     ("a_enum", "conf_mood[]", "'{happy,sad}'", "'{}'"),
     ("a_money", "money[]", "'{1.00}'", "'{}'"),
     ("a_interval", "interval[]", "'{\"1 day\"}'", "'{}'"),
+    ("a_geometry", "geometry[]",
+     "ARRAY['POINT(1 1)'::geometry, NULL, 'SRID=4326;POINT(2 2)'::geometry]", "'{}'"),
+    ("a_geography", "geography[]", "ARRAY['POINT(1 1)'::geography]", "'{}'"),
 ]
 
 SETUP = """
@@ -195,6 +204,7 @@ DROP DOMAIN IF EXISTS conf_email;
 CREATE EXTENSION IF NOT EXISTS hstore;
 CREATE EXTENSION IF NOT EXISTS citext;
 CREATE EXTENSION IF NOT EXISTS ltree;
+CREATE EXTENSION IF NOT EXISTS postgis;
 CREATE TYPE conf_mood AS ENUM ('sad', 'ok', 'happy');
 CREATE DOMAIN conf_posint AS integer CHECK (VALUE > 0);
 CREATE DOMAIN conf_email AS varchar(64) CHECK (VALUE LIKE '%@%');

@@ -205,3 +205,107 @@ def test_catalog_types_avro_schemas_and_values(db, pgcdc, table, types):
     assert enum2["connect.parameters"] == {"allowed": "sad,ok,happy,ecstatic"}
     if not has["citext"] or not has["hstore"]:
         pytest.skip(f"extensions not available in this PostgreSQL: {has}")
+
+
+# PostGIS: geometry and geography as Debezium 3.7 maps them. wkb is the
+# EWKB exactly as PostGIS stores it (SRID flag and SRID included), srid the
+# SRID from it or null; the expected bytes come from the server itself
+# (geometry::bytea is the EWKB).
+POSTGIS_VALUES = {
+    "g": "POINT(1 2)",
+    "gs": "SRID=4326;POLYGON((0 0,1 0,1 1,0 0))",
+    "gz": "SRID=3857;POINT(1 2 3)",
+    "gg": "POINT(-71.06 42.36)",
+    "gn": None,
+}
+
+
+def postgis_table(db, table):
+    if not extension_available(db, "postgis"):
+        pytest.skip("PostGIS is not installed in this PostgreSQL "
+                    "(CREATE EXTENSION postgis failed; Debian: postgresql-15-postgis-3)")
+    return table("id int PRIMARY KEY, g geometry, gs geometry(Polygon,4326), gz geometry, "
+                 "gg geography, gn geometry, ga geometry[]")
+
+
+def insert_postgis_row(db, t):
+    sql(db, f"INSERT INTO {t} (id, g, gs, gz, gg, gn, ga) VALUES "
+        "(1, %s, %s, %s, %s, %s, ARRAY['POINT(1 1)'::geometry, NULL, "
+        "'SRID=4326;POINT(2 2)'::geometry])",
+        *POSTGIS_VALUES.values())
+
+
+def expected_postgis(db, t):
+    """{column: (EWKB bytes, SRID or None)} as the server has them."""
+    row = sql(db, f"SELECT g::bytea, ST_SRID(g), gs::bytea, ST_SRID(gs), gz::bytea, ST_SRID(gz), "
+              f"gg::geometry::bytea, ST_SRID(gg), ga[1]::bytea, ga[3]::bytea FROM {t}")[0]
+    srid = lambda s: s or None
+    return {"g": (bytes(row[0]), srid(row[1])), "gs": (bytes(row[2]), srid(row[3])),
+            "gz": (bytes(row[4]), srid(row[5])), "gg": (bytes(row[6]), srid(row[7])),
+            "ga1": (bytes(row[8]), None), "ga3": (bytes(row[9]), 4326)}
+
+
+def test_postgis_values_as_json(db, pgcdc, table):
+    t = postgis_table(db, table)
+    p = pgcdc(table_include_list=f"public\\.{t}").start()
+    insert_postgis_row(db, t)
+    want = expected_postgis(db, t)
+    a = by_topic(p.events(1), f"{p.name}.public.{t}")[0]["value"]["after"]
+
+    def geo(wkb, srid, extensions=True):
+        v = {"wkb": base64.b64encode(wkb).decode(), "srid": srid}
+        if extensions:
+            v["extensions"] = None
+        return v
+
+    assert want["g"][1] is None and want["gs"][1] == 4326 and want["gg"][1] == 4326
+    for col in ("g", "gs", "gz"):
+        assert a[col] == geo(*want[col]), col
+    # the SRID stays inside the bytes: EWKB, not plain WKB
+    assert base64.b64decode(a["gs"]["wkb"])[1:5] == bytes.fromhex("03000020")
+    assert a["gz"]["srid"] == 3857
+    assert a["gg"] == geo(*want["gg"], extensions=False)  # Geography has no extensions
+    assert a["gn"] is None
+    assert a["ga"] == [geo(*want["ga1"]), None, geo(*want["ga3"])]
+    assert "left out" not in p.stderr()
+
+
+def test_postgis_avro_schemas_and_values(db, pgcdc, table):
+    t = postgis_table(db, table)
+    p = pgcdc(table_include_list=f"public\\.{t}")
+    p.cfg.update(kafka_cfg())
+    p.start()
+    insert_postgis_row(db, t)
+    want = expected_postgis(db, t)
+    rec = consume(f"{p.name}.public.{t}", 1)[0]
+    schema, _ = schema_by_id(rec["value_id"])
+    value = field_type(schema, "before")
+
+    geometry = field_type(value, "g")
+    assert geometry == {
+        "type": "record", "name": "Geometry", "namespace": "io.debezium.data.geometry",
+        "doc": "Geometry",
+        "fields": [{"name": "wkb", "type": "bytes"},
+                   {"name": "srid", "type": ["null", "int"], "default": None},
+                   {"name": "extensions", "type": ["null", {"type": "map", "values": "string"}],
+                    "default": None}],
+        "connect.doc": "Geometry", "connect.version": 2,
+        "connect.name": "io.debezium.data.geometry.Geometry"}
+    assert field_type(value, "gs") == "io.debezium.data.geometry.Geometry"
+    assert field_type(value, "gg") == {
+        "type": "record", "name": "Geography", "namespace": "io.debezium.data.geometry",
+        "doc": "Geography",
+        "fields": [{"name": "wkb", "type": "bytes"},
+                   {"name": "srid", "type": ["null", "int"], "default": None}],
+        "connect.doc": "Geography", "connect.version": 1,
+        "connect.name": "io.debezium.data.geometry.Geography"}
+    assert field_type(value, "ga") == {"type": "array",
+                                       "items": ["null", "io.debezium.data.geometry.Geometry"]}
+
+    a = rec["value"]["after"]
+    for col in ("g", "gs", "gz"):
+        assert a[col] == {"wkb": want[col][0], "srid": want[col][1], "extensions": None}, col
+    assert a["gg"] == {"wkb": want["gg"][0], "srid": 4326}
+    assert a["gn"] is None
+    assert [x and x["srid"] for x in a["ga"]] == [None, None, 4326]
+    assert a["ga"][0]["wkb"] == want["ga1"][0]

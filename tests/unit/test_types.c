@@ -974,9 +974,10 @@ Test(types, unknown_catalog_types_and_their_messages)
     cr_assert_eq(pgcdc_types_map_info(&ti, -1, true, &tm, err, sizeof(err)), 0);
     cr_assert_eq(tm.schema.ctype, PGCDC_CTYPE_BYTES);
 
-    /* PostGIS: Debezium maps it, pgcdc does not yet; the option would not help */
-    ti = info_base(17100, 'b', "geometry");
+    /* pgvector: Debezium maps it, pgcdc does not yet; the option would not help */
+    ti = info_base(17100, 'b', "vector");
     cr_assert_eq(pgcdc_types_map_info(&ti, -1, true, &tm, err, sizeof(err)), -ENOTSUP);
+    cr_assert(strstr(err, "'public.vector'") != NULL, "%s", err);
     cr_assert(strstr(err, "include.unknown.datatypes") == NULL, "%s", err);
 
     /* An array of a domain: left out as Debezium does, bytes elements with the option */
@@ -1266,4 +1267,238 @@ Test(types, hstore_after_other_values_in_scratch)
     cr_assert_eq(conv(&c, &tm, "\"b\"=>\"1\", \"q\"=>\"2\"", &d), 0, "%s", c.err);
     expect_string_datum(&d, &c.scratch, "{\"q\":\"2\",\"b\":\"1\"}");
     pgcdc_buf_free(&c.scratch);
+}
+
+/* ---------------------------------------------------------------------- */
+/* PostGIS geometry / geography: hex EWKB as PostGIS 3.3 prints it          */
+
+/* Hex text -> bytes, for the expected values. */
+static size_t hex_decode(const char *hex, unsigned char *out)
+{
+    size_t n = 0;
+
+    for (; hex[0] && hex[1]; hex += 2) {
+        unsigned int v;
+
+        cr_assert_eq(sscanf(hex, "%2x", &v), 1);
+        out[n++] = (unsigned char)v;
+    }
+    return n;
+}
+
+static struct pgcdc_type_info info_postgis(uint32_t oid, const char *name)
+{
+    struct pgcdc_type_info ti = info_base(oid, 'b', name);
+
+    snprintf(ti.base_extension, sizeof(ti.base_extension), "postgis");
+    return ti;
+}
+
+/* Converts hex EWKB text with tm and checks wkb (the EWKB bytes as they
+ * are) and srid (want_srid < 0: null). */
+static void expect_ewkb(const struct pgcdc_typemap *tm, const char *hex, int64_t want_srid)
+{
+    struct conv_ctx c = {PGCDC_BUF_INIT, ""};
+    unsigned char want[512];
+    size_t n = hex_decode(hex, want);
+    struct pgcdc_datum d, f;
+
+    cr_assert_eq(conv(&c, tm, hex, &d), 0, "'%s': %s", hex, c.err);
+    cr_assert_eq(d.kind, PGCDC_DATUM_STRUCT);
+    cr_assert_eq(pgcdc_types_struct_field(&d, 0, &f), 0);
+    cr_assert_eq(f.kind, PGCDC_DATUM_BYTES);
+    cr_assert_eq(f.len, n, "'%s': %zu bytes, want %zu", hex, f.len, n);
+    cr_assert_eq(memcmp(pgcdc_datum_ptr(&f, &c.scratch), want, n), 0, "'%s': other bytes", hex);
+    cr_assert_eq(pgcdc_types_struct_field(&d, 1, &f), 0);
+    if (want_srid < 0) {
+        cr_assert_eq(f.kind, PGCDC_DATUM_NULL, "'%s': srid is not null", hex);
+    } else {
+        cr_assert_eq(f.kind, PGCDC_DATUM_INT, "'%s': srid is null", hex);
+        cr_assert_eq(f.u.i, want_srid, "'%s': srid %lld", hex, (long long)f.u.i);
+    }
+    pgcdc_buf_free(&c.scratch);
+}
+
+Test(types, geometry_and_geography_schemas_are_debeziums)
+{
+    struct pgcdc_type_info ti = info_postgis(16392, "geometry");
+    struct pgcdc_typemap tm = map_info_ok(&ti, -1);
+
+    /* io.debezium.data.geometry.Geometry version 2, as for box or polygon */
+    cr_assert_eq(tm.schema.ctype, PGCDC_CTYPE_STRUCT);
+    cr_assert_str_eq(tm.schema.name, "io.debezium.data.geometry.Geometry");
+    cr_assert_eq(tm.schema.version, 2);
+    cr_assert_str_eq(tm.schema.doc, "Geometry");
+    cr_assert_eq(tm.schema.nfields, 3);
+    cr_assert_str_eq(tm.schema.fields[0].name, "wkb");
+    cr_assert_eq(tm.schema.fields[0].schema->ctype, PGCDC_CTYPE_BYTES);
+    cr_assert_not(tm.schema.fields[0].optional);
+    cr_assert_str_eq(tm.schema.fields[1].name, "srid");
+    cr_assert_eq(tm.schema.fields[1].schema->ctype, PGCDC_CTYPE_INT32);
+    cr_assert(tm.schema.fields[1].optional);
+    cr_assert_str_eq(tm.schema.fields[2].name, "extensions");
+    cr_assert_eq(tm.schema.fields[2].schema->ctype, PGCDC_CTYPE_MAP);
+
+    /* Geography: version 1, no extensions */
+    ti = info_postgis(17079, "geography");
+    tm = map_info_ok(&ti, -1);
+    cr_assert_eq(tm.schema.ctype, PGCDC_CTYPE_STRUCT);
+    cr_assert_str_eq(tm.schema.name, "io.debezium.data.geometry.Geography");
+    cr_assert_eq(tm.schema.version, 1);
+    cr_assert_str_eq(tm.schema.doc, "Geography");
+    cr_assert_eq(tm.schema.nfields, 2);
+    cr_assert_str_eq(tm.schema.fields[0].name, "wkb");
+    cr_assert_not(tm.schema.fields[0].optional);
+    cr_assert_str_eq(tm.schema.fields[1].name, "srid");
+    cr_assert(tm.schema.fields[1].optional);
+
+    /* geometry(Point,4326): the typmod changes nothing; a domain over
+     * geometry is a geometry */
+    ti = info_postgis(16392, "geometry");
+    tm = map_info_ok(&ti, 1107460);
+    cr_assert_str_eq(tm.schema.name, "io.debezium.data.geometry.Geometry");
+    ti = info_base(18000, 'd', "place");
+    ti.base_oid = 16392;
+    snprintf(ti.base_name, sizeof(ti.base_name), "geometry");
+    tm = map_info_ok(&ti, -1);
+    cr_assert_str_eq(tm.schema.name, "io.debezium.data.geometry.Geometry");
+}
+
+Test(types, geometry_wkb_is_the_ewkb_and_srid_comes_from_it)
+{
+    struct pgcdc_type_info ti = info_postgis(16392, "geometry");
+    struct pgcdc_typemap tm = map_info_ok(&ti, -1);
+
+    /* POINT(1 2): no SRID flag, srid null */
+    expect_ewkb(&tm, "0101000000000000000000F03F0000000000000040", -1);
+    /* SRID=3187;POINT(1 2): flag 0x20000000, SRID kept in the bytes */
+    expect_ewkb(&tm, "0101000020730C0000000000000000F03F0000000000000040", 3187);
+    /* SRID=4326;POINT(1 2 3): Z flag too */
+    expect_ewkb(&tm, "01010000A0E6100000000000000000F03F00000000000000400000000000000840", 4326);
+    /* POINTZM(1 2 3 4) without SRID */
+    expect_ewkb(&tm,
+                "01010000C0000000000000F03F00000000000000400000000000000840000000000000"
+                "1040",
+                -1);
+    /* SRID=4326;POLYGON((0 0,1 0,1 1,0 0)) */
+    expect_ewkb(&tm,
+                "0103000020E6100000010000000400000000000000000000000000000000000000000000000000"
+                "F03F0000000000000000000000000000F03F000000000000F03F0000000000000000000000000000"
+                "0000",
+                4326);
+    /* lower-case hex, and big-endian (XDR) EWKB: SRID read big-endian */
+    expect_ewkb(&tm, "0020000001000010e63ff00000000000004000000000000000", 4326);
+    /* GEOMETRYCOLLECTION EMPTY: 9 bytes, the shortest EWKB */
+    expect_ewkb(&tm, "010700000000000000", -1);
+    /* SRID 0 set explicitly is 0, not null (PostGIS itself drops it) */
+    expect_ewkb(&tm, "010100002000000000000000000000F03F0000000000000040", 0);
+}
+
+Test(types, geometry_fields_and_extensions)
+{
+    struct pgcdc_type_info ti = info_postgis(16392, "geometry");
+    struct pgcdc_typemap tm = map_info_ok(&ti, -1);
+    struct conv_ctx c = {PGCDC_BUF_INIT, ""};
+    struct pgcdc_datum d, f;
+
+    cr_assert_eq(conv(&c, &tm, "0101000020E6100000000000000000F03F0000000000000040", &d), 0, "%s",
+                 c.err);
+    /* PostGIS values carry no extensions; the map is null */
+    expect_field_null(&d, 2);
+    cr_assert_eq(pgcdc_types_struct_field(&d, 3, &f), -EINVAL);
+    pgcdc_buf_free(&c.scratch);
+}
+
+Test(types, geography_values)
+{
+    struct pgcdc_type_info ti = info_postgis(17079, "geography");
+    struct pgcdc_typemap tm = map_info_ok(&ti, -1);
+
+    /* 'POINT(1 2)'::geography gets the default SRID 4326 */
+    expect_ewkb(&tm, "0101000020E6100000000000000000F03F0000000000000040", 4326);
+    expect_ewkb(&tm, "0101000000000000000000F03F0000000000000040", -1);
+}
+
+Test(types, invalid_ewkb_is_an_error)
+{
+    struct pgcdc_type_info ti = info_postgis(16392, "geometry");
+    struct pgcdc_typemap tm = map_info_ok(&ti, -1);
+    struct conv_ctx c = {PGCDC_BUF_INIT, ""};
+    struct pgcdc_datum d;
+
+    cr_assert_eq(conv(&c, &tm, "POINT(1 2)", &d), -EINVAL);
+    cr_assert(strstr(c.err, "geometry") != NULL, "%s", c.err);
+    cr_assert_eq(conv(&c, &tm, "01010000", &d), -EINVAL);           /* under 9 bytes */
+    cr_assert_eq(conv(&c, &tm, "01070000000000000", &d), -EINVAL);  /* odd length */
+    cr_assert_eq(conv(&c, &tm, "010100002000000000", &d), -EINVAL); /* flag without SRID */
+    cr_assert_eq(conv(&c, &tm, "", &d), -EINVAL);
+    pgcdc_buf_free(&c.scratch);
+}
+
+Test(types, geometry_arrays_split_on_colons)
+{
+    struct pgcdc_type_info ti = info_postgis(16400, "_geometry");
+    struct conv_ctx c = {PGCDC_BUF_INIT, ""};
+    struct pgcdc_array_iter it;
+    struct pgcdc_typemap tm;
+    struct pgcdc_datum d, el, f;
+    unsigned char want[64];
+    size_t n;
+
+    ti.elem_oid = 16392;
+    ti.elem_typtype = 'b';
+    snprintf(ti.elem_name, sizeof(ti.elem_name), "geometry");
+    tm = map_info_ok(&ti, -1);
+    cr_assert_eq(tm.schema.ctype, PGCDC_CTYPE_ARRAY);
+    cr_assert_str_eq(tm.elem.name, "io.debezium.data.geometry.Geometry");
+
+    /* PostGIS's typdelim is ':' */
+    cr_assert_eq(conv(&c, &tm,
+                      "{0101000000000000000000F03F000000000000F03F:NULL:"
+                      "0101000020E610000000000000000000400000000000000040}",
+                      &d),
+                 0, "%s", c.err);
+    cr_assert_eq(d.u.arr.count, 3);
+    pgcdc_types_array_begin(&d, &it);
+    cr_assert_eq(pgcdc_types_array_next(&tm, &it, &c.scratch, &el, c.err, sizeof(c.err)), 1, "%s",
+                 c.err);
+    cr_assert_eq(el.kind, PGCDC_DATUM_STRUCT);
+    n = hex_decode("0101000000000000000000F03F000000000000F03F", want);
+    cr_assert_eq(pgcdc_types_struct_field(&el, 0, &f), 0);
+    cr_assert_eq(f.len, n);
+    cr_assert_eq(memcmp(pgcdc_datum_ptr(&f, &c.scratch), want, n), 0);
+    expect_field_null(&el, 1);
+    cr_assert_eq(pgcdc_types_array_next(&tm, &it, &c.scratch, &el, c.err, sizeof(c.err)), 1);
+    cr_assert_eq(el.kind, PGCDC_DATUM_NULL);
+    cr_assert_eq(pgcdc_types_array_next(&tm, &it, &c.scratch, &el, c.err, sizeof(c.err)), 1);
+    cr_assert_eq(pgcdc_types_struct_field(&el, 1, &f), 0);
+    cr_assert_eq(f.kind, PGCDC_DATUM_INT);
+    cr_assert_eq(f.u.i, 4326);
+    cr_assert_eq(pgcdc_types_array_next(&tm, &it, &c.scratch, &el, c.err, sizeof(c.err)), 0);
+
+    /* geography[] likewise */
+    ti = info_postgis(17087, "_geography");
+    ti.elem_oid = 17079;
+    ti.elem_typtype = 'b';
+    snprintf(ti.elem_name, sizeof(ti.elem_name), "geography");
+    tm = map_info_ok(&ti, -1);
+    cr_assert_str_eq(tm.elem.name, "io.debezium.data.geometry.Geography");
+    cr_assert_eq(conv(&c, &tm, "{}", &d), 0, "%s", c.err);
+    cr_assert_eq(d.u.arr.count, 0);
+    /* a comma does not separate PostGIS elements */
+    cr_assert_eq(conv(&c, &tm, "{010700000000000000,010700000000000000}", &d), 0, "%s", c.err);
+    cr_assert_eq(d.u.arr.count, 1);
+    pgcdc_types_array_begin(&d, &it);
+    cr_assert_lt(pgcdc_types_array_next(&tm, &it, &c.scratch, &el, c.err, sizeof(c.err)), 0);
+    pgcdc_buf_free(&c.scratch);
+}
+
+Test(types, geometry_placeholder_is_null)
+{
+    struct pgcdc_type_info ti = info_postgis(16392, "geometry");
+    struct pgcdc_typemap tm = map_info_ok(&ti, -1);
+    struct pgcdc_datum d;
+
+    cr_assert_eq(pgcdc_types_unavailable(&tm, PGCDC_TYPES_DEFAULT_PLACEHOLDER, &d), 0);
+    cr_assert_eq(d.kind, PGCDC_DATUM_NULL);
 }
