@@ -111,21 +111,33 @@ void pgcdc_buf_free(struct pgcdc_buf *b)
     b->cap = 0;
 }
 
-int pgcdc_buf_append_uint(struct pgcdc_buf *b, uint64_t v, int min_digits)
+size_t pgcdc_fmt_uint(char out[PGCDC_UINT_DIGITS], uint64_t v)
 {
-    char tmp[20];
-    int n = 0;
+    char tmp[PGCDC_UINT_DIGITS];
+    size_t n = 0;
 
     do {
         tmp[n++] = (char)('0' + v % 10);
         v /= 10;
     } while (v != 0);
-    while (n < min_digits && n < (int)sizeof(tmp))
-        tmp[n++] = '0';
-    if (pgcdc_buf_reserve(b, (size_t)n))
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+int pgcdc_buf_append_uint(struct pgcdc_buf *b, uint64_t v, int min_digits)
+{
+    char digits[PGCDC_UINT_DIGITS];
+    size_t n = pgcdc_fmt_uint(digits, v);
+    size_t pad = min_digits > (int)n ? (size_t)min_digits - n : 0;
+
+    if (pad > PGCDC_UINT_DIGITS - n)
+        pad = PGCDC_UINT_DIGITS - n;
+    if (pgcdc_buf_reserve(b, pad + n))
         return -ENOMEM;
-    while (n > 0)
-        b->data[b->len++] = tmp[--n];
+    memset(b->data + b->len, '0', pad);
+    memcpy(b->data + b->len + pad, digits, n);
+    b->len += pad + n;
     b->data[b->len] = '\0';
     return 0;
 }

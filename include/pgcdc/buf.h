@@ -43,6 +43,12 @@ int pgcdc_buf_append_char(struct pgcdc_buf *b, char c);
 int pgcdc_buf_appendf(struct pgcdc_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Longest decimal form of a uint64_t. */
+#define PGCDC_UINT_DIGITS 20
+
+/* Writes v in decimal at out (no NUL) and returns the digits written. */
+size_t pgcdc_fmt_uint(char out[PGCDC_UINT_DIGITS] /* OUT */, uint64_t v);
+
 /* Appends v in decimal, zero-padded to at least min_digits digits (0..20),
  * without printf's cost (hot paths format numbers per event). 0 or -ENOMEM. */
 int pgcdc_buf_append_uint(struct pgcdc_buf *b, uint64_t v, int min_digits);

@@ -32,6 +32,15 @@ struct pgcdc_source {
     pgcdc_lsn origin_lsn;          /* its commit LSN on the origin server, 0 when none */
 };
 
+/* Bytes of the longest sequence text and its NUL. */
+#define PGCDC_SOURCE_SEQUENCE_LEN 48
+
+/* Writes Debezium's source.sequence, ["<last commit lsn>","<lsn>"] (null
+ * for no last commit), into out as a NUL-terminated string. Formatted for
+ * every event, so without printf. */
+void pgcdc_source_sequence(const struct pgcdc_source *s,
+                           char out[PGCDC_SOURCE_SEQUENCE_LEN] /* OUT */);
+
 /* One change. Tuples are as decoded; columns are matched to rel by index. */
 struct pgcdc_change {
     char op;               /* 'c' 'u' 'd' 'r' 't' or 'm' */

@@ -62,20 +62,20 @@ struct avro_relstate {
 };
 
 struct avro_encoder {
-    struct pgcdc_encoder base;         /* must be first */
-    char *placeholder;                 /* unavailable.value.placeholder */
-    char *msg_topic;                   /* <topic.prefix>.message */
-    struct pgcdc_registry *registry;   /* borrowed, or NULL */
-    struct pgcdc_registry_retry retry; /* registration retries */
-    pgcdc_avro_id_fn id_fn;            /* ids without a registry, or NULL */
-    void *id_arg;                      /* handed to id_fn */
-    struct pgcdc_buf scratch;          /* converted values of the current row */
-    avro_writer_t writer;              /* memory writer, pointed at each output buffer */
-    bool msg_ready;                    /* msg_key and msg_value are set up */
-    struct avro_part msg_key;          /* MessageKey */
-    struct avro_part msg_value;        /* MessageValue */
-    char seq[64];                      /* source.sequence text of the current event */
-    char op[2];                        /* envelope op text of the current event */
+    struct pgcdc_encoder base;           /* must be first */
+    char *placeholder;                   /* unavailable.value.placeholder */
+    char *msg_topic;                     /* <topic.prefix>.message */
+    struct pgcdc_registry *registry;     /* borrowed, or NULL */
+    struct pgcdc_registry_retry retry;   /* registration retries */
+    pgcdc_avro_id_fn id_fn;              /* ids without a registry, or NULL */
+    void *id_arg;                        /* handed to id_fn */
+    struct pgcdc_buf scratch;            /* converted values of the current row */
+    avro_writer_t writer;                /* memory writer, pointed at each output buffer */
+    bool msg_ready;                      /* msg_key and msg_value are set up */
+    struct avro_part msg_key;            /* MessageKey */
+    struct avro_part msg_value;          /* MessageValue */
+    char seq[PGCDC_SOURCE_SEQUENCE_LEN]; /* source.sequence text of the current event */
+    char op[2];                          /* envelope op text of the current event */
 };
 
 static const char *rel_label_ns(const struct pgcdc_rel *rel)
@@ -553,45 +553,6 @@ static int set_row(struct avro_encoder *e, const struct pgcdc_rel *rel, const st
     return 0;
 }
 
-/* Writes v in decimal at out; returns the digits written (at most 20). */
-static size_t put_u64(char *out, uint64_t v)
-{
-    char tmp[20];
-    size_t n = 0;
-
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    return n;
-}
-
-/* Debezium's sequence, ["<last commit lsn>","<lsn>"] (null when none),
- * without printf's cost: it is formatted for every event. out holds at
- * least 52 bytes. */
-static void format_sequence(char *out, uint64_t last_commit, uint64_t lsn)
-{
-    size_t n = 0;
-
-    out[n++] = '[';
-    if (last_commit) {
-        out[n++] = '"';
-        n += put_u64(out + n, last_commit);
-        out[n++] = '"';
-    } else {
-        memcpy(out + n, "null", 4);
-        n += 4;
-    }
-    out[n++] = ',';
-    out[n++] = '"';
-    n += put_u64(out + n, lsn);
-    out[n++] = '"';
-    out[n++] = ']';
-    out[n] = '\0';
-}
-
 /* Fills a Source record as the JSON encoder writes it. */
 static int set_source(struct avro_encoder *e, const struct pgcdc_change *ch, avro_value_t *src)
 {
@@ -599,7 +560,7 @@ static int set_source(struct avro_encoder *e, const struct pgcdc_change *ch, avr
     int64_t us = s->commit_time_us;
     avro_value_t snap;
 
-    format_sequence(e->seq, s->last_commit_lsn, s->lsn);
+    pgcdc_source_sequence(s, e->seq);
     return set_field_str(src, PGCDC_AVRO_SRC_VERSION, -1, s->connector_version) ||
            set_field_str(src, PGCDC_AVRO_SRC_CONNECTOR, -1, "postgresql") ||
            set_field_str(src, PGCDC_AVRO_SRC_NAME, -1, s->name) ||

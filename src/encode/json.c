@@ -332,21 +332,15 @@ static int put_source(struct pgcdc_buf *out, const struct pgcdc_change *ch)
 {
     const struct pgcdc_source *s = ch->src;
     int64_t us = s->commit_time_us;
+    char seq[PGCDC_SOURCE_SEQUENCE_LEN];
 
-    /* sequence: ["<last commit lsn>","<lsn>"] as a JSON-encoded string. */
+    pgcdc_source_sequence(s, seq);
     if (put_lit(out, "{\"version\":") || put_cstr(out, s->connector_version) ||
         put_lit(out, ",\"connector\":\"postgresql\",\"name\":") || put_cstr(out, s->name) ||
         put_lit(out, ",\"ts_ms\":") || pgcdc_buf_append_int(out, us / 1000) ||
         put_lit(out, ",\"snapshot\":") || put_cstr(out, s->snapshot) || put_lit(out, ",\"db\":") ||
-        put_cstr(out, s->db) || put_lit(out, ",\"sequence\":\"["))
-        return -ENOMEM;
-    if (s->last_commit_lsn
-            ? put_lit(out, "\\\"") || pgcdc_buf_append_uint(out, s->last_commit_lsn, 1) ||
-                  put_lit(out, "\\\"")
-            : put_lit(out, "null"))
-        return -ENOMEM;
-    if (put_lit(out, ",\\\"") || pgcdc_buf_append_uint(out, s->lsn, 1) ||
-        put_lit(out, "\\\"]\",\"ts_us\":") || pgcdc_buf_append_int(out, us) ||
+        put_cstr(out, s->db) || put_lit(out, ",\"sequence\":") || put_cstr(out, seq) ||
+        put_lit(out, ",\"ts_us\":") || pgcdc_buf_append_int(out, us) ||
         put_lit(out, ",\"ts_ns\":") || pgcdc_buf_append_int(out, us * 1000) ||
         put_lit(out, ",\"schema\":") || put_cstr(out, ch->rel ? ch->rel->nspname : "") ||
         put_lit(out, ",\"table\":") || put_cstr(out, ch->rel ? ch->rel->relname : "") ||
