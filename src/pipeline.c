@@ -49,9 +49,6 @@
 #include "pgcdc/tracker.h"
 #include "pgcdc_config.h"
 
-/* Unix microseconds between 1970-01-01 and PostgreSQL's 2000-01-01. */
-#define PG_EPOCH_OFFSET_US 946684800000000LL
-
 /* CopyData messages handled before the loop looks at timers and reports. */
 #define READ_BATCH 2000
 
@@ -478,7 +475,7 @@ static int handle_xlogdata(struct pgcdc_pipeline *p, const struct pgcdc_frame *f
         p->in_txn = true;
         p->skip_txn = pgcdc_tracker_should_skip(p->tracker, m->u.begin.final_lsn);
         p->src.xid = m->xid;
-        p->src.commit_time_us = m->u.begin.commit_time + PG_EPOCH_OFFSET_US;
+        p->src.commit_time_us = m->u.begin.commit_time + PGCDC_PG_EPOCH_UNIX_US;
         p->src.origin = NULL;
         p->src.origin_lsn = 0;
         if (p->skip_txn)

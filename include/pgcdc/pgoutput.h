@@ -29,6 +29,10 @@
 
 typedef uint64_t pgcdc_lsn; /* WAL position; 0 = invalid */
 
+/* PostgreSQL's epoch, 2000-01-01, in microseconds since the Unix epoch:
+ * add it to a protocol timestamp to get Unix microseconds. */
+#define PGCDC_PG_EPOCH_UNIX_US INT64_C(946684800000000)
+
 /* Frame of one CopyData message from the walsender. */
 enum pgcdc_frame_kind {
     PGCDC_FRAME_XLOGDATA = 'w',  /* carries a pgoutput message */

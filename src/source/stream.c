@@ -24,15 +24,14 @@
 
 #include <libpq-fe.h>
 
+#include "pgcdc/lsn.h"
+
 struct pgcdc_stream {
     PGconn *conn;                  /* the replication connection */
     struct pgcdc_server_info info; /* what connect learned */
     char *copybuf;                 /* last CopyData from PQgetCopyData, freed on next read */
     bool streaming;                /* inside CopyBoth */
 };
-
-/* PostgreSQL's epoch, 2000-01-01, in Unix seconds. */
-#define PG_EPOCH_UNIX 946684800LL
 
 /* Copies libpq's error text without its trailing newline. */
 static void conn_error(const PGconn *conn, const char *what, char *err, size_t errlen)
@@ -57,23 +56,12 @@ static void result_error(const PGresult *res, const char *what, char *err, size_
              code ? code : "", code ? ")" : "");
 }
 
-static int parse_lsn(const char *text, pgcdc_lsn *out)
-{
-    unsigned int hi, lo;
-    char tail;
-
-    if (text == NULL || sscanf(text, "%X/%X%c", &hi, &lo, &tail) != 2)
-        return -EINVAL;
-    *out = ((uint64_t)hi << 32) | lo;
-    return 0;
-}
-
 int64_t pgcdc_stream_now_pg(void)
 {
     struct timespec ts;
 
     clock_gettime(CLOCK_REALTIME, &ts);
-    return ((int64_t)ts.tv_sec - PG_EPOCH_UNIX) * 1000000 + ts.tv_nsec / 1000;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - PGCDC_PG_EPOCH_UNIX_US;
 }
 
 int pgcdc_stream_query(struct pgcdc_stream *s, const char *sql, void **res, char *err,
@@ -167,7 +155,7 @@ static int identify(struct pgcdc_stream *s, char *err, size_t errlen)
     }
     snprintf(s->info.system_id, sizeof(s->info.system_id), "%s", PQgetvalue(res, 0, 0));
     s->info.timeline = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
-    if (parse_lsn(PQgetvalue(res, 0, 2), &s->info.xlogpos) < 0) {
+    if (pgcdc_lsn_parse(PQgetvalue(res, 0, 2), &s->info.xlogpos) < 0) {
         snprintf(err, errlen, "IDENTIFY_SYSTEM returned a bad xlogpos '%s'", PQgetvalue(res, 0, 2));
         PQclear(res);
         return -EPROTO;
@@ -272,7 +260,7 @@ int pgcdc_stream_ensure_slot(struct pgcdc_stream *s, const char *slot, bool *cre
             return -EINVAL;
         }
         if (!PQgetisnull(res, 0, 3))
-            parse_lsn(PQgetvalue(res, 0, 3), confirmed_flush);
+            pgcdc_lsn_parse(PQgetvalue(res, 0, 3), confirmed_flush);
         PQclear(res);
         return 0;
     }
@@ -289,7 +277,7 @@ int pgcdc_stream_ensure_slot(struct pgcdc_stream *s, const char *slot, bool *cre
         return rc;
     res = resv;
     if (PQntuples(res) == 1 && PQnfields(res) >= 2)
-        parse_lsn(PQgetvalue(res, 0, 1), confirmed_flush);
+        pgcdc_lsn_parse(PQgetvalue(res, 0, 1), confirmed_flush);
     PQclear(res);
     *created = true;
     return 0;
