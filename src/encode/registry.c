@@ -1,5 +1,6 @@
 /*
- * registry.c - Confluent-compatible schema registry client (see registry.h
+ * registry.c - Confluent-compatible schema registry client, the part of
+ * Confluent's Avro serializer that turns a schema into an id (see registry.h
  * for the REST calls, the cache and the meaning of each return code).
  *
  * libcurl does the HTTP (one easy handle, reused, so the connection stays
