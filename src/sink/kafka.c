@@ -164,6 +164,16 @@ static void on_error(rd_kafka_t *rk, int e, const char *reason, void *opaque)
     pgcdc_log_warn("kafka: %s: %s", rd_kafka_err2str((rd_kafka_resp_err_t)e), reason);
 }
 
+/* True for a warning librdkafka logs while a healthy broker warms up: the
+ * idempotent producer asks for its producer id before the broker has loaded
+ * its transaction coordinator, is told to come back, and does so on its own.
+ * Only that exact transient is meant; any other GETPID failure stays a
+ * warning. */
+static bool warmup_transient(const char *fac, const char *buf)
+{
+    return strcmp(fac, "GETPID") == 0 && strstr(buf, "Coordinator load in progress") != NULL;
+}
+
 /* librdkafka's own log lines (syslog levels), from any of its threads. */
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
@@ -172,6 +182,8 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
                              : level <= 6 ? PGCDC_LOG_INFO
                                           : PGCDC_LOG_DEBUG;
     (void)rk;
+    if (l == PGCDC_LOG_WARN && warmup_transient(fac, buf))
+        l = PGCDC_LOG_INFO;
     pgcdc_log(l, "kafka: %s: %s", fac, buf);
 }
 

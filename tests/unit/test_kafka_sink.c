@@ -581,6 +581,66 @@ Test(kafka_sink, free_does_not_wait_for_a_down_cluster, .timeout = 60)
     cr_assert_eq(rec.n, 1, "undelivered events must get no report");
 }
 
+/* A broker that is still loading its coordinator answers the idempotent
+ * producer's InitProducerId with COORDINATOR_LOAD_IN_PROGRESS; librdkafka
+ * logs that as a warning and retries. A healthy start logs no warning, so the
+ * sink logs that transient at info level (and only that one). */
+Test(kafka_sink, coordinator_warming_up_is_no_warning, .timeout = 60)
+{
+    static struct recorder rec;
+    const char *topic = "t_warmup";
+    char errbuf[512] = "";
+    rd_kafka_conf_t *hconf = rd_kafka_conf_new();
+    rd_kafka_t *helper = rd_kafka_new(RD_KAFKA_PRODUCER, hconf, errbuf, sizeof(errbuf));
+    cr_assert_not_null(helper, "%s", errbuf);
+    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(helper, 1);
+    cr_assert_not_null(mc);
+    cr_assert_eq(rd_kafka_mock_topic_create(mc, topic, 1, 1), 0);
+    rd_kafka_mock_push_request_errors(mc, 22 /* InitProducerId */, 3,
+                                      RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
+                                      RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
+                                      RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS);
+
+    /* The log goes to stderr: catch it in a file for the length of the test. */
+    char path[] = "/tmp/pgcdc_test_log_XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    int saved = dup(2);
+    cr_assert_geq(saved, 0);
+    cr_assert_eq(dup2(fd, 2), 2);
+
+    const char *props[] = {"bootstrap.servers", rd_kafka_mock_cluster_bootstraps(mc),
+                           "linger.ms", "1"};
+    struct pgcdc_kafka_opts o = {
+        .props = props, .nprops = 2, .topic_partitions = 1, .topic_replication = -1};
+    struct pgcdc_sink *s = NULL;
+    int rc = pgcdc_kafka_sink_new(&s, &o, record, &rec, errbuf, sizeof(errbuf));
+    if (rc == 0) {
+        struct pgcdc_sink_msg m = {.topic = topic, .key = "k", .key_len = 1, .txn = 1};
+        rc = pgcdc_sink_produce(s, &m, errbuf, sizeof(errbuf));
+        if (rc == 0)
+            rc = pgcdc_sink_flush(s, 30000, errbuf, sizeof(errbuf));
+    }
+    pgcdc_sink_free(&s);
+    dup2(saved, 2);
+    close(saved);
+    cr_assert_eq(rc, 0, "%s", errbuf);
+    cr_assert_eq(rec.n, 1);
+
+    char text[16384];
+    ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+    close(fd);
+    unlink(path);
+    cr_assert_geq(n, 0);
+    text[n] = '\0';
+    cr_assert_not_null(strstr(text, "Coordinator load in progress"),
+                       "the injected errors were not met: %s", text);
+    cr_assert_null(strstr(text, " WARN "), "a healthy start logged a warning: %s", text);
+    cr_assert_not_null(strstr(text, " INFO kafka: GETPID"), "%s", text);
+    rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(helper);
+}
+
 /* ---- configuration ---------------------------------------------------- */
 
 static int new_with(const char *const *props, size_t nprops, struct recorder *rec, char *err,
