@@ -1114,7 +1114,11 @@ static int parse_timestamp(const char *text, size_t len, bool with_offset, int64
         return -EINVAL;
     if (!read_era(&p, end, &y))
         return -EINVAL;
-    *us = days_from_civil(y, m, d) * US_PER_DAY + tod - off * US_PER_SEC;
+    /* Past 294247-01-10 (PostgreSQL goes to 294276) the value does not fit
+     * int64 microseconds and wraps around as docs/types.md says; the sum is
+     * taken unsigned so that the wrap is defined, not an overflow. */
+    *us = (int64_t)((uint64_t)days_from_civil(y, m, d) * (uint64_t)US_PER_DAY + (uint64_t)tod -
+                    (uint64_t)off * (uint64_t)US_PER_SEC);
     return 0;
 }
 
