@@ -179,9 +179,15 @@ static bool same_mapping(const struct pgcdc_relcol *x, const struct pgcdc_relcol
     return strcmp(x->labels, y->labels) == 0;
 }
 
-/* Same columns in the same order with the same types and key flags. */
+/* Same name, topic and filter verdict, and the same columns in the same
+ * order with the same types and key flags. The name is part of the shape:
+ * Debezium derives the topic, the subjects and the Avro names and
+ * namespace from it, so a renamed table is a new version. */
 static bool same_shape(const struct pgcdc_rel *a, const struct pgcdc_rel *b)
 {
+    if (strcmp(a->nspname, b->nspname) != 0 || strcmp(a->relname, b->relname) != 0 ||
+        strcmp(a->topic, b->topic) != 0 || a->included != b->included)
+        return false;
     if (a->ncols != b->ncols || a->nkeys != b->nkeys)
         return false;
     for (uint16_t i = 0; i < a->ncols; i++) {
@@ -340,6 +346,12 @@ int pgcdc_relcache_apply(struct pgcdc_relcache *rc, const struct pgcdc_msg *msg,
     } else {
         rel->version = old ? old->version + 1 : 1;
         *changed = true;
+        if (old && (strcmp(old->nspname, rel->nspname) != 0 ||
+                    strcmp(old->relname, rel->relname) != 0))
+            pgcdc_log_info("table '%s.%s' (relation %u) is now '%s.%s': version %u, topic '%s'%s",
+                           old->nspname, old->relname, rel->relid, rel->nspname, rel->relname,
+                           rel->version, rel->topic,
+                           rel->included ? "" : " (outside the table filters from now on)");
     }
     if (old == NULL && rc->count * 2 >= rc->nslots && grow(rc) < 0)
         goto nomem;
