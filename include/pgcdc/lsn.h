@@ -6,11 +6,17 @@
  * one to eight digits. This is the notation of pg_lsn, pg_replication_slots,
  * pg_recvlogical and the server's log, so it is what pgcdc shows operators and
  * writes in its position file.
+ *
+ * The type lives here, apart from the protocol decoder, so that code which
+ * only stores or compares positions (the checkpoint tracker and store)
+ * depends on nothing else.
  */
 #ifndef PGCDC_LSN_H
 #define PGCDC_LSN_H
 
-#include "pgcdc/pgoutput.h"
+#include <stdint.h>
+
+typedef uint64_t pgcdc_lsn; /* WAL position; 0 = invalid */
 
 /* Bytes needed for the longest formatted LSN, "FFFFFFFF/FFFFFFFF", and its NUL
  * (with room to spare). */

@@ -24,10 +24,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pgcdc/lsn.h"
+
 /* PostgreSQL's MaxTupleAttributeNumber: no relation or tuple has more. */
 #define PGCDC_MAX_COLUMNS 1664
-
-typedef uint64_t pgcdc_lsn; /* WAL position; 0 = invalid */
 
 /* PostgreSQL's epoch, 2000-01-01, in microseconds since the Unix epoch:
  * add it to a protocol timestamp to get Unix microseconds. */

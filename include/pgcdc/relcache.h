@@ -4,7 +4,8 @@
  * The server sends a Relation message before a relation's first change in
  * each session and again after any DDL on it. Each one replaces the cached
  * entry (never merged); when the columns changed, the entry's version is
- * bumped and whatever an encoder cached for the old shape is dropped.
+ * bumped, so that consumers which keep state per table shape (encoders,
+ * keyed by relid and version) know to rebuild it.
  *
  * An entry also carries what is decided once per version rather than per
  * event: whether the table passes the table filter, which columns pass the
@@ -40,18 +41,16 @@ struct pgcdc_relcol {
 };
 
 struct pgcdc_rel {
-    uint32_t relid;                      /* relation oid */
-    char *nspname;                       /* schema name */
-    char *relname;                       /* table name */
-    char replident;                      /* 'd' default, 'n' nothing, 'f' full, 'i' index */
-    uint16_t ncols;                      /* columns in cols, in the order of the tuples */
-    struct pgcdc_relcol *cols;           /* the columns */
-    uint16_t nkeys;                      /* columns with key set */
-    uint32_t version;                    /* bumped whenever the columns change */
-    bool included;                       /* the table passes the table filter */
-    char *topic;                         /* <topic.prefix>.<schema>.<table>, sanitised */
-    void *enc_state;                     /* encoder cache for this version, or NULL */
-    void (*enc_state_free)(void *state); /* frees enc_state */
+    uint32_t relid;            /* relation oid */
+    char *nspname;             /* schema name */
+    char *relname;             /* table name */
+    char replident;            /* 'd' default, 'n' nothing, 'f' full, 'i' index */
+    uint16_t ncols;            /* columns in cols, in the order of the tuples */
+    struct pgcdc_relcol *cols; /* the columns */
+    uint16_t nkeys;            /* columns with key set */
+    uint32_t version;          /* bumped whenever the columns change */
+    bool included;             /* the table passes the table filter */
+    char *topic;               /* <topic.prefix>.<schema>.<table>, sanitised */
 };
 
 /*

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pgcdc/pgoutput.h"
+#include "pgcdc/lsn.h"
 
 /* Where to resume. A zeroed struct means "from the slot's position". */
 struct pgcdc_position {

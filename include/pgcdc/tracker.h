@@ -51,7 +51,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pgcdc/pgoutput.h"
+#include "pgcdc/lsn.h"
 
 struct pgcdc_tracker;
 

@@ -8,10 +8,11 @@
  *   bytes 5-    Avro binary encoding of the Key / Envelope / MessageKey /
  *               MessageValue record (avro_schema.h gives the field order)
  *
- * Per relation version (cached in rel->enc_state, dropped by the relation
- * cache when the columns change) the encoder keeps the schema texts, the
- * avro-c schemas parsed from them, one generic value per record and the two
- * registered ids. Per event it resets the generic value, sets every field by
+ * Per relation version the encoder keeps the schema texts, the avro-c
+ * schemas parsed from them, one generic value per record and the two
+ * registered ids, in its own table keyed by relation oid and replaced when
+ * the relation's version moves (the relation cache knows nothing of
+ * encoders). Per event it resets the generic value, sets every field by
  * position, and writes it with one memory writer straight into the caller's
  * buffer after the 5-byte header, doubling the buffer when it is too small.
  *
@@ -51,9 +52,9 @@ struct avro_part {
     int32_t id;                /* schema registry id */
 };
 
-/* Everything cached per relation version (rel->enc_state). */
+/* Everything cached per relation version. */
 struct avro_relstate {
-    const void *owner;                 /* encoder that built it (compared, never used) */
+    uint32_t relid;                    /* relation oid */
     uint32_t version;                  /* rel->version it was built for */
     bool has_key;                      /* the table has key columns */
     struct pgcdc_avro_schemas schemas; /* registered texts and fingerprints */
@@ -70,6 +71,10 @@ struct avro_encoder {
     pgcdc_avro_id_fn id_fn;              /* ids without a registry, or NULL */
     void *id_arg;                        /* handed to id_fn */
     struct pgcdc_buf scratch;            /* converted values of the current row */
+    struct avro_relstate **states;       /* per relation, open addressing by relid */
+    size_t nstates;                      /* slots in states, a power of two (0 before use) */
+    size_t used;                         /* occupied slots */
+    struct avro_relstate *last;          /* state of the last relation looked up, or NULL */
     avro_writer_t writer;                /* memory writer, pointed at each output buffer */
     bool msg_ready;                      /* msg_key and msg_value are set up */
     struct avro_part msg_key;            /* MessageKey */
@@ -157,10 +162,8 @@ static int register_text(struct avro_encoder *e, const char *topic, const char *
     return rc;
 }
 
-static void relstate_free(void *p)
+static void relstate_free(struct avro_relstate *st)
 {
-    struct avro_relstate *st = p;
-
     if (st == NULL)
         return;
     part_done(&st->key);
@@ -188,7 +191,7 @@ static avro_schema_t value_record(avro_schema_t envelope)
     return before ? avro_schema_union_branch(before, 1) : NULL;
 }
 
-static int relstate_build(struct avro_encoder *e, struct pgcdc_rel *rel, struct avro_relstate **out,
+static int relstate_build(struct avro_encoder *e, const struct pgcdc_rel *rel, struct avro_relstate **out,
                           char *err, size_t errlen)
 {
     struct avro_relstate *st = calloc(1, sizeof(*st));
@@ -201,7 +204,7 @@ static int relstate_build(struct avro_encoder *e, struct pgcdc_rel *rel, struct 
         return -ENOMEM;
     }
     snprintf(what, sizeof(what), "table '%s.%s'", rel->nspname, rel->relname);
-    st->owner = e;
+    st->relid = rel->relid;
     st->version = rel->version;
     rc = pgcdc_avro_schema_build(rel, &st->schemas, err, errlen);
     if (rc < 0)
@@ -243,25 +246,69 @@ fail:
     return rc;
 }
 
-/* The cached state of rel, built (and its schemas registered) on first use. */
-static int relstate_get(struct avro_encoder *e, struct pgcdc_rel *rel, struct avro_relstate **out,
-                        char *err, size_t errlen)
+/* Slot of relid in the state table: its own, or the empty one it would take. */
+static size_t state_slot(const struct avro_encoder *e, uint32_t relid)
 {
-    struct avro_relstate *st = rel->enc_state;
+    /* Fibonacci hashing spreads sequential oids. */
+    size_t i = (size_t)((relid * 2654435769u) & (e->nstates - 1));
+
+    while (e->states[i] && e->states[i]->relid != relid)
+        i = (i + 1) & (e->nstates - 1);
+    return i;
+}
+
+/* Keeps the table at most half full. 0 or -ENOMEM. */
+static int states_grow(struct avro_encoder *e)
+{
+    struct avro_relstate **old = e->states;
+    size_t n = e->nstates;
+
+    if (e->nstates && (e->used + 1) * 2 <= e->nstates)
+        return 0;
+    e->nstates = n ? n * 2 : 64;
+    e->states = calloc(e->nstates, sizeof(*e->states));
+    if (e->states == NULL) {
+        e->states = old;
+        e->nstates = n;
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (old[i])
+            e->states[state_slot(e, old[i]->relid)] = old[i];
+    free(old);
+    return 0;
+}
+
+/* The cached state of rel's current version, built (and its schemas
+ * registered) on first use; the state of an older version is dropped. */
+static int relstate_get(struct avro_encoder *e, const struct pgcdc_rel *rel,
+                        struct avro_relstate **out, char *err, size_t errlen)
+{
+    struct avro_relstate *st = e->last;
+    size_t slot;
     int rc;
 
-    if (st && rel->enc_state_free == relstate_free && st->owner == e &&
-        st->version == rel->version) {
+    if (st && st->relid == rel->relid && st->version == rel->version) {
         *out = st;
         return 0;
     }
-    rc = relstate_build(e, rel, &st, err, errlen);
-    if (rc < 0)
-        return rc;
-    if (rel->enc_state && rel->enc_state_free)
-        rel->enc_state_free(rel->enc_state);
-    rel->enc_state = st;
-    rel->enc_state_free = relstate_free;
+    if (states_grow(e) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    slot = state_slot(e, rel->relid);
+    st = e->states[slot];
+    if (st == NULL || st->version != rel->version) {
+        rc = relstate_build(e, rel, &st, err, errlen);
+        if (rc < 0)
+            return rc;
+        if (e->states[slot])
+            relstate_free(e->states[slot]);
+        else
+            e->used++;
+        e->states[slot] = st;
+    }
+    e->last = st;
     *out = st;
     return 0;
 }
@@ -778,6 +825,9 @@ static void enc_free(struct pgcdc_encoder *base)
 
     part_done(&e->msg_key);
     part_done(&e->msg_value);
+    for (size_t i = 0; i < e->nstates; i++)
+        relstate_free(e->states[i]);
+    free(e->states);
     if (e->writer)
         avro_writer_free(e->writer);
     pgcdc_buf_free(&e->scratch);

@@ -58,8 +58,6 @@ static void rel_free(struct pgcdc_rel *rel)
     free(rel->nspname);
     free(rel->relname);
     free(rel->topic);
-    if (rel->enc_state && rel->enc_state_free)
-        rel->enc_state_free(rel->enc_state);
     free(rel);
 }
 
@@ -338,11 +336,9 @@ int pgcdc_relcache_apply(struct pgcdc_relcache *rc, const struct pgcdc_msg *msg,
 
     old = pgcdc_relcache_get(rc, rel->relid);
     if (old && same_shape(old, rel)) {
-        /* Unchanged (e.g. resent after a reconnect): keep version and cache. */
+        /* Unchanged (e.g. resent after a reconnect): keep the version, so
+         * what encoders built for it stays valid. */
         rel->version = old->version;
-        rel->enc_state = old->enc_state;
-        rel->enc_state_free = old->enc_state_free;
-        old->enc_state = NULL;
     } else {
         rel->version = old ? old->version + 1 : 1;
         *changed = true;

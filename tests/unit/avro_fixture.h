@@ -95,8 +95,6 @@ static inline void fixture_rel_free(struct pgcdc_rel *r)
 {
     if (r == NULL)
         return;
-    if (r->enc_state && r->enc_state_free)
-        r->enc_state_free(r->enc_state);
     for (uint16_t i = 0; i < r->ncols; i++)
         free(r->cols[i].name);
     free(r->cols);
