@@ -8,13 +8,11 @@
  * value the key accepts; the unit tests check that conf/pgcdc.conf names
  * every key of the table and shows its real default.
  *
- * Pattern lists follow Debezium: split at commas not preceded by a backslash
- * ("\," is a literal comma), blanks around each pattern dropped, empty items
- * skipped, each pattern compiled case-insensitively and anchored as ^(...)$
- * so that it must match the whole name. Each pattern is compiled alone first,
- * so an unbalanced ')' cannot escape the anchors.
+ * Pattern lists are compiled by the filter module (filter.h), which also
+ * owns matching; the configuration only holds them.
  */
 #include "pgcdc/config.h"
+#include "pgcdc/filter.h"
 #include "pgcdc/hex.h"
 
 #include <ctype.h>
@@ -24,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/types.h>
 
 #define MASK "********"
 #define NAME_MAX_BYTES 63 /* PostgreSQL's NAMEDATALEN - 1 */
@@ -34,7 +31,7 @@ enum key_kind {
     KIND_BOOL,     /* bool */
     KIND_INT,      /* int, range-checked */
     KIND_ENUM,     /* an enum stored as int; value = index in choices */
-    KIND_PATTERNS, /* struct pgcdc_config_patterns */
+    KIND_PATTERNS, /* struct pgcdc_patterns * (filter.h) */
 };
 
 enum key_secret {
@@ -368,134 +365,6 @@ static int parse_enum(const char *v, const struct key_def *k, int *out)
     return -EINVAL;
 }
 
-static void patterns_clear(struct pgcdc_config_patterns *p)
-{
-    size_t i;
-
-    for (i = 0; i < p->count; i++)
-        regfree(&p->re[i]);
-    free(p->re);
-    free(p->text);
-    p->re = NULL;
-    p->text = NULL;
-    p->count = 0;
-}
-
-/* Compiles one pattern (len bytes at pat, already unescaped and trimmed) and
- * appends it to p. */
-static int patterns_add(struct pgcdc_config_patterns *p, const char *key, const char *pat,
-                        size_t len, char *err, size_t errlen)
-{
-    const int flags = REG_EXTENDED | REG_NOSUB | REG_ICASE;
-    char *anchored;
-    regex_t probe;
-    regex_t *grown;
-    char msg[128];
-    int rc;
-
-    anchored = malloc(len + 5);
-    if (anchored == NULL)
-        return -ENOMEM;
-    /* The bare pattern first: its errors are the user's, and it proves the
-     * parentheses balance, so the anchored form means what it says. */
-    memcpy(anchored, pat, len);
-    anchored[len] = '\0';
-    rc = regcomp(&probe, anchored, flags);
-    if (rc != 0) {
-        regerror(rc, &probe, msg, sizeof(msg));
-        msg[0] = (char)tolower((unsigned char)msg[0]);
-        snprintf(err, errlen,
-                 "invalid value for '%s': pattern '%s' is not a valid regular expression: %s", key,
-                 anchored, msg);
-        regfree(&probe);
-        free(anchored);
-        return -EINVAL;
-    }
-    regfree(&probe);
-
-    memcpy(anchored, "^(", 2);
-    memcpy(anchored + 2, pat, len);
-    memcpy(anchored + 2 + len, ")$", 3);
-    grown = realloc(p->re, (p->count + 1) * sizeof(*grown));
-    if (grown == NULL) {
-        free(anchored);
-        return -ENOMEM;
-    }
-    p->re = grown;
-    rc = regcomp(&p->re[p->count], anchored, flags);
-    free(anchored);
-    if (rc != 0) {
-        snprintf(err, errlen, "invalid value for '%s': pattern '%.*s' cannot be anchored", key,
-                 (int)len, pat);
-        return -EINVAL;
-    }
-    p->count++;
-    return 0;
-}
-
-/* Parses a comma-separated pattern list into out (zeroed by the caller). */
-static int patterns_parse(const char *key, const char *value,
-                          struct pgcdc_config_patterns *out /* OUT */, char *err, size_t errlen)
-{
-    size_t vlen = strlen(value), n = 0, start, end;
-    const char *s;
-    char *piece;
-    int rc = 0;
-
-    out->text = strdup(value);
-    piece = malloc(vlen + 1);
-    if (out->text == NULL || piece == NULL) {
-        free(piece);
-        patterns_clear(out);
-        return -ENOMEM;
-    }
-    for (s = value;; s++) {
-        if (*s == '\\' && s[1] == ',') {
-            piece[n++] = ',';
-            s++;
-            continue;
-        }
-        if (*s == '\\' && s[1] != '\0') {
-            piece[n++] = *s++;
-            piece[n++] = *s;
-            continue;
-        }
-        if (*s != ',' && *s != '\0') {
-            piece[n++] = *s;
-            continue;
-        }
-        start = 0;
-        end = n;
-        while (start < end && isspace((unsigned char)piece[start]))
-            start++;
-        while (end > start && isspace((unsigned char)piece[end - 1]))
-            end--;
-        if (end > start) {
-            rc = patterns_add(out, key, piece + start, end - start, err, errlen);
-            if (rc < 0)
-                break;
-        }
-        n = 0;
-        if (*s == '\0')
-            break;
-    }
-    free(piece);
-    if (rc < 0)
-        patterns_clear(out);
-    return rc;
-}
-
-static bool patterns_match(const struct pgcdc_config_patterns *p, const char *name)
-{
-    size_t i;
-
-    for (i = 0; i < p->count; i++) {
-        if (regexec(&p->re[i], name, 0, NULL, 0) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* ---- setting ---- */
 
 static int set_kafka(struct pgcdc_config *cfg, const char *key, const char *value, char *err,
@@ -626,15 +495,14 @@ static int set_known(struct pgcdc_config *cfg, const struct key_def *k, const ch
         memcpy(field(cfg, k), &n, sizeof(n));
         return 0;
     case KIND_PATTERNS: {
-        struct pgcdc_config_patterns fresh = {0};
-        struct pgcdc_config_patterns *slot = field(cfg, k);
-        int rc = patterns_parse(k->name, value, &fresh, err, errlen);
+        struct pgcdc_patterns *fresh = NULL, **slot = field(cfg, k);
+        int rc = pgcdc_patterns_compile(k->name, value, &fresh, err, errlen);
 
         if (rc == -ENOMEM)
             goto nomem;
         if (rc < 0)
             return rc;
-        patterns_clear(slot);
+        pgcdc_patterns_free(slot);
         *slot = fresh;
         return 0;
     }
@@ -798,7 +666,7 @@ void pgcdc_config_free(struct pgcdc_config *cfg)
         if (k->kind == KIND_STRING)
             free(*(char **)field(cfg, k));
         else if (k->kind == KIND_PATTERNS)
-            patterns_clear(field(cfg, k));
+            pgcdc_patterns_free(field(cfg, k));
     }
     for (i = 0; i < cfg->kafka_count; i++) {
         free(cfg->kafka[i].name);
@@ -843,11 +711,13 @@ int pgcdc_config_validate(const struct pgcdc_config *cfg, char *err, size_t errl
         snprintf(err, errlen, "snapshot.mode = initial is not implemented yet: use 'never'");
         return -ENOTSUP;
     }
-    if (cfg->table_include.text[0] != '\0' && cfg->table_exclude.text[0] != '\0') {
+    if (pgcdc_patterns_text(cfg->table_include)[0] != '\0' &&
+        pgcdc_patterns_text(cfg->table_exclude)[0] != '\0') {
         snprintf(err, errlen, "'table.include.list' and 'table.exclude.list' cannot both be set");
         return -EINVAL;
     }
-    if (cfg->column_include.text[0] != '\0' && cfg->column_exclude.text[0] != '\0') {
+    if (pgcdc_patterns_text(cfg->column_include)[0] != '\0' &&
+        pgcdc_patterns_text(cfg->column_exclude)[0] != '\0') {
         snprintf(err, errlen, "'column.include.list' and 'column.exclude.list' cannot both be set");
         return -EINVAL;
     }
@@ -859,60 +729,6 @@ int pgcdc_config_validate(const struct pgcdc_config *cfg, char *err, size_t errl
         return -EINVAL;
     }
     return 0;
-}
-
-/* ---- filters ---- */
-
-/* Joins up to three names with '.' into buf (or a heap copy when too long)
- * and reports whether include/exclude let it through. */
-static bool filter_allows(const struct pgcdc_config_patterns *include,
-                          const struct pgcdc_config_patterns *exclude, const char *a, const char *b,
-                          const char *c)
-{
-    char stack[3 * (NAME_MAX_BYTES + 1) + 1];
-    size_t la = strlen(a), lb = strlen(b), lc = c ? strlen(c) : 0;
-    size_t need = la + 1 + lb + (c ? 1 + lc : 0) + 1;
-    char *name = stack, *p;
-    bool ok;
-
-    if (include->count == 0 && exclude->count == 0)
-        return true;
-    if (need > sizeof(stack)) {
-        name = malloc(need);
-        if (name == NULL) /* matches nothing: include lists drop it, exclude lists keep it */
-            return include->count == 0;
-    }
-    p = name;
-    memcpy(p, a, la);
-    p += la;
-    *p++ = '.';
-    memcpy(p, b, lb);
-    p += lb;
-    if (c != NULL) {
-        *p++ = '.';
-        memcpy(p, c, lc);
-        p += lc;
-    }
-    *p = '\0';
-    if (include->count > 0)
-        ok = patterns_match(include, name);
-    else
-        ok = !patterns_match(exclude, name);
-    if (name != stack)
-        free(name);
-    return ok;
-}
-
-bool pgcdc_config_table_included(const struct pgcdc_config *cfg, const char *schema,
-                                 const char *table)
-{
-    return filter_allows(&cfg->table_include, &cfg->table_exclude, schema, table, NULL);
-}
-
-bool pgcdc_config_column_included(const struct pgcdc_config *cfg, const char *schema,
-                                  const char *table, const char *column)
-{
-    return filter_allows(&cfg->column_include, &cfg->column_exclude, schema, table, column);
 }
 
 /* ---- redaction ---- */
@@ -1215,12 +1031,12 @@ int pgcdc_config_dump(const struct pgcdc_config *cfg, FILE *out)
             fprintf(out, "%s = %s\n", k->name, k->choices[n]);
             break;
         case KIND_PATTERNS: {
-            const struct pgcdc_config_patterns *p = cfield(cfg, k);
+            const char *text = pgcdc_patterns_text(*(struct pgcdc_patterns *const *)cfield(cfg, k));
 
-            if (p->text[0] == '\0')
+            if (text[0] == '\0')
                 fprintf(out, "%s =\n", k->name);
             else
-                fprintf(out, "%s = %s\n", k->name, p->text);
+                fprintf(out, "%s = %s\n", k->name, text);
             break;
         }
         }

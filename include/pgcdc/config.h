@@ -1,6 +1,6 @@
 /*
  * config.h - pgcdc's configuration: defaults, the file, -o overrides,
- * validation, table/column filters and secret redaction.
+ * validation and secret redaction.
  *
  * File format (conf/pgcdc.conf documents every key):
  *
@@ -22,10 +22,10 @@
  * An unknown key, a bad value or a line without '=' is an error naming the
  * key (and the file and line); a misspelt key gets a suggestion.
  *
- * Table and column lists are comma-separated POSIX extended regular
- * expressions (a literal comma is written "\,"), matched case-insensitively
- * against the whole unquoted name, as Debezium does: "public.order" matches
- * 'public.orders' only if the pattern covers the trailing 's'.
+ * Table and column lists are comma-separated regular expressions (a literal
+ * comma is written "\,"), compiled when set and matched by the filter module
+ * (filter.h), as Debezium does: "public.order" matches 'public.orders' only
+ * if the pattern covers the trailing 's'.
  *
  * Secrets (the password in database.dsn, schema.registry.basic.auth.user.info,
  * kafka.* passwords and secrets) are masked by pgcdc_config_dump(); use
@@ -39,12 +39,13 @@
 #ifndef PGCDC_CONFIG_H
 #define PGCDC_CONFIG_H
 
-#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
 #include "pgcdc/log.h"
+
+struct pgcdc_patterns; /* a compiled pattern list, filter.h */
 
 /* publication.autocreate.mode */
 enum pgcdc_config_autocreate {
@@ -77,13 +78,6 @@ enum pgcdc_config_snapshot {
     PGCDC_CONFIG_SNAPSHOT_INITIAL = 1, /* "initial": snapshot once, then stream */
 };
 
-/* A compiled table or column list. */
-struct pgcdc_config_patterns {
-    char *text;   /* the value as set; "" = no list */
-    size_t count; /* patterns compiled */
-    regex_t *re;  /* count patterns, each anchored as ^(...)$, REG_ICASE */
-};
-
 /* One kafka.* setting. */
 struct pgcdc_config_kv {
     char *name;  /* librdkafka property, without "kafka." */
@@ -96,10 +90,10 @@ struct pgcdc_config {
     char *slot_name;                             /* slot.name */
     char *publication_name;                      /* publication.name */
     enum pgcdc_config_autocreate autocreate;     /* publication.autocreate.mode */
-    struct pgcdc_config_patterns table_include;  /* table.include.list */
-    struct pgcdc_config_patterns table_exclude;  /* table.exclude.list */
-    struct pgcdc_config_patterns column_include; /* column.include.list */
-    struct pgcdc_config_patterns column_exclude; /* column.exclude.list */
+    struct pgcdc_patterns *table_include;        /* table.include.list (never NULL) */
+    struct pgcdc_patterns *table_exclude;        /* table.exclude.list (never NULL) */
+    struct pgcdc_patterns *column_include;       /* column.include.list (never NULL) */
+    struct pgcdc_patterns *column_exclude;       /* column.exclude.list (never NULL) */
     bool tombstones_on_delete;                   /* tombstones.on.delete */
     char *unavailable_value_placeholder;         /* unavailable.value.placeholder */
     bool include_unknown_datatypes;              /* include.unknown.datatypes */
@@ -156,15 +150,6 @@ int pgcdc_config_load_file(struct pgcdc_config *cfg, const char *path, char *err
  * lists not both set; backoff max >= initial). Call once, after the file and
  * overrides. 0 or -EINVAL with text in err. */
 int pgcdc_config_validate(const struct pgcdc_config *cfg, char *err, size_t errlen);
-
-/* True when table.include.list/table.exclude.list let the table through;
- * "schema.table" is matched unquoted. Slow-ish: cache it per relation. */
-bool pgcdc_config_table_included(const struct pgcdc_config *cfg, const char *schema,
-                                 const char *table);
-
-/* Same for "schema.table.column" and column.include.list/column.exclude.list. */
-bool pgcdc_config_column_included(const struct pgcdc_config *cfg, const char *schema,
-                                  const char *table, const char *column);
 
 /* Writes the effective configuration as "key = value" lines (every known key
  * in table order, then kafka.* in order), every secret masked. 0 or -EIO. */

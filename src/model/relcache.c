@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "pgcdc/config.h"
+#include "pgcdc/filter.h"
 #include "pgcdc/log.h"
 
 struct pgcdc_relcache {
@@ -281,8 +282,14 @@ static int fill_columns(struct pgcdc_relcache *rc, struct pgcdc_rel *rel,
         char terr[512];
         int trc;
 
-        col->included = rel->included && pgcdc_config_column_included(rc->cfg, rel->nspname,
-                                                                      rel->relname, col->name);
+        if (rel->included) {
+            int in = pgcdc_filter_column(rc->cfg, rel->nspname, rel->relname, col->name, err,
+                                         errlen);
+
+            if (in < 0)
+                return in;
+            col->included = in == 1;
+        }
         /* Nothing of an excluded table is ever encoded: no mapping (and no
          * catalog query) for it. */
         if (!rel->included || (!col->included && !col->key))
@@ -322,7 +329,12 @@ int pgcdc_relcache_apply(struct pgcdc_relcache *rc, const struct pgcdc_msg *msg,
     rel->relname = strdup(msg->u.relation.relname);
     if (rel->nspname == NULL || rel->relname == NULL)
         goto nomem;
-    rel->included = pgcdc_config_table_included(rc->cfg, rel->nspname, rel->relname);
+    ret = pgcdc_filter_table(rc->cfg, rel->nspname, rel->relname, err, errlen);
+    if (ret < 0) {
+        rel_free(rel);
+        return ret;
+    }
+    rel->included = ret == 1;
     if (pgcdc_relcache_topic_name(rc->cfg->topic_prefix, rel->nspname, rel->relname, &rel->topic) <
         0)
         goto nomem;

@@ -27,6 +27,7 @@
 
 #include "pgcdc/buf.h"
 #include "pgcdc/config.h"
+#include "pgcdc/filter.h"
 #include "pgcdc/log.h"
 #include "pgcdc/stream.h"
 #include "pgcdc/types.h"
@@ -66,8 +67,13 @@ static int filtered_tables(struct pgcdc_stream *s, const struct pgcdc_config *cf
     res = resv;
     for (int i = 0; i < PQntuples(res); i++) {
         const char *nsp = PQgetvalue(res, i, 0), *rel = PQgetvalue(res, i, 1);
+        int in = pgcdc_filter_table(cfg, nsp, rel, err, errlen);
 
-        if (!pgcdc_config_table_included(cfg, nsp, rel))
+        if (in < 0) {
+            PQclear(res);
+            return in;
+        }
+        if (in == 0)
             continue;
         if ((*count > 0 && pgcdc_buf_append(list, ", ", 2)) ||
             append_qualified(s, list, nsp, rel) < 0) {
