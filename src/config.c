@@ -14,6 +14,7 @@
 #include "pgcdc/config.h"
 #include "pgcdc/filter.h"
 #include "pgcdc/hex.h"
+#include "pgcdc/topic.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -84,6 +85,13 @@ static const char *check_topic_prefix(const char *v)
     return NULL;
 }
 
+static const char *check_topic_delimiter(const char *v)
+{
+    if (*v == '\0' || check_topic_prefix(v) != NULL)
+        return "one or more letters, digits, '.', '_' and '-'";
+    return NULL;
+}
+
 static const char *check_slot_name(const char *v)
 {
     const char *p;
@@ -136,6 +144,7 @@ static const char *check_non_empty(const char *v)
 static const struct key_def key_table[] = {
     KEY_STRING("database.dsn", database_dsn, "", NULL, SECRET_DSN),
     KEY_STRING("topic.prefix", topic_prefix, "", check_topic_prefix, SECRET_NONE),
+    KEY_STRING("topic.delimiter", topic_delimiter, ".", check_topic_delimiter, SECRET_NONE),
     KEY_STRING("slot.name", slot_name, "pgcdc", check_slot_name, SECRET_NONE),
     KEY_STRING("publication.name", publication_name, "pgcdc", check_identifier, SECRET_NONE),
     KEY_ENUM("publication.autocreate.mode", autocreate, "filtered", autocreate_names),
@@ -687,10 +696,29 @@ static bool has_kafka_key(const struct pgcdc_config *cfg, const char *name)
     return false;
 }
 
+/* The longest topic.prefix that leaves room in Kafka's topic name limit for
+ * <prefix>.message and for a table topic with one-character names. */
+static size_t max_prefix_len(const struct pgcdc_config *cfg)
+{
+    size_t table_part = 2 * strlen(cfg->topic_delimiter) + 2;
+    size_t message_part = sizeof(".message") - 1;
+
+    return PGCDC_TOPIC_MAX_LEN - (table_part > message_part ? table_part : message_part);
+}
+
 int pgcdc_config_validate(const struct pgcdc_config *cfg, char *err, size_t errlen)
 {
     if (cfg->topic_prefix[0] == '\0') {
         snprintf(err, errlen, "missing required key 'topic.prefix'");
+        return -EINVAL;
+    }
+    if (strlen(cfg->topic_prefix) > max_prefix_len(cfg)) {
+        snprintf(err, errlen,
+                 "'topic.prefix' is %zu characters long: topics are '<topic.prefix>.message' and "
+                 "'<topic.prefix>%s<schema>%s<table>', and Kafka allows %d characters in a topic "
+                 "name, so it must be at most %zu",
+                 strlen(cfg->topic_prefix), cfg->topic_delimiter, cfg->topic_delimiter,
+                 PGCDC_TOPIC_MAX_LEN, max_prefix_len(cfg));
         return -EINVAL;
     }
     if (cfg->format == PGCDC_CONFIG_FORMAT_AVRO && cfg->sink == PGCDC_CONFIG_SINK_KAFKA &&

@@ -87,6 +87,7 @@ struct pgcdc_config_kv {
 struct pgcdc_config {
     char *database_dsn;                          /* database.dsn: libpq conninfo or URI */
     char *topic_prefix;                          /* topic.prefix: required */
+    char *topic_delimiter;                       /* topic.delimiter: between topic name parts */
     char *slot_name;                             /* slot.name */
     char *publication_name;                      /* publication.name */
     enum pgcdc_config_autocreate autocreate;     /* publication.autocreate.mode */

@@ -50,7 +50,7 @@ struct pgcdc_rel {
     uint16_t nkeys;            /* columns with key set */
     uint32_t version;          /* bumped whenever the columns change */
     bool included;             /* the table passes the table filter */
-    char *topic;               /* <topic.prefix>.<schema>.<table>, sanitised */
+    char *topic;               /* Kafka topic, as topic.h names it */
 };
 
 /*
@@ -96,11 +96,6 @@ int pgcdc_relcache_apply_type(struct pgcdc_relcache *rc, const struct pgcdc_msg 
 
 /* The entry for relid, or NULL when no Relation message was seen for it. */
 struct pgcdc_rel *pgcdc_relcache_get(const struct pgcdc_relcache *rc, uint32_t relid);
-
-/* Writes the Kafka topic for schema.table under prefix: characters Kafka
- * does not allow become '_'. */
-int pgcdc_relcache_topic_name(const char *prefix, const char *nspname, const char *relname,
-                              char **out /* OUT: malloc'd */);
 
 /*
  * Converts column i of a decoded row of rel into out, as every encoder needs

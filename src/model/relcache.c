@@ -27,6 +27,7 @@
 #include "pgcdc/config.h"
 #include "pgcdc/filter.h"
 #include "pgcdc/log.h"
+#include "pgcdc/topic.h"
 
 struct pgcdc_relcache {
     const struct pgcdc_config *cfg; /* filters, prefix, unknown types (borrowed) */
@@ -144,27 +145,6 @@ static struct pgcdc_rel *put(struct pgcdc_relcache *rc, struct pgcdc_rel *rel)
     rc->slots[i] = rel;
     rc->count++;
     return NULL;
-}
-
-int pgcdc_relcache_topic_name(const char *prefix, const char *nspname, const char *relname,
-                              char **out)
-{
-    size_t n = strlen(prefix) + strlen(nspname) + strlen(relname) + 3;
-    char *t = malloc(n);
-
-    if (t == NULL)
-        return -ENOMEM;
-    snprintf(t, n, "%s.%s.%s", prefix, nspname, relname);
-    for (char *p = t; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '_' || c == '-';
-
-        if (!ok)
-            *p = '_';
-    }
-    *out = t;
-    return 0;
 }
 
 /* The same mapping: catalog-mapped types can change under one oid. */
@@ -335,8 +315,8 @@ int pgcdc_relcache_apply(struct pgcdc_relcache *rc, const struct pgcdc_msg *msg,
         return ret;
     }
     rel->included = ret == 1;
-    if (pgcdc_relcache_topic_name(rc->cfg->topic_prefix, rel->nspname, rel->relname, &rel->topic) <
-        0)
+    if (pgcdc_topic_name(rc->cfg->topic_prefix, rc->cfg->topic_delimiter, rel->nspname,
+                         rel->relname, &rel->topic) < 0)
         goto nomem;
     ret = fill_columns(rc, rel, msg, pgcdc_relcache_get(rc, rel->relid) != NULL, err, errlen);
     if (ret < 0) {

@@ -408,6 +408,44 @@ Test(config, validate_requires_topic_prefix_and_registry_for_avro_on_kafka)
     pgcdc_config_free(cfg);
 }
 
+Test(config, topic_prefix_must_leave_room_in_kafkas_topic_limit)
+{
+    struct pgcdc_config *cfg = new_config();
+    char err[512] = "", prefix[300];
+
+    cr_assert_eq(pgcdc_config_set(cfg, "format", "json", err, sizeof(err)), 0);
+    cr_assert_eq(pgcdc_config_set(cfg, "sink", "stdout", err, sizeof(err)), 0);
+    /* '<prefix>.message' must fit in 249 characters */
+    memset(prefix, 'p', 241);
+    prefix[241] = '\0';
+    cr_assert_eq(pgcdc_config_set(cfg, "topic.prefix", prefix, err, sizeof(err)), 0);
+    cr_assert_eq(pgcdc_config_validate(cfg, err, sizeof(err)), 0, "%s", err);
+    prefix[241] = 'p';
+    prefix[242] = '\0';
+    cr_assert_eq(pgcdc_config_set(cfg, "topic.prefix", prefix, err, sizeof(err)), 0);
+    cr_assert_eq(pgcdc_config_validate(cfg, err, sizeof(err)), -EINVAL);
+    cr_assert_not_null(strstr(err, "'topic.prefix' is 242 characters long"), "%s", err);
+    cr_assert_not_null(strstr(err, "must be at most 241"), "%s", err);
+    /* a long delimiter takes room too: <prefix>DD<s>DD<t> */
+    memset(prefix, 'p', 238);
+    prefix[238] = '\0';
+    cr_assert_eq(pgcdc_config_set(cfg, "topic.prefix", prefix, err, sizeof(err)), 0);
+    cr_assert_eq(pgcdc_config_set(cfg, "topic.delimiter", "-----", err, sizeof(err)), 0);
+    cr_assert_eq(pgcdc_config_validate(cfg, err, sizeof(err)), -EINVAL);
+    cr_assert_not_null(strstr(err, "must be at most 237"), "%s", err);
+    pgcdc_config_free(cfg);
+}
+
+Test(config, topic_delimiter_takes_topic_characters_only)
+{
+    assert_set_fails("topic.delimiter", "",
+                     "invalid value '' for 'topic.delimiter': expected one or more letters, "
+                     "digits, '.', '_' and '-'");
+    assert_set_fails("topic.delimiter", "/",
+                     "invalid value '/' for 'topic.delimiter': expected one or more letters, "
+                     "digits, '.', '_' and '-'");
+}
+
 Test(config, include_and_exclude_lists_conflict)
 {
     struct pgcdc_config *cfg = new_config();
