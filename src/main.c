@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "pgcdc/config.h"
+#include "pgcdc/error.h"
 #include "pgcdc/log.h"
 #include "pgcdc/pipeline.h"
 #include "pgcdc_config.h"
@@ -133,7 +134,7 @@ static int cmd_run(struct pgcdc_config *cfg)
     rc = pgcdc_pipeline_new(&p, cfg, &stop_requested, err, sizeof(err));
     if (rc < 0) {
         pgcdc_log_error("%s", err);
-        return 1;
+        return rc == -PGCDC_ECONFIG ? EXIT_CONFIG : 1;
     }
     pgcdc_log_info("pgcdc %s starting: topic prefix '%s', sink %s, format %s", PGCDC_VERSION,
                    cfg->topic_prefix, cfg->sink == PGCDC_CONFIG_SINK_KAFKA ? "kafka" : "stdout",
@@ -142,7 +143,7 @@ static int cmd_run(struct pgcdc_config *cfg)
     pgcdc_pipeline_free(&p);
     if (rc < 0) {
         pgcdc_log_error("%s", err);
-        return 1;
+        return rc == -PGCDC_ECONFIG ? EXIT_CONFIG : 1;
     }
     return 0;
 }

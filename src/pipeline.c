@@ -221,6 +221,7 @@ int pgcdc_pipeline_new(struct pgcdc_pipeline **out, const struct pgcdc_config *c
         goto error;
     pgcdc_relcache_set_pk_lookup(p->rels, pgcdc_catalog_pk_columns, p->catalog);
     pgcdc_relcache_set_type_lookup(p->rels, pgcdc_catalog_type_info, p->catalog);
+    pgcdc_relcache_set_name_lookup(p->rels, pgcdc_catalog_rel_name, p->catalog);
     rc = pgcdc_store_file_open(&p->store, cfg->offset_file, cfg->slot_name, err, errlen);
     if (rc < 0)
         goto error;
@@ -618,6 +619,14 @@ static int connect_and_start(struct pgcdc_pipeline *p, bool first, char *err, si
     rc = pgcdc_publication_ensure(p->stream, cfg, err, errlen);
     if (rc < 0)
         return rc;
+    /* Two captured tables on one topic is refused before anything streams;
+     * tables that appear later are checked as their Relation messages come. */
+    if (first) {
+        rc = pgcdc_catalog_publication_tables(p->catalog, cfg->publication_name,
+                                              pgcdc_relcache_claim_table, p->rels, err, errlen);
+        if (rc < 0)
+            return rc;
+    }
     rc = pgcdc_stream_ensure_slot(p->stream, cfg->slot_name, &created, &slot_flush, err, errlen);
     if (rc < 0)
         return rc;

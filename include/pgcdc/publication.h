@@ -31,6 +31,24 @@ int pgcdc_catalog_new(struct pgcdc_catalog **out /* OUT */, const char *conninfo
 int pgcdc_catalog_pk_columns(void *catalog, uint32_t relid, char **names /* OUT */, int max,
                              char *err, size_t errlen);
 
+/* Called once per table by pgcdc_catalog_publication_tables(); a negative
+ * return stops the walk and is returned. */
+typedef int (*pgcdc_catalog_table_fn)(void *arg, uint32_t relid, const char *nspname,
+                                      const char *relname, char *err, size_t errlen);
+
+/* Calls fn for every table publication pubname publishes now (as
+ * pg_publication_tables lists them), in name order. 0, the first negative
+ * return of fn, or -ECONNREFUSED / -EIO with text in err. */
+int pgcdc_catalog_publication_tables(void *catalog, const char *pubname,
+                                     pgcdc_catalog_table_fn fn, void *arg, char *err,
+                                     size_t errlen);
+
+/* The current schema and table name of relid (copied, cut to fit). 0,
+ * -ENOENT when no such relation exists any more, -ECONNREFUSED or -EIO with
+ * text in err. Matches pgcdc_relcache_name_fn with arg = the catalog. */
+int pgcdc_catalog_rel_name(void *catalog, uint32_t relid, char *nspname /* OUT */, size_t nsplen,
+                           char *relname /* OUT */, size_t rellen, char *err, size_t errlen);
+
 struct pgcdc_type_info;
 
 /*

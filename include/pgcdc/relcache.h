@@ -72,6 +72,15 @@ typedef int (*pgcdc_relcache_pk_fn)(void *arg, uint32_t relid, char **names, int
 typedef int (*pgcdc_relcache_type_fn)(void *arg, uint32_t oid, bool refresh,
                                       struct pgcdc_type_info *out, char *err, size_t errlen);
 
+/*
+ * Writes the current schema and table name of relation relid (cut to fit
+ * nsplen / rellen): 0, -ENOENT when it no longer exists, or another negative
+ * errno with text in err. Used to tell a real topic clash from a relation
+ * the cache knows by an old name.
+ */
+typedef int (*pgcdc_relcache_name_fn)(void *arg, uint32_t relid, char *nspname, size_t nsplen,
+                                      char *relname, size_t rellen, char *err, size_t errlen);
+
 /* Creates an empty cache. cfg (borrowed, must outlive the cache) supplies the
  * filters, topic.prefix and include.unknown.datatypes. */
 int pgcdc_relcache_new(struct pgcdc_relcache **out /* OUT */, const struct pgcdc_config *cfg,
@@ -84,8 +93,24 @@ void pgcdc_relcache_set_pk_lookup(struct pgcdc_relcache *rc, pgcdc_relcache_pk_f
 void pgcdc_relcache_set_type_lookup(struct pgcdc_relcache *rc, pgcdc_relcache_type_fn fn,
                                     void *arg);
 
+/* Sets the current-name lookup used when two relations claim one topic. */
+void pgcdc_relcache_set_name_lookup(struct pgcdc_relcache *rc, pgcdc_relcache_name_fn fn,
+                                    void *arg);
+
+/*
+ * Start-up check, called once per table the publication publishes (a
+ * pgcdc_catalog_table_fn with cache = the cache): a table that passes the
+ * table filters claims its topic. 0; -PGCDC_ECONFIG (error.h) with both
+ * tables named in err when another captured table already maps to the same
+ * topic, or when a filter pattern is too costly; -ENOMEM.
+ */
+int pgcdc_relcache_claim_table(void *cache, uint32_t relid, const char *nspname,
+                               const char *relname, char *err, size_t errlen);
+
 /* Replaces the entry for a decoded Relation message. *rel points at the
- * entry (owned by the cache); *changed says whether the version moved. */
+ * entry (owned by the cache); *changed says whether the version moved.
+ * A captured table whose topic another captured table holds is refused
+ * with -PGCDC_ECONFIG, as in pgcdc_relcache_claim_table(). */
 int pgcdc_relcache_apply(struct pgcdc_relcache *rc, const struct pgcdc_msg *msg,
                          struct pgcdc_rel **rel /* OUT */, bool *changed /* OUT */, char *err,
                          size_t errlen);

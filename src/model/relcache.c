@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "pgcdc/config.h"
+#include "pgcdc/error.h"
 #include "pgcdc/filter.h"
 #include "pgcdc/log.h"
 #include "pgcdc/topic.h"
@@ -38,6 +39,20 @@ struct pgcdc_relcache {
     void *pk_arg;                   /* its argument */
     pgcdc_relcache_type_fn type_fn; /* catalog type lookup, or NULL */
     void *type_arg;                 /* its argument */
+    pgcdc_relcache_name_fn name_fn; /* current name of a relation, or NULL */
+    void *name_arg;                 /* its argument */
+    struct claim *claims;           /* topics of captured tables, one per relation */
+    size_t nclaims;                 /* entries used in claims */
+    size_t capclaims;               /* entries allocated in claims */
+};
+
+/* A captured table's topic. Claims are looked up only when a Relation
+ * message arrives or at start-up, so a linear scan does. */
+struct claim {
+    uint32_t relid; /* relation oid */
+    char *nspname;  /* schema name when claimed */
+    char *relname;  /* table name when claimed */
+    char *topic;    /* its topic */
 };
 
 #define INITIAL_SLOTS 64
@@ -90,6 +105,161 @@ void pgcdc_relcache_set_type_lookup(struct pgcdc_relcache *rc, pgcdc_relcache_ty
 {
     rc->type_fn = fn;
     rc->type_arg = arg;
+}
+
+void pgcdc_relcache_set_name_lookup(struct pgcdc_relcache *rc, pgcdc_relcache_name_fn fn, void *arg)
+{
+    rc->name_fn = fn;
+    rc->name_arg = arg;
+}
+
+static void claim_clear(struct claim *c)
+{
+    free(c->nspname);
+    free(c->relname);
+    free(c->topic);
+}
+
+static void claim_drop(struct pgcdc_relcache *rc, size_t i)
+{
+    claim_clear(&rc->claims[i]);
+    rc->claims[i] = rc->claims[--rc->nclaims];
+}
+
+static int claim_set(struct claim *c, uint32_t relid, const char *nsp, const char *rel,
+                     const char *topic)
+{
+    struct claim fresh = {relid, strdup(nsp), strdup(rel), strdup(topic)};
+
+    if (fresh.nspname == NULL || fresh.relname == NULL || fresh.topic == NULL) {
+        claim_clear(&fresh);
+        return -ENOMEM;
+    }
+    claim_clear(c);
+    *c = fresh;
+    return 0;
+}
+
+/*
+ * Whether the claim of another relation on the same topic still holds. The
+ * cache may know a relation by an old name: renamed or dropped since its
+ * last Relation message. A relation sent under the very name it claimed
+ * under is such a leftover (two relations never share a name at one point of
+ * the stream); otherwise the catalog says what the other relation is called
+ * now, if it still exists.
+ */
+static int claim_holds(struct pgcdc_relcache *rc, struct claim *c, const char *nsp,
+                       const char *rel, bool ask, char *err, size_t errlen)
+{
+    char cur_nsp[256], cur_rel[256];
+    char *topic = NULL;
+    int ret;
+
+    if (strcmp(c->nspname, nsp) == 0 && strcmp(c->relname, rel) == 0)
+        return 0;
+    if (!ask || rc->name_fn == NULL)
+        return 1;
+    ret = rc->name_fn(rc->name_arg, c->relid, cur_nsp, sizeof(cur_nsp), cur_rel, sizeof(cur_rel),
+                      err, errlen);
+    if (ret == -ENOENT)
+        return 0;
+    if (ret < 0)
+        return ret;
+    if (pgcdc_topic_name(rc->cfg->topic_prefix, rc->cfg->topic_delimiter, cur_nsp, cur_rel,
+                         &topic) < 0)
+        return -ENOMEM;
+    ret = strcmp(topic, c->topic) == 0;
+    if (!ret)
+        ret = claim_set(c, c->relid, cur_nsp, cur_rel, topic);
+    free(topic);
+    return ret;
+}
+
+/* Records that relid (schema nsp, table rel) writes to topic; ask: look
+ * leftovers up in the catalog. -PGCDC_ECONFIG when another captured table
+ * holds the topic. */
+static int claim_topic(struct pgcdc_relcache *rc, uint32_t relid, const char *nsp, const char *rel,
+                       const char *topic, bool ask, char *err, size_t errlen)
+{
+    struct claim *mine = NULL;
+    size_t i = 0;
+    int ret;
+
+    while (i < rc->nclaims) {
+        struct claim *c = &rc->claims[i];
+
+        if (c->relid == relid) {
+            mine = c;
+        } else if (strcmp(c->topic, topic) == 0) {
+            ret = claim_holds(rc, c, nsp, rel, ask, err, errlen);
+            if (ret < 0)
+                return ret;
+            if (ret == 1) {
+                snprintf(err, errlen,
+                         "tables '%s.%s' and '%s.%s' both map to topic '%s', where their events "
+                         "could not be told apart: capture at most one of them "
+                         "(table.include.list or table.exclude.list), or rename one",
+                         c->nspname, c->relname, nsp, rel, topic);
+                return -PGCDC_ECONFIG;
+            }
+            if (strcmp(c->topic, topic) == 0) {
+                claim_drop(rc, i); /* a leftover: the old relation is gone */
+                mine = NULL;       /* the swap may have moved it: search again */
+                i = 0;
+                continue;
+            }
+        }
+        i++;
+    }
+    if (mine != NULL)
+        return claim_set(mine, relid, nsp, rel, topic);
+    if (rc->nclaims == rc->capclaims) {
+        size_t n = rc->capclaims ? rc->capclaims * 2 : 64;
+        struct claim *grown = realloc(rc->claims, n * sizeof(*grown));
+
+        if (grown == NULL)
+            return -ENOMEM;
+        rc->claims = grown;
+        rc->capclaims = n;
+    }
+    mine = &rc->claims[rc->nclaims];
+    memset(mine, 0, sizeof(*mine));
+    ret = claim_set(mine, relid, nsp, rel, topic);
+    if (ret == 0)
+        rc->nclaims++;
+    return ret;
+}
+
+/* Forgets the claim of relid (a table no longer captured). */
+static void unclaim(struct pgcdc_relcache *rc, uint32_t relid)
+{
+    for (size_t i = 0; i < rc->nclaims; i++) {
+        if (rc->claims[i].relid == relid) {
+            claim_drop(rc, i);
+            return;
+        }
+    }
+}
+
+int pgcdc_relcache_claim_table(void *cache, uint32_t relid, const char *nspname,
+                               const char *relname, char *err, size_t errlen)
+{
+    struct pgcdc_relcache *rc = cache;
+    char *topic = NULL;
+    int ret;
+
+    ret = pgcdc_filter_table(rc->cfg, nspname, relname, err, errlen);
+    if (ret <= 0)
+        return ret == -E2BIG ? -PGCDC_ECONFIG : ret;
+    if (pgcdc_topic_name(rc->cfg->topic_prefix, rc->cfg->topic_delimiter, nspname, relname,
+                         &topic) < 0)
+        ret = -ENOMEM;
+    else
+        ret = claim_topic(rc, relid, nspname, relname, topic, false, err, errlen);
+    free(topic);
+    if (ret == -ENOMEM)
+        snprintf(err, errlen, "out of memory in the relation cache");
+    return ret;
 }
 
 struct pgcdc_rel *pgcdc_relcache_get(const struct pgcdc_relcache *rc, uint32_t relid)
@@ -312,18 +482,24 @@ int pgcdc_relcache_apply(struct pgcdc_relcache *rc, const struct pgcdc_msg *msg,
     ret = pgcdc_filter_table(rc->cfg, rel->nspname, rel->relname, err, errlen);
     if (ret < 0) {
         rel_free(rel);
-        return ret;
+        return ret == -E2BIG ? -PGCDC_ECONFIG : ret;
     }
     rel->included = ret == 1;
     if (pgcdc_topic_name(rc->cfg->topic_prefix, rc->cfg->topic_delimiter, rel->nspname,
                          rel->relname, &rel->topic) < 0)
         goto nomem;
-    ret = fill_columns(rc, rel, msg, pgcdc_relcache_get(rc, rel->relid) != NULL, err, errlen);
+    if (rel->included)
+        ret = claim_topic(rc, rel->relid, rel->nspname, rel->relname, rel->topic, true, err,
+                          errlen);
+    else
+        unclaim(rc, rel->relid);
+    if (ret == 0)
+        ret = fill_columns(rc, rel, msg, pgcdc_relcache_get(rc, rel->relid) != NULL, err, errlen);
     if (ret < 0) {
         if (ret == -ENOMEM)
             goto nomem;
         rel_free(rel);
-        return ret;
+        return ret == -E2BIG ? -PGCDC_ECONFIG : ret;
     }
 
     old = pgcdc_relcache_get(rc, rel->relid);
@@ -376,6 +552,9 @@ void pgcdc_relcache_free(struct pgcdc_relcache **rcp)
     rc = *rcp;
     for (size_t i = 0; i < rc->nslots; i++)
         rel_free(rc->slots[i]);
+    for (size_t i = 0; i < rc->nclaims; i++)
+        claim_clear(&rc->claims[i]);
+    free(rc->claims);
     free(rc->slots);
     free(rc);
     *rcp = NULL;

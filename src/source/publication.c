@@ -27,6 +27,7 @@
 
 #include "pgcdc/buf.h"
 #include "pgcdc/config.h"
+#include "pgcdc/error.h"
 #include "pgcdc/filter.h"
 #include "pgcdc/log.h"
 #include "pgcdc/stream.h"
@@ -71,7 +72,7 @@ static int filtered_tables(struct pgcdc_stream *s, const struct pgcdc_config *cf
 
         if (in < 0) {
             PQclear(res);
-            return in;
+            return in == -E2BIG ? -PGCDC_ECONFIG : in;
         }
         if (in == 0)
             continue;
@@ -253,6 +254,81 @@ static int catalog_connect(struct pgcdc_catalog *c, char *err, size_t errlen)
     return 0;
 }
 
+/* The primary message of a failed result, or the connection's. */
+static const char *result_error(PGconn *conn, PGresult *res)
+{
+    const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+    return m ? m : PQerrorMessage(conn);
+}
+
+int pgcdc_catalog_publication_tables(void *catalog, const char *pubname,
+                                     pgcdc_catalog_table_fn fn, void *arg, char *err,
+                                     size_t errlen)
+{
+    struct pgcdc_catalog *c = catalog;
+    const char *params[1] = {pubname};
+    PGresult *res;
+    int rc;
+
+    rc = catalog_connect(c, err, errlen);
+    if (rc < 0)
+        return rc;
+    res = PQexecParams(c->conn,
+                       "SELECT c.oid, n.nspname, c.relname "
+                       "FROM pg_catalog.pg_publication_tables pt "
+                       "JOIN pg_catalog.pg_namespace n ON n.nspname = pt.schemaname "
+                       "JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid "
+                       "AND c.relname = pt.tablename "
+                       "WHERE pt.pubname = $1 ORDER BY 2, 3",
+                       1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "cannot list the tables of publication '%s': %s", pubname,
+                 result_error(c->conn, res));
+        PQclear(res);
+        return -EIO;
+    }
+    for (int i = 0; i < PQntuples(res) && rc == 0; i++)
+        rc = fn(arg, (uint32_t)strtoul(PQgetvalue(res, i, 0), NULL, 10), PQgetvalue(res, i, 1),
+                PQgetvalue(res, i, 2), err, errlen);
+    PQclear(res);
+    return rc;
+}
+
+int pgcdc_catalog_rel_name(void *catalog, uint32_t relid, char *nspname, size_t nsplen,
+                           char *relname, size_t rellen, char *err, size_t errlen)
+{
+    struct pgcdc_catalog *c = catalog;
+    char oid[16];
+    const char *params[1] = {oid};
+    PGresult *res;
+    int rc;
+
+    rc = catalog_connect(c, err, errlen);
+    if (rc < 0)
+        return rc;
+    snprintf(oid, sizeof(oid), "%u", relid);
+    res = PQexecParams(c->conn,
+                       "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c "
+                       "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                       "WHERE c.oid = $1::pg_catalog.oid",
+                       1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "cannot read the name of relation %u: %s", relid,
+                 result_error(c->conn, res));
+        PQclear(res);
+        return -EIO;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return -ENOENT;
+    }
+    snprintf(nspname, nsplen, "%s", PQgetvalue(res, 0, 0));
+    snprintf(relname, rellen, "%s", PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return 0;
+}
+
 int pgcdc_catalog_pk_columns(void *catalog, uint32_t relid, char **names, int max, char *err,
                              size_t errlen)
 {
@@ -296,13 +372,6 @@ int pgcdc_catalog_pk_columns(void *catalog, uint32_t relid, char **names, int ma
     return n;
 }
 
-/* The primary message of a failed result, or the connection's. */
-static const char *result_error(PGconn *conn, PGresult *res)
-{
-    const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-
-    return m ? m : PQerrorMessage(conn);
-}
 
 /* One pg_type row. */
 struct type_row {

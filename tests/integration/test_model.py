@@ -1,7 +1,7 @@
 """The table model against the real servers: what a table's name, the
 filters and the configuration checks decide about topics and schemas."""
-import json
 import subprocess
+import uuid
 
 import requests
 
@@ -58,3 +58,84 @@ def test_rename_moves_topic_schema_names_and_subjects(db, pgcdc, table):
         p.wait_log(f"is now 'public.{t}_renamed'")
     finally:
         sql(db, f"DROP TABLE IF EXISTS {t}_renamed")
+
+
+def run_config(tmp_path, text, cmd="config", timeout=30):
+    conf = tmp_path / "check.conf"
+    conf.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return subprocess.run([PGCDC_BIN, cmd, "-c", str(conf)], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_unicode_names_are_replaced_per_character_in_topics(db, pgcdc, table):
+    base = uuid.uuid4().hex[:6]
+    t = table("id int PRIMARY KEY", name=f"Ünïcødé 表{base}")
+    p = pgcdc(table_include_list=f"public\\.Ünïcødé.表{base}").start()
+    sql(db, f'INSERT INTO "{t}" VALUES (1)')
+    ev = p.events(1)
+    assert ev[0]["topic"] == f"{p.name}.public._n_c_d___{base}"
+
+
+def test_two_tables_on_one_topic_stop_at_start_naming_both(db, pgcdc, table):
+    base = "tab_" + uuid.uuid4().hex[:8]
+    table("id int PRIMARY KEY", name=f"{base} x")
+    table("id int PRIMARY KEY", name=f"{base}_x")
+    p = pgcdc(table_include_list=f"public\\.{base}.x")
+    p.start(wait_streaming=False)
+    rc = p.proc.wait(60)
+    p.proc = None
+    assert rc == 78, p.stderr()
+    err = p.stderr()
+    assert f"'public.{base} x'" in err and f"'public.{base}_x'" in err, err
+    assert f"topic '{p.name}.public.{base}_x'" in err, err
+    assert "streaming from slot" not in err
+
+
+def test_a_rename_onto_another_tables_topic_stops_naming_both(db, pgcdc, table):
+    base = "tab_" + uuid.uuid4().hex[:8]
+    table("id int PRIMARY KEY", name=f"{base} x")
+    other = table("id int PRIMARY KEY", name=f"{base}_other")
+    p = pgcdc(table_include_list=f"public\\.{base}.(x|other)").start()
+    sql(db, f'INSERT INTO "{base} x" VALUES (1)')
+    p.events(1)
+    sql(db, f'ALTER TABLE "{other}" RENAME TO "{base}_x"')
+    try:
+        sql(db, f'INSERT INTO "{base}_x" VALUES (2)')
+        rc = p.proc.wait(60)
+        p.proc = None
+        assert rc == 78, p.stderr()
+        err = p.stderr()
+        assert f"'public.{base} x'" in err and f"'public.{base}_x'" in err, err
+        assert len(p.lines()) == 1  # nothing went to the shared topic
+    finally:
+        sql(db, f'DROP TABLE IF EXISTS "{base}_x"')
+
+
+def test_a_table_recreated_under_its_old_name_is_no_clash(db, pgcdc, table):
+    t = table("id int PRIMARY KEY")
+    p = pgcdc(table_include_list=f"public\\.{t}(_old)?",
+              publication_autocreate_mode="all_tables").start()
+    sql(db, f"INSERT INTO {t} VALUES (1)")
+    p.events(1)
+    sql(db, f"ALTER TABLE {t} RENAME TO {t}_old")
+    try:
+        sql(db, f"CREATE TABLE {t} (id int PRIMARY KEY)")
+        sql(db, f"INSERT INTO {t} VALUES (2)")
+        sql(db, f"INSERT INTO {t}_old VALUES (3)")
+        ev = p.events(3)
+        topics = sorted((e["topic"], e["value"]["after"]["id"]) for e in ev)
+        assert topics == [(f"{p.name}.public.{t}", 1), (f"{p.name}.public.{t}", 2),
+                          (f"{p.name}.public.{t}_old", 3)]
+        assert p.proc.poll() is None
+    finally:
+        sql(db, f"DROP TABLE IF EXISTS {t}_old")
+
+
+def test_a_pattern_bomb_is_refused_by_config_and_run(tmp_path):
+    text = ("topic.prefix = x\nsink = stdout\nformat = json\n"
+            "table.include.list = (((a{1\\,255}){1\\,255}){1\\,255}){1\\,255}\n")
+    for cmd in ("config", "run"):
+        r = run_config(tmp_path, text, cmd)
+        assert r.returncode == 78, r.stderr
+        assert "'table.include.list'" in r.stderr, r.stderr
+        assert "(((a{1,255}){1,255}){1,255}){1,255}" in r.stderr, r.stderr
