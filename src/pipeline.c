@@ -8,16 +8,29 @@
  *   2. serve the sink's delivery reports, which feed the tracker;
  *   3. on the status timer, or at once when the server asks: persist the
  *      tracker's safe LSN, then confirm it in a standby status update;
- *   4. wait for the socket or the next timer.
+ *   4. wait for the socket, the sink's descriptor or the next timer: the
+ *      only place pgcdc waits.
+ *
+ * Nothing below the loop waits. When the sink cannot take an event now
+ * (-EAGAIN: its window is full, a topic is being created), the message that
+ * produced it is held: the loop stops reading the replication stream, keeps
+ * serving reports and sending status updates, and tries the message again
+ * later. A message may make several events (a key change is a delete, a
+ * tombstone and a create); the retry drops the ones already produced, so
+ * each is produced once.
  *
  * The stored position is written before the server is told, so the file is
  * never behind the slot. Transactions whose commit LSN lies below the stored
  * position are dropped as already delivered (the server may resend them after
- * a crash, as confirmed_flush is not persisted on every update).
+ * a crash, as confirmed_flush is not persisted on every update). The position
+ * also records how many leading events of the oldest transaction in flight
+ * are delivered (tracker.h): after a stop in the middle of a large
+ * transaction, the restart drops exactly those and sends the rest.
  *
  * A lost connection is retried with exponential backoff: first everything
- * produced is delivered, then a fresh tracker starts from the safe LSN, so a
- * transaction cut in half is simply received again (at-least-once).
+ * produced is delivered, then a fresh tracker starts from the safe LSN and
+ * the delivered part of an interrupted transaction, which the server sends
+ * again whole.
  */
 #include "pgcdc/pipeline.h"
 
@@ -52,8 +65,22 @@
 /* CopyData messages handled before the loop looks at timers and reports. */
 #define READ_BATCH 2000
 
-/* How long shutdown waits for the sink to deliver what it holds. */
+/* How long shutdown waits for the sink to deliver what it holds, at most. */
 #define SHUTDOWN_FLUSH_MS 30000
+
+/* Shutdown stops waiting for deliveries that make no progress for this long:
+ * a stop is honoured within about a second even with the broker down (what
+ * is not delivered is not confirmed, and is sent again after the restart). */
+#define SHUTDOWN_STALL_MS 1000
+
+/* The longest single wait: a stop signal that lands just before the wait
+ * begins is still seen this soon. */
+#define WAIT_MAX_MS 250
+
+/* A held message whose sink refused it for another reason than a full
+ * window (a queue of bytes full, a topic not ready) is tried again after
+ * this long, unless a delivery report comes first. */
+#define HOLD_RETRY_MS 20
 
 struct pgcdc_pipeline {
     const struct pgcdc_config *cfg;  /* borrowed */
@@ -81,9 +108,18 @@ struct pgcdc_pipeline {
     pgcdc_lsn confirmed;             /* last flush LSN sent to the server */
     int64_t last_status_us;          /* monotonic time of the last status update */
     int64_t last_persist_us;         /* monotonic time of the last store write */
+    pgcdc_lsn persisted_partial;     /* partial_commit_lsn last written to the store */
+    uint64_t persisted_partial_n;    /* partial_events last written to the store */
     bool reply_requested;            /* the server asked for a status update */
     bool delivery_failed;            /* a delivery report said an event was lost */
     char delivery_err[512];          /* why */
+    bool broken;                     /* the tracker refused a report: confirm nothing more */
+    char broken_err[512];            /* why */
+    uint64_t txn_events;             /* index of the next event of the current transaction */
+    uint64_t skip_below;             /* its events below this index are not produced */
+    bool held;                       /* held_frame waits for the sink (or the registry) */
+    struct pgcdc_frame held_frame;   /* the held XLogData, pointing into the stream's buffer */
+    int64_t held_retry_us;           /* monotonic time to try the held message again */
     uint64_t events;                 /* events produced in this run */
 };
 
@@ -103,17 +139,28 @@ static int64_t wall_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* The sink's delivery report. A report the tracker refuses means its count
+ * of what is in flight is wrong: from then on no position can be trusted, so
+ * the loop stops and nothing further is persisted or confirmed. */
 static void on_delivery(void *arg, uint64_t txn, int err, const char *errstr)
 {
     struct pgcdc_pipeline *p = arg;
+    int rc;
 
-    if (p->tracker == NULL)
+    if (p->tracker == NULL || p->broken)
         return;
-    if (err == 0) {
-        pgcdc_tracker_acked(p->tracker, txn);
+    rc = err == 0 ? pgcdc_tracker_acked(p->tracker, txn) : pgcdc_tracker_failed(p->tracker, txn);
+    if (rc < 0) {
+        p->broken = true;
+        snprintf(p->broken_err, sizeof(p->broken_err),
+                 "the sink reported a delivery the checkpoint tracker did not expect "
+                 "(transaction handle %" PRIu64 ": %s); stopping without confirming anything "
+                 "further",
+                 txn, strerror(-rc));
         return;
     }
-    pgcdc_tracker_failed(p->tracker, txn);
+    if (err == 0)
+        return;
     if (!p->delivery_failed) {
         p->delivery_failed = true;
         snprintf(p->delivery_err, sizeof(p->delivery_err), "an event was not delivered: %s",
@@ -239,9 +286,10 @@ error:
     return rc;
 }
 
-static int send_status(struct pgcdc_pipeline *p, bool force, char *err, size_t errlen);
-
-/* Hands one encoded event to the sink, waiting out backpressure. */
+/* Hands one encoded event to the sink. Drops it when it is one of the
+ * current transaction's events that were delivered before (a stored partial
+ * transaction, or an earlier attempt at a held message). -EAGAIN when the
+ * sink cannot take it now: nothing was queued, the caller holds the message. */
 static int produce(struct pgcdc_pipeline *p, const char *topic, bool has_key, bool tombstone,
                    char *err, size_t errlen)
 {
@@ -255,24 +303,44 @@ static int produce(struct pgcdc_pipeline *p, const char *topic, bool has_key, bo
     };
     int rc;
 
-    while ((rc = pgcdc_sink_produce(p->sink, &m, err, errlen)) == -EAGAIN) {
-        /* Full: let deliveries drain. Stopping here loses nothing: the
-         * transaction is not complete, so its LSN is never confirmed. */
-        if (*p->stop)
-            return -EINTR;
-        rc = pgcdc_sink_poll(p->sink, 10, err, errlen);
-        if (rc < 0)
-            return rc;
-        /* The socket is not read meanwhile; a status update on the timer
-         * keeps the server from dropping an idle-looking client. */
-        rc = send_status(p, false, err, errlen);
-        if (rc < 0)
-            return rc;
+    if (p->txn_events < p->skip_below) {
+        p->txn_events++;
+        return 0;
     }
-    if (rc < 0)
+    /* Counted first, so that no report can come for an uncounted event. */
+    rc = pgcdc_tracker_produced(p->tracker, p->txn);
+    if (rc < 0) {
+        snprintf(err, errlen, "checkpoint tracker refused an event for topic '%s': %s", topic,
+                 strerror(-rc));
         return rc;
+    }
+    rc = pgcdc_sink_produce(p->sink, &m, err, errlen);
+    if (rc < 0) {
+        /* Refused: nothing was queued, so no report will come for it. */
+        pgcdc_tracker_unproduced(p->tracker, p->txn);
+        return rc;
+    }
+    p->txn_events++;
     p->events++;
-    return pgcdc_tracker_produced(p->tracker, p->txn);
+    return 0;
+}
+
+/* Where the current transaction (or unit) starts: its events count from 0,
+ * and those delivered before the start are dropped. */
+static void txn_started(struct pgcdc_pipeline *p)
+{
+    p->txn_events = 0;
+    p->skip_below = pgcdc_tracker_skip(p->tracker, p->txn);
+    if (p->skip_below > 0) {
+        char a[PGCDC_LSN_BUFLEN];
+        pgcdc_lsn lsn = 0;
+        uint64_t n = 0;
+
+        pgcdc_tracker_partial(p->tracker, &lsn, &n);
+        pgcdc_log_info("transaction committing at %s: its first %" PRIu64
+                       " event(s) were delivered before the stop and are not sent again",
+                       pgcdc_lsn_format(lsn, a), p->skip_below);
+    }
 }
 
 /* Encodes and produces one change event (plus a tombstone after deletes). */
@@ -430,9 +498,13 @@ static int handle_message(struct pgcdc_pipeline *p, char *err, size_t errlen)
     /* A non-transactional message is its own unit, positioned at its LSN. */
     if (pgcdc_tracker_should_skip(p->tracker, m->u.message.lsn))
         return 0;
-    rc = pgcdc_tracker_begin(p->tracker, m->u.message.lsn, &p->txn);
-    if (rc < 0)
-        goto tracker_error;
+    /* Begun already when this is a retry of a held message. */
+    if (p->txn == PGCDC_TRACKER_NO_TXN) {
+        rc = pgcdc_tracker_begin(p->tracker, m->u.message.lsn, &p->txn);
+        if (rc < 0)
+            goto tracker_error;
+        txn_started(p);
+    }
     p->src.lsn = m->u.message.lsn;
     p->src.xid = 0;
     p->src.commit_time_us = wall_us();
@@ -442,6 +514,7 @@ static int handle_message(struct pgcdc_pipeline *p, char *err, size_t errlen)
     rc = pgcdc_tracker_commit(p->tracker, p->txn, m->u.message.lsn);
     if (rc < 0)
         goto tracker_error;
+    p->txn = PGCDC_TRACKER_NO_TXN;
     return 0;
 tracker_error:
     snprintf(err, errlen, "checkpoint tracker refused a logical message at %" PRIX64 ": %s",
@@ -486,6 +559,7 @@ static int handle_xlogdata(struct pgcdc_pipeline *p, const struct pgcdc_frame *f
             snprintf(err, errlen, "checkpoint tracker refused a transaction: %s", strerror(-rc));
             return rc;
         }
+        txn_started(p);
         return 0;
     case PGCDC_MSG_COMMIT:
         if (!p->in_txn) {
@@ -539,6 +613,30 @@ static int handle_xlogdata(struct pgcdc_pipeline *p, const struct pgcdc_frame *f
     }
 }
 
+/* Handles one XLogData; when the sink (or the schema registry) cannot go on
+ * now, holds it to be tried again by the loop: the events it already
+ * produced are dropped on the next attempt. */
+static int handle_or_hold(struct pgcdc_pipeline *p, const struct pgcdc_frame *f, char *err,
+                          size_t errlen)
+{
+    uint64_t first = p->txn_events;
+    int rc = handle_xlogdata(p, f, err, errlen);
+
+    if (rc != -EAGAIN && rc != -EINPROGRESS) {
+        p->held = false;
+        return rc;
+    }
+    if (p->txn_events > p->skip_below)
+        p->skip_below = p->txn_events;
+    p->txn_events = first;
+    if (!p->held) {
+        p->held = true;
+        p->held_frame = *f;
+    }
+    p->held_retry_us = mono_us() + HOLD_RETRY_MS * 1000;
+    return 0;
+}
+
 static int handle_copydata(struct pgcdc_pipeline *p, const uint8_t *buf, size_t len, char *err,
                            size_t errlen)
 {
@@ -557,25 +655,29 @@ static int handle_copydata(struct pgcdc_pipeline *p, const uint8_t *buf, size_t 
             pgcdc_tracker_keepalive(p->tracker, f.wal_end);
         return 0;
     }
-    return handle_xlogdata(p, &f, err, errlen);
+    return handle_or_hold(p, &f, err, errlen);
 }
 
 /* Persists the safe LSN when it moved, then confirms it to the server. */
 static int send_status(struct pgcdc_pipeline *p, bool force, char *err, size_t errlen)
 {
     int64_t now = mono_us();
-    pgcdc_lsn safe = pgcdc_tracker_safe_lsn(p->tracker);
+    struct pgcdc_position pos = {.end_lsn = pgcdc_tracker_safe_lsn(p->tracker)};
     bool due = now - p->last_status_us >= (int64_t)p->cfg->status_interval_ms * 1000;
     int rc;
 
-    if (safe > p->persisted &&
+    if (p->broken)
+        return 0;
+    pgcdc_tracker_partial(p->tracker, &pos.partial_commit_lsn, &pos.partial_events);
+    if ((pos.end_lsn > p->persisted || pos.partial_commit_lsn != p->persisted_partial ||
+         pos.partial_events != p->persisted_partial_n) &&
         (force || now - p->last_persist_us >= (int64_t)p->cfg->offset_flush_interval_ms * 1000)) {
-        struct pgcdc_position pos = {.end_lsn = safe};
-
         rc = pgcdc_store_save(p->store, &pos, err, errlen);
         if (rc < 0)
             return rc;
-        p->persisted = safe;
+        p->persisted = pos.end_lsn;
+        p->persisted_partial = pos.partial_commit_lsn;
+        p->persisted_partial_n = pos.partial_events;
         p->last_persist_us = now;
     }
     if (p->stream == NULL || !(force || due || p->reply_requested))
@@ -648,11 +750,15 @@ static int connect_and_start(struct pgcdc_pipeline *p, bool first, char *err, si
     return 0;
 }
 
-/* Waits until the sink has reported every event produced (timeout_ms < 0:
- * as long as it takes, unless a stop is requested); a failed delivery is an
- * error. */
+/* Waits until the sink has reported every event produced. timeout_ms < 0:
+ * as long as it takes, unless a stop is requested. Otherwise at most
+ * timeout_ms, and no longer than SHUTDOWN_STALL_MS without a single report
+ * (a broker that is down will not come back in time). A failed delivery is
+ * an error. */
 static int settle(struct pgcdc_pipeline *p, int timeout_ms, char *err, size_t errlen)
 {
+    int64_t start = mono_us(), progress = start;
+    size_t left = pgcdc_sink_in_flight(p->sink);
     int rc;
 
     if (timeout_ms < 0) {
@@ -661,7 +767,27 @@ static int settle(struct pgcdc_pipeline *p, int timeout_ms, char *err, size_t er
         while ((rc = pgcdc_sink_flush(p->sink, 1000, err, errlen)) == -ETIMEDOUT && !*p->stop)
             ;
     } else {
-        rc = pgcdc_sink_flush(p->sink, timeout_ms, err, errlen);
+        for (;;) {
+            int64_t now;
+            size_t n;
+
+            rc = pgcdc_sink_flush(p->sink, 100, err, errlen);
+            if (rc != -ETIMEDOUT)
+                break;
+            now = mono_us();
+            n = pgcdc_sink_in_flight(p->sink);
+            if (n < left) {
+                left = n;
+                progress = now;
+            }
+            if (now - start >= (int64_t)timeout_ms * 1000 ||
+                now - progress >= (int64_t)SHUTDOWN_STALL_MS * 1000)
+                break;
+        }
+    }
+    if (p->broken) {
+        snprintf(err, errlen, "%s", p->broken_err);
+        return -EPROTO;
     }
     if (rc == 0 && p->delivery_failed) {
         snprintf(err, errlen, "%s", p->delivery_err);
@@ -670,18 +796,93 @@ static int settle(struct pgcdc_pipeline *p, int timeout_ms, char *err, size_t er
     return rc;
 }
 
-/* After settle(): a fresh tracker from the safe LSN, so that a transaction
- * cut off by a lost connection is received again whole. */
+/* After settle(): a fresh tracker from the safe LSN. The server sends an
+ * interrupted transaction again whole; the part of it already delivered is
+ * handed to the new tracker, so it is dropped rather than sent twice. */
 static int restart_tracker(struct pgcdc_pipeline *p, char *err, size_t errlen)
 {
     pgcdc_lsn safe = pgcdc_tracker_safe_lsn(p->tracker);
+    pgcdc_lsn partial = 0;
+    uint64_t partial_n = 0;
+    int rc;
 
+    pgcdc_tracker_partial(p->tracker, &partial, &partial_n);
     pgcdc_tracker_free(p->tracker);
     p->tracker = NULL;
     p->in_txn = false;
     p->skip_txn = false;
+    p->held = false;
     p->txn = PGCDC_TRACKER_NO_TXN;
-    return pgcdc_tracker_new(&p->tracker, safe, 0, err, errlen);
+    p->txn_events = 0;
+    p->skip_below = 0;
+    rc = pgcdc_tracker_new(&p->tracker, safe, 0, err, errlen);
+    if (rc == 0)
+        pgcdc_tracker_set_partial(p->tracker, partial, partial_n);
+    return rc;
+}
+
+/* Milliseconds until the loop has something to do on a timer: the next
+ * status update, the next store write when the position moved, the next try
+ * of a held message; at most WAIT_MAX_MS. */
+static int next_timeout_ms(struct pgcdc_pipeline *p, bool window_full)
+{
+    int64_t now = mono_us();
+    int64_t wake = p->last_status_us + (int64_t)p->cfg->status_interval_ms * 1000;
+    int64_t cap = now + (int64_t)WAIT_MAX_MS * 1000;
+
+    if (pgcdc_tracker_safe_lsn(p->tracker) > p->persisted) {
+        int64_t t = p->last_persist_us + (int64_t)p->cfg->offset_flush_interval_ms * 1000;
+
+        if (t < wake)
+            wake = t;
+    }
+    /* A full window is left by a delivery report, which the sink's
+     * descriptor announces; anything else is tried again on a timer. */
+    if (p->held && !window_full && p->held_retry_us < wake)
+        wake = p->held_retry_us;
+    /* A sink without a descriptor is served on every pass. */
+    if (pgcdc_sink_fd(p->sink) < 0 && pgcdc_sink_in_flight(p->sink) > 0)
+        wake = now;
+    if (p->reply_requested)
+        wake = now;
+    if (wake > cap)
+        wake = cap;
+    return wake <= now ? 0 : (int)((wake - now + 999) / 1000);
+}
+
+/* Waits for the replication socket (unless reading is paused), the sink's
+ * descriptor, or the next timer. */
+static int wait_for_work(struct pgcdc_pipeline *p, char *err, size_t errlen)
+{
+    struct pollfd pfd[2];
+    nfds_t n = 1;
+    bool window_full = pgcdc_sink_in_flight(p->sink) >= (size_t)p->cfg->max_queue_size;
+    int timeout = next_timeout_ms(p, window_full);
+    int rc;
+
+    if (timeout == 0)
+        return 0;
+    pfd[0].fd = pgcdc_stream_socket(p->stream);
+    pfd[0].events = 0;
+    /* Backpressure or a held message: leave the socket alone; the status
+     * timer keeps the server from timing us out meanwhile. */
+    if (!p->held && !window_full)
+        pfd[0].events |= POLLIN;
+    rc = pgcdc_stream_flush_output(p->stream, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (rc > 0)
+        pfd[0].events |= POLLOUT;
+    pfd[1].fd = pgcdc_sink_fd(p->sink);
+    pfd[1].events = POLLIN;
+    if (pfd[1].fd >= 0)
+        n = 2;
+    if (poll(pfd, n, timeout) < 0 && errno != EINTR) {
+        rc = -errno;
+        snprintf(err, errlen, "poll failed: %s", strerror(errno));
+        return rc;
+    }
+    return 0;
 }
 
 /* One pass of the loop: read, deliver, confirm, wait. */
@@ -689,11 +890,16 @@ static int step(struct pgcdc_pipeline *p, char *err, size_t errlen)
 {
     const uint8_t *buf;
     size_t len;
-    int n = 0, rc, timeout;
-    struct pollfd pfd;
+    int n = 0, rc;
 
-    while (n < READ_BATCH && pgcdc_sink_in_flight(p->sink) < (size_t)p->cfg->max_queue_size &&
-           !*p->stop) {
+    if (p->held && !*p->stop &&
+        pgcdc_sink_in_flight(p->sink) < (size_t)p->cfg->max_queue_size) {
+        rc = handle_or_hold(p, &p->held_frame, err, errlen);
+        if (rc < 0)
+            return rc == -ECONNRESET ? -EPROTO : rc;
+    }
+    while (!p->held && n < READ_BATCH &&
+           pgcdc_sink_in_flight(p->sink) < (size_t)p->cfg->max_queue_size && !*p->stop) {
         rc = pgcdc_stream_read(p->stream, &buf, &len, err, errlen);
         if (rc == 0)
             break;
@@ -707,6 +913,10 @@ static int step(struct pgcdc_pipeline *p, char *err, size_t errlen)
     rc = pgcdc_sink_poll(p->sink, 0, err, errlen);
     if (rc < 0)
         return rc == -ECONNRESET ? -EIO : rc;
+    if (p->broken) {
+        snprintf(err, errlen, "%s", p->broken_err);
+        return -EPROTO;
+    }
     if (p->delivery_failed) {
         snprintf(err, errlen, "%s", p->delivery_err);
         return -EIO;
@@ -716,23 +926,7 @@ static int step(struct pgcdc_pipeline *p, char *err, size_t errlen)
         return rc;
     if (n == READ_BATCH || *p->stop)
         return 0;
-
-    /* Wait for the socket, or briefly for delivery reports while any are due. */
-    timeout = pgcdc_sink_in_flight(p->sink) > 0 ? 5 : 100;
-    pfd.fd = pgcdc_stream_socket(p->stream);
-    pfd.events = POLLIN;
-    if (pgcdc_stream_flush_output(p->stream, err, errlen) > 0)
-        pfd.events |= POLLOUT;
-    if (pgcdc_sink_in_flight(p->sink) >= (size_t)p->cfg->max_queue_size) {
-        /* Backpressure: leave the socket alone, but the status timer keeps
-         * the server from timing us out. */
-        return pgcdc_sink_poll(p->sink, timeout, err, errlen);
-    }
-    if (poll(&pfd, 1, timeout) < 0 && errno != EINTR) {
-        snprintf(err, errlen, "poll failed: %s", strerror(errno));
-        return -errno;
-    }
-    return 0;
+    return wait_for_work(p, err, errlen);
 }
 
 /* Errors worth a reconnect rather than a stop. */
@@ -763,11 +957,22 @@ int pgcdc_pipeline_run(struct pgcdc_pipeline *p, char *err, size_t errlen)
     if (rc < 0)
         return rc;
     p->persisted = found ? pos.end_lsn : 0;
-    if (found)
+    p->persisted_partial = found ? pos.partial_commit_lsn : 0;
+    p->persisted_partial_n = found ? pos.partial_events : 0;
+    if (found && pos.partial_commit_lsn != 0) {
+        char b[PGCDC_LSN_BUFLEN];
+
+        pgcdc_log_info("resuming from stored position %s, where the transaction committing at "
+                       "%s has %" PRIu64 " event(s) delivered",
+                       pgcdc_lsn_format(pos.end_lsn, a),
+                       pgcdc_lsn_format(pos.partial_commit_lsn, b), pos.partial_events);
+    } else if (found) {
         pgcdc_log_info("resuming from stored position %s", pgcdc_lsn_format(pos.end_lsn, a));
+    }
     rc = pgcdc_tracker_new(&p->tracker, p->persisted, 0, err, errlen);
     if (rc < 0)
         return rc;
+    pgcdc_tracker_set_partial(p->tracker, p->persisted_partial, p->persisted_partial_n);
 
     p->src.connector_version = PGCDC_VERSION;
     p->src.name = p->cfg->topic_prefix;

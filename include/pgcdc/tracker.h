@@ -37,6 +37,17 @@
  * A failed delivery pins the safe LSN below that transaction for the life of
  * the tracker: the caller is expected to stop and restart from the position.
  *
+ * Part of a transaction: the oldest transaction in flight may have a prefix
+ * of its events delivered (a stop in the middle of a large transaction).
+ * The tracker remembers, per transaction, how many of its first events were
+ * certainly delivered: the produced count at the last moment every event
+ * produced so far had been reported delivered (reports may come in any
+ * order, so only such moments prove a contiguous prefix). pgcdc_tracker_partial
+ * gives it for the oldest transaction, to be stored with the safe LSN; after
+ * a restart, pgcdc_tracker_set_partial hands the stored count back, and the
+ * transaction's first that many events count as delivered without being
+ * produced again (pgcdc_tracker_skip says how many to drop).
+ *
  * The safe LSN never goes backwards and never falls below the start position.
  *
  * Handles are 64-bit sequence numbers (never 0), carried as the sink
@@ -101,12 +112,41 @@ bool pgcdc_tracker_should_skip(const struct pgcdc_tracker *t, pgcdc_lsn commit_l
 int pgcdc_tracker_begin(struct pgcdc_tracker *t, pgcdc_lsn commit_lsn, uint64_t *handle /* OUT */);
 
 /*
- * Counts one event of an open transaction as handed to the sink: call it once
- * the sink has queued the event (not after -EAGAIN), before the next poll of
- * the sink can report it.
+ * Counts one event of an open transaction as handed to the sink: call it just
+ * before the sink's produce, so that no report can ever come for an event not
+ * counted; take it back with pgcdc_tracker_unproduced when the sink refuses it.
  * 0; -ENOENT for an unknown or finished handle; -EINVAL after its commit.
  */
 int pgcdc_tracker_produced(struct pgcdc_tracker *t, uint64_t handle);
+
+/*
+ * Takes back the last pgcdc_tracker_produced of handle, for an event the sink
+ * refused (nothing was queued, so no report will come for it). 0; -ENOENT for
+ * an unknown handle; -EINVAL when it has no unreported event (nothing changed).
+ */
+int pgcdc_tracker_unproduced(struct pgcdc_tracker *t, uint64_t handle);
+
+/*
+ * The stored position said that the first events of the transaction
+ * committing at commit_lsn were delivered before: when that transaction is
+ * begun, its first events count as delivered (see pgcdc_tracker_skip).
+ * Call it right after pgcdc_tracker_new; commit_lsn 0 (or events 0) = none.
+ */
+void pgcdc_tracker_set_partial(struct pgcdc_tracker *t, pgcdc_lsn commit_lsn, uint64_t events);
+
+/* How many leading events of the transaction handle are already delivered
+ * (set_partial) and must be dropped rather than produced: 0 for any other. */
+uint64_t pgcdc_tracker_skip(const struct pgcdc_tracker *t, uint64_t handle);
+
+/*
+ * The part of the oldest transaction in flight known to be delivered: sets
+ * *commit_lsn and *events (its first events, those skipped included) and
+ * returns true when there is such a part; false when the safe LSN says it
+ * all. A stored partial transaction not begun yet is still reported while the
+ * safe LSN has not passed it.
+ */
+bool pgcdc_tracker_partial(const struct pgcdc_tracker *t, pgcdc_lsn *commit_lsn /* OUT */,
+                           uint64_t *events /* OUT */);
 
 /*
  * Marks the transaction committed at Commit.end_lsn (>= its commit LSN); it

@@ -29,6 +29,8 @@ struct txn_slot {
     pgcdc_lsn end_lsn;    /* Commit.end_lsn, once committed */
     uint64_t produced;    /* events handed to the sink */
     uint64_t reported;    /* delivery reports received, good or bad */
+    uint64_t skipped;     /* leading events delivered before the start (set_partial) */
+    uint64_t prefix;      /* produced count when all produced were last delivered */
     bool committed;       /* Commit seen */
     bool failed;          /* some delivery failed: never completes */
 };
@@ -43,6 +45,8 @@ struct pgcdc_tracker {
     pgcdc_lsn safe_lsn;       /* monotonic result */
     pgcdc_lsn idle_wal_end;   /* highest walEnd seen with no transaction open */
     pgcdc_lsn last_wal_end;   /* highest walEnd seen at all (metrics) */
+    pgcdc_lsn partial_lsn;    /* commit LSN of the stored partial transaction, 0 = none */
+    uint64_t partial_events;  /* its events delivered before the start */
     uint64_t events_produced; /* total produced */
     uint64_t events_acked;    /* total acknowledged */
     uint64_t events_failed;   /* total failed */
@@ -160,6 +164,8 @@ int pgcdc_tracker_begin(struct pgcdc_tracker *t, pgcdc_lsn commit_lsn, uint64_t 
     }
     s = &t->ring[t->next & t->mask];
     *s = (struct txn_slot){.commit_lsn = commit_lsn};
+    if (t->partial_lsn != 0 && commit_lsn == t->partial_lsn)
+        s->skipped = t->partial_events;
     *handle = t->next;
     t->next++;
     t->open++;
@@ -177,6 +183,57 @@ int pgcdc_tracker_produced(struct pgcdc_tracker *t, uint64_t handle)
     s->produced++;
     t->events_produced++;
     return 0;
+}
+
+int pgcdc_tracker_unproduced(struct pgcdc_tracker *t, uint64_t handle)
+{
+    struct txn_slot *s = lookup(t, handle);
+
+    if (!s)
+        return -ENOENT;
+    if (s->reported >= s->produced)
+        return -EINVAL;
+    s->produced--;
+    t->events_produced--;
+    if (!s->failed && s->reported == s->produced)
+        s->prefix = s->produced;
+    advance(t);
+    return 0;
+}
+
+void pgcdc_tracker_set_partial(struct pgcdc_tracker *t, pgcdc_lsn commit_lsn, uint64_t events)
+{
+    t->partial_lsn = events ? commit_lsn : 0;
+    t->partial_events = commit_lsn ? events : 0;
+}
+
+uint64_t pgcdc_tracker_skip(const struct pgcdc_tracker *t, uint64_t handle)
+{
+    if (handle < t->head || handle >= t->next)
+        return 0;
+    return t->ring[handle & t->mask].skipped;
+}
+
+bool pgcdc_tracker_partial(const struct pgcdc_tracker *t, pgcdc_lsn *commit_lsn,
+                           uint64_t *events)
+{
+    if (t->head < t->next) {
+        const struct txn_slot *s = &t->ring[t->head & t->mask];
+        uint64_t n = s->skipped + s->prefix;
+
+        if (n == 0)
+            return false;
+        *commit_lsn = s->commit_lsn;
+        *events = n;
+        return true;
+    }
+    /* Not begun in this run: still owed to the restart after this one,
+     * unless the safe LSN has moved past it. */
+    if (t->partial_lsn == 0 || t->partial_lsn < t->safe_lsn)
+        return false;
+    *commit_lsn = t->partial_lsn;
+    *events = t->partial_events;
+    return true;
 }
 
 int pgcdc_tracker_commit(struct pgcdc_tracker *t, uint64_t handle, pgcdc_lsn end_lsn)
@@ -210,6 +267,10 @@ static int report(struct pgcdc_tracker *t, uint64_t handle, bool failed)
     } else {
         t->events_acked++;
     }
+    /* Every event produced so far is reported, none failed: a prefix of
+     * the transaction that is certainly delivered. */
+    if (!s->failed && s->reported == s->produced)
+        s->prefix = s->produced;
     advance(t);
     return 0;
 }

@@ -24,6 +24,11 @@
  * error_cb sees (brokers down, connection refused) are transient and only
  * logged.
  *
+ * The loop learns that reports are waiting from a descriptor: librdkafka
+ * writes a byte into a pipe whenever its main queue (the one rd_kafka_poll
+ * serves) goes from empty to not empty (rd_kafka_queue_io_event_enable);
+ * poll empties the pipe before serving the queue, so no wake-up is lost.
+ *
  * Topics: the first produce to a topic looks it up in the cluster metadata
  * and creates it through the Admin API if it is missing, then caches the
  * topic handle in an open-addressing hash set keyed by name, so later
@@ -33,12 +38,14 @@
 #include "pgcdc/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 _Static_assert(sizeof(uintptr_t) >= sizeof(uint64_t),
                "the txn handle travels as librdkafka's per-message void * opaque");
@@ -62,6 +69,8 @@ struct kafka_topic {
 struct kafka_sink {
     struct pgcdc_sink base;     /* common head, must be first */
     rd_kafka_t *rk;             /* the producer */
+    rd_kafka_queue_t *mainq;    /* its main queue, with io events to wake_fd[1] */
+    int wake_fd[2];             /* pipe: readable when mainq has reports, -1 = none */
     struct kafka_topic *topics; /* hash set of known topics */
     size_t topics_cap;          /* slots in topics, a power of two */
     size_t topics_len;          /* used slots */
@@ -446,9 +455,18 @@ static int kafka_produce(struct pgcdc_sink *base, const struct pgcdc_sink_msg *m
     }
 }
 
+/* Empties the wake-up pipe; called before the queue is served. */
+static void drain_wake(struct kafka_sink *s)
+{
+    char buf[256];
+    while (s->wake_fd[0] >= 0 && read(s->wake_fd[0], buf, sizeof(buf)) > 0)
+        ;
+}
+
 static int kafka_poll(struct pgcdc_sink *base, int timeout_ms, char *err, size_t errlen)
 {
     struct kafka_sink *s = (struct kafka_sink *)base;
+    drain_wake(s);
     if (!s->fatal)
         rd_kafka_poll(s->rk, timeout_ms);
     if (s->fatal || check_fatal(s))
@@ -459,6 +477,7 @@ static int kafka_poll(struct pgcdc_sink *base, int timeout_ms, char *err, size_t
 static int kafka_flush(struct pgcdc_sink *base, int timeout_ms, char *err, size_t errlen)
 {
     struct kafka_sink *s = (struct kafka_sink *)base;
+    drain_wake(s);
     if (!s->fatal)
         rd_kafka_flush(s->rk, timeout_ms);
     if (s->fatal || check_fatal(s))
@@ -478,11 +497,20 @@ static size_t kafka_in_flight(const struct pgcdc_sink *base)
     return (size_t)(s->produced - s->reported);
 }
 
+static int kafka_fd(const struct pgcdc_sink *base)
+{
+    return ((const struct kafka_sink *)base)->wake_fd[0];
+}
+
 static void kafka_free(struct pgcdc_sink *base)
 {
     struct kafka_sink *s = (struct kafka_sink *)base;
     if (!s)
         return;
+    if (s->mainq) {
+        rd_kafka_queue_io_event_enable(s->mainq, -1, NULL, 0);
+        rd_kafka_queue_destroy(s->mainq);
+    }
     if (s->rk) {
         /* Undelivered records get no report: drop them now so that destroy
          * does not wait for a broker that may be down. */
@@ -499,6 +527,9 @@ static void kafka_free(struct pgcdc_sink *base)
     free(s->topics);
     if (s->rk)
         rd_kafka_destroy_flags(s->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    for (int i = 0; i < 2; i++)
+        if (s->wake_fd[i] >= 0)
+            close(s->wake_fd[i]);
     free(s->topic_cleanup_policy);
     free(s);
 }
@@ -508,6 +539,7 @@ static const struct pgcdc_sink_ops kafka_ops = {
     .poll = kafka_poll,
     .flush = kafka_flush,
     .in_flight = kafka_in_flight,
+    .fd = kafka_fd,
     .free = kafka_free,
 };
 
@@ -573,6 +605,15 @@ static int build_conf(rd_kafka_conf_t *conf, const struct pgcdc_kafka_opts *opts
     return 0;
 }
 
+/* O_NONBLOCK and FD_CLOEXEC on fd. 0 or -1 with errno set. */
+static int set_nonblocking(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -1;
+    return fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
 int pgcdc_kafka_sink_new(struct pgcdc_sink **out, const struct pgcdc_kafka_opts *opts,
                          pgcdc_sink_delivery_fn on_delivery, void *arg, char *err, size_t errlen)
 {
@@ -603,6 +644,7 @@ int pgcdc_kafka_sink_new(struct pgcdc_sink **out, const struct pgcdc_kafka_opts 
     s->base.ops = &kafka_ops;
     s->base.on_delivery = on_delivery;
     s->base.on_delivery_arg = arg;
+    s->wake_fd[0] = s->wake_fd[1] = -1;
     s->topic_partitions = opts->topic_partitions > 0 ? opts->topic_partitions : -1;
     s->topic_replication = opts->topic_replication;
     s->max_in_flight = opts->max_in_flight;
@@ -638,6 +680,16 @@ int pgcdc_kafka_sink_new(struct pgcdc_sink **out, const struct pgcdc_kafka_opts 
         snprintf(err, errlen, "kafka: cannot create producer: %s", text);
         return -EINVAL;
     }
+    /* Both ends non-blocking: librdkafka's threads must never wait on it. */
+    if (pipe(s->wake_fd) < 0 || set_nonblocking(s->wake_fd[0]) < 0 ||
+        set_nonblocking(s->wake_fd[1]) < 0) {
+        rc = -errno;
+        snprintf(err, errlen, "kafka: cannot create a pipe: %s", strerror(errno));
+        kafka_free(&s->base);
+        return rc;
+    }
+    s->mainq = rd_kafka_queue_get_main(s->rk);
+    rd_kafka_queue_io_event_enable(s->mainq, s->wake_fd[1], "1", 1);
     *out = &s->base;
     return 0;
 }

@@ -3,10 +3,13 @@
  *
  * produce() appends a line to a buffer and remembers the event's transaction
  * handle (as runs of equal handles, so memory follows the number of
- * transactions buffered, not events). poll() and flush() write the buffer
- * out with write(2), retrying short writes, and only then report the events
- * delivered. A failed write (a closed pipe, a full disk) is fatal and nothing
- * of what was buffered is reported delivered.
+ * transactions buffered, not events). Once about 1 MiB is buffered, produce
+ * writes it out, so a big transaction is written in large pieces without
+ * holding it in memory; but it reports nothing: reports come only from
+ * poll() and flush() (the contract of sink.h), which write what is left and
+ * then report every event written, in produce order, exactly once. A failed
+ * write (a closed pipe, a full disk) is fatal and nothing of what was
+ * buffered since the last report is reported delivered.
  */
 #include "pgcdc/stdout_sink.h"
 
@@ -29,17 +32,18 @@ struct stdout_sink {
     int fd;                 /* where lines go */
     size_t max_in_flight;   /* produce answers -EAGAIN beyond this */
     struct pgcdc_buf out;   /* lines not yet written */
-    struct txn_run *runs;   /* handles of the buffered events, in order */
+    struct txn_run *runs;   /* handles of the unreported events, in order */
     size_t nruns;           /* runs in use */
     size_t capruns;         /* runs allocated */
-    size_t buffered;        /* events in out */
+    size_t buffered;        /* events produced and not yet reported */
     int failed;             /* a write failed: negative errno, sticky */
 };
 
 /* Lines are written once this much is buffered, even before a poll. */
 #define WRITE_THRESHOLD (1u << 20)
 
-static int write_all(struct stdout_sink *s, char *err, size_t errlen)
+/* Writes the buffered lines. Reports nothing. */
+static int write_out(struct stdout_sink *s, char *err, size_t errlen)
 {
     size_t done = 0;
 
@@ -60,7 +64,17 @@ static int write_all(struct stdout_sink *s, char *err, size_t errlen)
         done += (size_t)n;
     }
     pgcdc_buf_reset(&s->out);
-    /* Everything buffered is written: report it. */
+    return 0;
+}
+
+/* Writes what is buffered, then reports every event produced so far. */
+static int write_and_report(struct stdout_sink *s, char *err, size_t errlen)
+{
+    int rc = write_out(s, err, errlen);
+
+    if (rc < 0)
+        return rc;
+    /* Everything produced is written now: report it, in produce order. */
     for (size_t i = 0; i < s->nruns; i++)
         for (size_t k = 0; k < s->runs[i].events; k++)
             s->base.on_delivery(s->base.on_delivery_arg, s->runs[i].txn, 0, NULL);
@@ -83,7 +97,7 @@ static int stdout_produce(struct pgcdc_sink *base, const struct pgcdc_sink_msg *
     size_t mark = s->out.len;
 
     if (s->failed)
-        return write_all(s, err, errlen);
+        return write_out(s, err, errlen);
     if (s->buffered >= s->max_in_flight)
         return -EAGAIN;
     if (s->nruns == 0 || s->runs[s->nruns - 1].txn != m->txn) {
@@ -113,7 +127,7 @@ static int stdout_produce(struct pgcdc_sink *base, const struct pgcdc_sink_msg *
     s->runs[s->nruns - 1].events++;
     s->buffered++;
     if (s->out.len >= WRITE_THRESHOLD)
-        return write_all(s, err, errlen);
+        return write_out(s, err, errlen);
     return 0;
 nomem:
     snprintf(err, errlen, "out of memory buffering an event for '%s'", m->topic);
@@ -123,7 +137,7 @@ nomem:
 static int stdout_poll(struct pgcdc_sink *base, int timeout_ms, char *err, size_t errlen)
 {
     (void)timeout_ms;
-    return write_all((struct stdout_sink *)base, err, errlen);
+    return write_and_report((struct stdout_sink *)base, err, errlen);
 }
 
 static size_t stdout_in_flight(const struct pgcdc_sink *base)

@@ -541,3 +541,92 @@ Test(tracker, random_interleavings_with_failures_match_the_model)
     for (int round = 0; round < 150; round++)
         random_round(round, true);
 }
+
+Test(tracker, unproduced_takes_back_a_refused_event)
+{
+    struct pgcdc_tracker *t = tracker_at(100, 0);
+    uint64_t h = txn_with(t, 200, 2);
+
+    cr_assert_eq(pgcdc_tracker_unproduced(t, h), 0);
+    cr_assert_eq(pgcdc_tracker_events_in_flight(t), 1);
+    cr_assert_eq(pgcdc_tracker_commit(t, h, 210), 0);
+    ack_n(t, h, 1);
+    cr_assert_eq(pgcdc_tracker_safe_lsn(t), 210, "the refused event must not be waited for");
+    cr_assert_eq(pgcdc_tracker_unproduced(t, h), -ENOENT);
+    h = txn_with(t, 300, 1);
+    ack_n(t, h, 1);
+    cr_assert_eq(pgcdc_tracker_unproduced(t, h), -EINVAL, "a reported event cannot be taken back");
+    pgcdc_tracker_free(t);
+}
+
+Test(tracker, partial_is_the_delivered_prefix_of_the_oldest_transaction)
+{
+    struct pgcdc_tracker *t = tracker_at(100, 0);
+    pgcdc_lsn lsn = 0;
+    uint64_t n = 0;
+    uint64_t h = txn_with(t, 200, 3);
+
+    cr_assert_not(pgcdc_tracker_partial(t, &lsn, &n), "nothing delivered yet");
+    ack_n(t, h, 2);
+    cr_assert_not(pgcdc_tracker_partial(t, &lsn, &n),
+                  "2 of 3 reported: which two is unknown, so no prefix is proven");
+    ack_n(t, h, 1);
+    cr_assert(pgcdc_tracker_partial(t, &lsn, &n));
+    cr_assert_eq(lsn, 200);
+    cr_assert_eq(n, 3);
+    cr_assert_eq(pgcdc_tracker_produced(t, h), 0);
+    cr_assert(pgcdc_tracker_partial(t, &lsn, &n));
+    cr_assert_eq(n, 3, "an unreported event does not take the prefix back");
+    cr_assert_eq(pgcdc_tracker_failed(t, h), 0);
+    cr_assert(pgcdc_tracker_partial(t, &lsn, &n));
+    cr_assert_eq(n, 3, "a failed event is never part of the prefix");
+    pgcdc_tracker_free(t);
+
+    /* Once the transaction completes the safe LSN says it all. */
+    t = tracker_at(100, 0);
+    h = txn_with(t, 200, 1);
+    ack_n(t, h, 1);
+    cr_assert_eq(pgcdc_tracker_commit(t, h, 210), 0);
+    cr_assert_not(pgcdc_tracker_partial(t, &lsn, &n));
+    pgcdc_tracker_free(t);
+}
+
+Test(tracker, stored_partial_is_skipped_and_counted_on_restart)
+{
+    struct pgcdc_tracker *t = tracker_at(100, 0);
+    pgcdc_lsn lsn = 0;
+    uint64_t n = 0, h;
+
+    pgcdc_tracker_set_partial(t, 300, 5);
+    cr_assert(pgcdc_tracker_partial(t, &lsn, &n), "owed until the transaction comes");
+    cr_assert_eq(lsn, 300);
+    cr_assert_eq(n, 5);
+
+    /* An earlier transaction comes first: it is not the partial one. */
+    h = txn_with(t, 200, 1);
+    cr_assert_eq(pgcdc_tracker_skip(t, h), 0);
+    ack_n(t, h, 1);
+    cr_assert_eq(pgcdc_tracker_commit(t, h, 210), 0);
+    cr_assert(pgcdc_tracker_partial(t, &lsn, &n));
+    cr_assert_eq(lsn, 300);
+
+    h = txn_with(t, 300, 0);
+    cr_assert_eq(pgcdc_tracker_skip(t, h), 5);
+    cr_assert(pgcdc_tracker_partial(t, &lsn, &n));
+    cr_assert_eq(n, 5, "skipped events stay delivered");
+    cr_assert_eq(pgcdc_tracker_produced(t, h), 0);
+    ack_n(t, h, 1);
+    cr_assert(pgcdc_tracker_partial(t, &lsn, &n));
+    cr_assert_eq(n, 6);
+    cr_assert_eq(pgcdc_tracker_commit(t, h, 310), 0);
+    cr_assert_eq(pgcdc_tracker_safe_lsn(t), 310);
+    cr_assert_not(pgcdc_tracker_partial(t, &lsn, &n));
+    pgcdc_tracker_free(t);
+
+    /* A stored partial the safe LSN has passed is dropped. */
+    t = tracker_at(100, 0);
+    pgcdc_tracker_set_partial(t, 300, 5);
+    pgcdc_tracker_keepalive(t, 400);
+    cr_assert_not(pgcdc_tracker_partial(t, &lsn, &n));
+    pgcdc_tracker_free(t);
+}
