@@ -290,11 +290,14 @@ static int64_t java_double_to_long(double v)
     return (int64_t)v;
 }
 
-/* Java's Math.round(double) for |v| < 2^52: nearest, ties towards +inf. */
+/* Java's Math.round(double): nearest, ties towards +inf; like Java's
+ * (long) cast, saturated beyond the range of long and 0 for NaN. */
 static int64_t java_round(double v)
 {
     double f = floor(v);
 
+    if (!(f > -9223372036854775808.0 && f < 9223372036854775808.0))
+        return java_double_to_long(f);
     return (int64_t)f + (v - f >= 0.5 ? 1 : 0);
 }
 
@@ -333,7 +336,9 @@ static int conv_interval(const char *text, size_t len, int64_t *out)
             int64_t h;
             if (negt)
                 q++;
-            if (!pgcdc_types_parse_int64(q, (size_t)(colon - q), &h) || tok + tl - colon < 3)
+            /* Hours are digits: a second sign is no PostgreSQL output. */
+            if (!pgcdc_types_is_digit(*q) ||
+                !pgcdc_types_parse_int64(q, (size_t)(colon - q), &h) || tok + tl - colon < 3)
                 return -EINVAL;
             if (!pgcdc_types_is_digit(colon[1]) || !pgcdc_types_is_digit(colon[2]))
                 return -EINVAL;
@@ -399,7 +404,9 @@ static int conv_interval(const char *text, size_t len, int64_t *out)
         int64_t total_us = java_round(seconds * 1000000.0);
         int64_t whole = total_us / 1000000, micros = total_us % 1000000;
         double secs = (double)whole + (double)micros / 1000000.0;
-        double n_days = (double)(years * 12 + months) * (365.25 / 12.0) + (double)days;
+        /* Unsigned, so that years PostgreSQL cannot print wrap, not overflow. */
+        int64_t n_months = (int64_t)((uint64_t)years * 12u + (uint64_t)months);
+        double n_days = (double)n_months * (365.25 / 12.0) + (double)days;
         double n_secs = ((n_days * 24.0 + (double)hours) * 60.0 + (double)minutes) * 60.0 + secs;
         volatile double us = n_secs * 1e6; /* no fused multiply-add: match Java */
         *out = java_double_to_long(us);

@@ -564,6 +564,17 @@ Test(types, interval_micro_duration)
     cr_assert_eq(int_of(1186, -1, "00:00:00"), 0);
 }
 
+Test(types, interval_out_of_range)
+{
+    char err[256];
+
+    /* More microseconds than a long holds: saturated as Java's conversions
+     * do, never wrapped to a negative duration. */
+    cr_assert_gt(int_of(1186, -1, "9999999999993 sec"), 0);
+    cr_assert_eq(conv_rc(1186, -1, "--5:00:00", err, sizeof(err)), -EINVAL, "two signs");
+    cr_assert_eq(conv_rc(1186, -1, "--9223372036854775808:00", err, sizeof(err)), -EINVAL);
+}
+
 Test(types, bytea_hex)
 {
     struct conv_ctx c = {PGCDC_BUF_INIT, ""};
