@@ -64,6 +64,7 @@ _Static_assert(sizeof(enum pgcdc_config_format) == sizeof(int), "enum stored as 
 _Static_assert(sizeof(enum pgcdc_config_cleanup) == sizeof(int), "enum stored as int");
 _Static_assert(sizeof(enum pgcdc_config_snapshot) == sizeof(int), "enum stored as int");
 _Static_assert(sizeof(enum pgcdc_log_level) == sizeof(int), "enum stored as int");
+_Static_assert(sizeof(enum pgcdc_config_mismatch) == sizeof(int), "enum stored as int");
 
 static const char *const autocreate_names[] = {"all_tables", "filtered", "disabled", NULL};
 static const char *const sink_names[] = {"stdout", "kafka", NULL};
@@ -71,6 +72,8 @@ static const char *const format_names[] = {"json", "avro", NULL};
 static const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
 static const char *const cleanup_names[] = {"delete", "compact", NULL};
 static const char *const snapshot_names[] = {"never", "initial", NULL};
+static const char *const mismatch_names[] = {"fail",       "no_validation",     "trust_offset",
+                                             "trust_slot", "trust_greater_lsn", NULL};
 
 static const char *check_topic_prefix(const char *v)
 {
@@ -162,9 +165,11 @@ static const struct key_def key_table[] = {
     KEY_STRING("offset.storage.file.filename", offset_file, "pgcdc.offsets", check_non_empty,
                SECRET_NONE),
     KEY_INT("offset.flush.interval.ms", offset_flush_interval_ms, "1000", 0, INT_MAX, false),
+    KEY_ENUM("offset.mismatch.strategy", offset_mismatch, "fail", mismatch_names),
     KEY_INT("status.interval.ms", status_interval_ms, "1000", 1, INT_MAX, false),
     KEY_INT("reconnect.backoff.initial.ms", reconnect_backoff_initial_ms, "500", 1, INT_MAX, false),
     KEY_INT("reconnect.backoff.max.ms", reconnect_backoff_max_ms, "30000", 1, INT_MAX, false),
+    KEY_INT("database.connect.timeout.ms", connect_timeout_ms, "30000", 0, INT_MAX, false),
     KEY_STRING("schema.registry.url", registry_url, "", NULL, SECRET_URL),
     KEY_STRING("schema.registry.basic.auth.user.info", registry_user_info, "", NULL, SECRET_ALL),
     KEY_STRING("schema.registry.ssl.ca.location", registry_ssl_ca, "", NULL, SECRET_NONE),

@@ -6,9 +6,13 @@
  *
  * The only file that exits. SIGINT and SIGTERM set a flag; the pipeline then
  * delivers what it has received, confirms that position and returns, and
- * pgcdc exits 0. A fatal error prints one line on stderr and exits 1; a
- * usage error exits 2 and a configuration error 78 (EX_CONFIG), which the
- * systemd unit does not restart.
+ * pgcdc exits 0. SIGHUP is logged and otherwise ignored, as daemons do: the
+ * log goes to stderr, so there is nothing to reopen. A fatal error prints
+ * one line on stderr and exits 1; a usage error exits 2, and a configuration
+ * error, or any error a person must fix (privileges, wal_level, a dropped
+ * slot or publication, a position that does not match the server) 78
+ * (EX_CONFIG), which the systemd unit does not restart. Signal handlers only
+ * set flags.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,11 +31,14 @@
 #define EXIT_CONFIG 78
 
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t hup_received;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop_requested = 1;
+    if (sig == SIGHUP)
+        hup_received = 1;
+    else
+        stop_requested = 1;
 }
 
 static void usage(FILE *out)
@@ -50,7 +57,10 @@ static void usage(FILE *out)
             "  -o, --option KEY=VALUE set a key, overriding the file (repeatable)\n"
             "\n"
             "Every key is documented in pgcdc.conf. SIGINT or SIGTERM stop pgcdc after it has\n"
-            "delivered and confirmed what it received.\n",
+            "delivered and confirmed what it received; SIGHUP is logged and ignored.\n"
+            "Exit status: 0 after a stop, 1 on an error a restart may cure, 2 on a usage\n"
+            "error, 78 when a person must act (configuration, privileges, server setup,\n"
+            "a dropped slot or publication, a stored position the server does not match).\n",
             PGCDC_VERSION);
 }
 
@@ -61,7 +71,8 @@ static int install_signals(void)
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0 ||
+        sigaction(SIGHUP, &sa, NULL) != 0)
         return -errno;
     /* A closed stdout shows up as a write error, not a silent death. */
     sa.sa_handler = SIG_IGN;
@@ -139,13 +150,13 @@ static int cmd_run(struct pgcdc_config *cfg)
     pgcdc_log_info("pgcdc %s starting: topic prefix '%s', sink %s, format %s", PGCDC_VERSION,
                    cfg->topic_prefix, cfg->sink == PGCDC_CONFIG_SINK_KAFKA ? "kafka" : "stdout",
                    cfg->format == PGCDC_CONFIG_FORMAT_AVRO ? "avro" : "json");
+    pgcdc_pipeline_set_hup(p, &hup_received);
+    /* The pipeline logs its own fatal error, before its summary line. */
     rc = pgcdc_pipeline_run(p, err, sizeof(err));
+    if (rc < 0)
+        rc = pgcdc_pipeline_needs_person(p) ? EXIT_CONFIG : 1;
     pgcdc_pipeline_free(&p);
-    if (rc < 0) {
-        pgcdc_log_error("%s", err);
-        return rc == -PGCDC_ECONFIG ? EXIT_CONFIG : 1;
-    }
-    return 0;
+    return rc;
 }
 
 int main(int argc, char **argv)

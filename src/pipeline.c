@@ -46,8 +46,10 @@
 
 #include "pgcdc/avro_encode.h"
 #include "pgcdc/buf.h"
+#include "pgcdc/catalog.h"
 #include "pgcdc/config.h"
 #include "pgcdc/encoder.h"
+#include "pgcdc/error.h"
 #include "pgcdc/kafka_sink.h"
 #include "pgcdc/log.h"
 #include "pgcdc/lsn.h"
@@ -104,6 +106,12 @@ struct pgcdc_pipeline {
     bool skip_txn;                   /* the current transaction was delivered before */
     uint64_t txn;                    /* tracker handle of the current transaction */
     pgcdc_lsn received;              /* highest end LSN received */
+    pgcdc_lsn server_sent;           /* highest position the server sent in this session
+                                      * (walEnd, commit end): nothing beyond is confirmed */
+    char system_id[32];              /* server identity recorded with the position */
+    uint32_t timeline;               /* server timeline recorded with the position */
+    volatile sig_atomic_t *hup;      /* set on SIGHUP, or NULL */
+    bool must_act;                   /* the last error needs a person (exit 78) */
     pgcdc_lsn persisted;             /* last position written to the store */
     pgcdc_lsn confirmed;             /* last flush LSN sent to the server */
     int64_t last_status_us;          /* monotonic time of the last status update */
@@ -263,7 +271,8 @@ int pgcdc_pipeline_new(struct pgcdc_pipeline **out, const struct pgcdc_config *c
     rc = pgcdc_relcache_new(&p->rels, cfg, err, errlen);
     if (rc < 0)
         goto error;
-    rc = pgcdc_catalog_new(&p->catalog, cfg->database_dsn, err, errlen);
+    rc = pgcdc_catalog_new(&p->catalog, cfg->database_dsn, cfg->connect_timeout_ms, stop, err,
+                           errlen);
     if (rc < 0)
         goto error;
     pgcdc_relcache_set_pk_lookup(p->rels, pgcdc_catalog_pk_columns, p->catalog);
@@ -569,6 +578,8 @@ static int handle_xlogdata(struct pgcdc_pipeline *p, const struct pgcdc_frame *f
         p->in_txn = false;
         if (m->u.commit.end_lsn > p->received)
             p->received = m->u.commit.end_lsn;
+        if (m->u.commit.end_lsn > p->server_sent)
+            p->server_sent = m->u.commit.end_lsn;
         /* Debezium's lastCommitLsn is where the commit record ends. */
         p->src.last_commit_lsn = m->u.commit.end_lsn;
         if (p->skip_txn) {
@@ -647,6 +658,8 @@ static int handle_copydata(struct pgcdc_pipeline *p, const uint8_t *buf, size_t 
         snprintf(err, errlen, "cannot decode the replication stream: %s", ferr);
         return -EBADMSG;
     }
+    if (f.wal_end > p->server_sent)
+        p->server_sent = f.wal_end;
     if (f.kind == PGCDC_FRAME_KEEPALIVE) {
         if (f.reply_requested)
             p->reply_requested = true;
@@ -664,6 +677,7 @@ static int send_status(struct pgcdc_pipeline *p, bool force, char *err, size_t e
     int64_t now = mono_us();
     struct pgcdc_position pos = {.end_lsn = pgcdc_tracker_safe_lsn(p->tracker)};
     bool due = now - p->last_status_us >= (int64_t)p->cfg->status_interval_ms * 1000;
+    pgcdc_lsn flush, write;
     int rc;
 
     if (p->broken)
@@ -672,6 +686,8 @@ static int send_status(struct pgcdc_pipeline *p, bool force, char *err, size_t e
     if ((pos.end_lsn > p->persisted || pos.partial_commit_lsn != p->persisted_partial ||
          pos.partial_events != p->persisted_partial_n) &&
         (force || now - p->last_persist_us >= (int64_t)p->cfg->offset_flush_interval_ms * 1000)) {
+        pos.timeline = p->timeline;
+        memcpy(pos.system_id, p->system_id, sizeof(pos.system_id));
         rc = pgcdc_store_save(p->store, &pos, err, errlen);
         if (rc < 0)
             return rc;
@@ -682,33 +698,165 @@ static int send_status(struct pgcdc_pipeline *p, bool force, char *err, size_t e
     }
     if (p->stream == NULL || !(force || due || p->reply_requested))
         return 0;
-    rc =
-        pgcdc_stream_send_status(p->stream, p->received > p->persisted ? p->received : p->persisted,
-                                 p->persisted, false, err, errlen);
+    /* Never confirm a position the server has not sent in this session: a
+     * stored position from elsewhere (a restore, a replica behind) would
+     * otherwise move the slot past WAL that was never read. */
+    flush = p->persisted < p->server_sent ? p->persisted : p->server_sent;
+    write = p->received > flush ? p->received : flush;
+    rc = pgcdc_stream_send_status(p->stream, write, flush, false, err, errlen);
     if (rc < 0)
         return rc;
-    if (p->persisted != p->confirmed) {
+    if (flush != p->confirmed) {
         char a[PGCDC_LSN_BUFLEN];
 
-        pgcdc_log_debug("confirmed %s", pgcdc_lsn_format(p->persisted, a));
+        pgcdc_log_debug("confirmed %s", pgcdc_lsn_format(flush, a));
     }
-    p->confirmed = p->persisted;
+    p->confirmed = flush;
     p->last_status_us = now;
     p->reply_requested = false;
     return 0;
 }
 
-/* Connects and starts streaming from the stored position. */
+/* The text naming the choices offset.mismatch.strategy offers. */
+#define MISMATCH_CHOICES                                                                           \
+    "pgcdc stopped and confirmed nothing; set offset.mismatch.strategy to trust_slot (resume "     \
+    "from the slot; what lies between is sent again or skipped), trust_offset (keep the stored "   \
+    "position; the server's changes up to it are skipped) or trust_greater_lsn (the greater of "  \
+    "the two), or put back the position file that belongs to this server"
+
+/* Records the position as lsn (chosen by offset.mismatch.strategy) with the
+ * server's identity, at once. A new lsn also means a fresh tracker from
+ * there and no partial transaction; the same lsn keeps the stored partial
+ * transaction. */
+static int adopt_position(struct pgcdc_pipeline *p, pgcdc_lsn lsn, char *err, size_t errlen)
+{
+    struct pgcdc_position pos = {.end_lsn = lsn, .timeline = p->timeline};
+    bool same = lsn == p->persisted;
+    int rc;
+
+    if (same) {
+        pos.partial_commit_lsn = p->persisted_partial;
+        pos.partial_events = p->persisted_partial_n;
+    }
+    memcpy(pos.system_id, p->system_id, sizeof(pos.system_id));
+    rc = pgcdc_store_save(p->store, &pos, err, errlen);
+    if (rc < 0 || same)
+        return rc;
+    pgcdc_tracker_free(p->tracker);
+    p->tracker = NULL;
+    p->persisted = lsn;
+    p->persisted_partial = 0;
+    p->persisted_partial_n = 0;
+    return pgcdc_tracker_new(&p->tracker, lsn, 0, err, errlen);
+}
+
+/*
+ * Holds the stored position against the server (its WAL end and identity)
+ * and the slot, and settles a disagreement as offset.mismatch.strategy
+ * says. A stored position ahead of the server's WAL, or recorded on another
+ * system or timeline, or a slot that is missing or ahead of it, means WAL
+ * was lost on one side; by default that stops pgcdc (-ERANGE) for a person
+ * to decide. *use_slot: start from the slot (set once it exists).
+ */
+static int reconcile(struct pgcdc_pipeline *p, const struct pgcdc_server_info *info,
+                     bool slot_exists, pgcdc_lsn slot_flush, bool *use_slot, char *err,
+                     size_t errlen)
+{
+    const struct pgcdc_config *cfg = p->cfg;
+    enum pgcdc_config_mismatch strategy = cfg->offset_mismatch;
+    char a[PGCDC_LSN_BUFLEN], b[PGCDC_LSN_BUFLEN], c[PGCDC_LSN_BUFLEN];
+    char why[512];
+    bool behind_slot = false;
+
+    *use_slot = false;
+    why[0] = '\0';
+    if (p->persisted == 0)
+        return 0; /* nothing stored: the slot's position is the start */
+    if (p->system_id[0] && strcmp(p->system_id, info->system_id) != 0)
+        snprintf(why, sizeof(why),
+                 "the stored position %s was recorded on database system %s, but the server is "
+                 "system %s",
+                 pgcdc_lsn_format(p->persisted, a), p->system_id, info->system_id);
+    else if (p->timeline && p->timeline != info->timeline)
+        snprintf(why, sizeof(why),
+                 "the stored position %s was recorded on timeline %u, but the server is on "
+                 "timeline %u (a failover or a restore happened)",
+                 pgcdc_lsn_format(p->persisted, a), p->timeline, info->timeline);
+    else if (p->persisted > info->xlogpos)
+        snprintf(why, sizeof(why),
+                 "the stored position %s is ahead of the server's WAL at %s (a restore to an "
+                 "earlier point, a failover to a replica that is behind, or another server's "
+                 "position file)",
+                 pgcdc_lsn_format(p->persisted, a), pgcdc_lsn_format(info->xlogpos, b));
+    else if (!slot_exists)
+        snprintf(why, sizeof(why),
+                 "replication slot '%s' does not exist, but the stored position says changes "
+                 "up to %s were delivered from it (the slot was dropped: changes made since "
+                 "are lost to it)",
+                 cfg->slot_name, pgcdc_lsn_format(p->persisted, a));
+    else if (slot_flush > p->persisted) {
+        behind_slot = true;
+        snprintf(why, sizeof(why),
+                 "replication slot '%s' is at %s, past the stored position %s (the slot was "
+                 "advanced or recreated: the changes in between would be skipped)",
+                 cfg->slot_name, pgcdc_lsn_format(slot_flush, a),
+                 pgcdc_lsn_format(p->persisted, b));
+    }
+    if (why[0] == '\0')
+        return 0;
+
+    switch (strategy) {
+    case PGCDC_CONFIG_MISMATCH_FAIL:
+        snprintf(err, errlen, "%s; the slot is at %s; " MISMATCH_CHOICES, why,
+                 slot_exists ? pgcdc_lsn_format(slot_flush, c) : "(none)");
+        return -ERANGE;
+    case PGCDC_CONFIG_MISMATCH_TRUST_OFFSET:
+        if (behind_slot) {
+            snprintf(err, errlen,
+                     "%s; offset.mismatch.strategy is trust_offset, which cannot go back before "
+                     "the slot: use trust_slot or trust_greater_lsn to resume from the slot",
+                     why);
+            return -ERANGE;
+        }
+        pgcdc_log_warn("%s; offset.mismatch.strategy trust_offset: keeping the stored position",
+                       why);
+        return 0;
+    case PGCDC_CONFIG_MISMATCH_NO_VALIDATION:
+        pgcdc_log_warn("%s; offset.mismatch.strategy no_validation: streaming as requested", why);
+        return 0;
+    case PGCDC_CONFIG_MISMATCH_TRUST_GREATER:
+        if (!behind_slot && slot_exists) {
+            pgcdc_log_warn("%s; offset.mismatch.strategy trust_greater_lsn: keeping the stored "
+                           "position",
+                           why);
+            return 0;
+        }
+        break;
+    case PGCDC_CONFIG_MISMATCH_TRUST_SLOT:
+        break;
+    }
+    pgcdc_log_warn("%s; offset.mismatch.strategy %s: resuming from the slot", why,
+                   strategy == PGCDC_CONFIG_MISMATCH_TRUST_SLOT ? "trust_slot"
+                                                                : "trust_greater_lsn");
+    *use_slot = true;
+    return 0;
+}
+
+/* Connects, claims the slot, checks the stored position against the
+ * server, prepares the publication and the slot (in that order: pgoutput
+ * reads the publication as of each change's WAL position, so it must exist
+ * before the slot's first one) and starts streaming. */
 static int connect_and_start(struct pgcdc_pipeline *p, bool first, char *err, size_t errlen)
 {
     const struct pgcdc_config *cfg = p->cfg;
     const struct pgcdc_server_info *info;
     pgcdc_lsn slot_flush;
-    char a[PGCDC_LSN_BUFLEN], b[PGCDC_LSN_BUFLEN];
-    bool created;
+    char a[PGCDC_LSN_BUFLEN];
+    bool exists, use_slot;
     int rc;
 
-    rc = pgcdc_stream_connect(&p->stream, cfg->database_dsn, err, errlen);
+    rc = pgcdc_stream_connect(&p->stream, cfg->database_dsn, cfg->connect_timeout_ms, p->stop,
+                              err, errlen);
     if (rc < 0)
         return rc;
     info = pgcdc_stream_server(p->stream);
@@ -718,6 +866,37 @@ static int connect_and_start(struct pgcdc_pipeline *p, bool first, char *err, si
                        "protocol %d",
                        info->version_num / 10000, info->version_num % 100, info->dbname,
                        info->system_id, info->proto_version);
+    /* Nothing is created or altered before this. */
+    rc = pgcdc_catalog_claim_slot(p->catalog, cfg->slot_name, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = pgcdc_stream_slot_info(p->stream, cfg->slot_name, &exists, &slot_flush, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (!exists && !first) {
+        snprintf(err, errlen,
+                 "replication slot '%s' was dropped while pgcdc streamed from it: the changes "
+                 "since %s are lost to it; to start again, delete the position file '%s' and "
+                 "restart pgcdc (it creates the slot anew)",
+                 cfg->slot_name, pgcdc_lsn_format(p->persisted, a), cfg->offset_file);
+        return -ENOENT;
+    }
+    rc = reconcile(p, info, exists, slot_flush, &use_slot, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (strcmp(p->system_id, info->system_id) != 0 || p->timeline != info->timeline) {
+        bool had = p->system_id[0] != '\0';
+
+        snprintf(p->system_id, sizeof(p->system_id), "%s", info->system_id);
+        p->timeline = info->timeline;
+        /* Record the identity with the position at once when it changed
+         * by choice, so the next start does not ask again. */
+        if (had && !use_slot && p->persisted) {
+            rc = adopt_position(p, p->persisted, err, errlen);
+            if (rc < 0)
+                return rc;
+        }
+    }
     rc = pgcdc_publication_ensure(p->stream, cfg, err, errlen);
     if (rc < 0)
         return rc;
@@ -729,23 +908,25 @@ static int connect_and_start(struct pgcdc_pipeline *p, bool first, char *err, si
         if (rc < 0)
             return rc;
     }
-    rc = pgcdc_stream_ensure_slot(p->stream, cfg->slot_name, &created, &slot_flush, err, errlen);
-    if (rc < 0)
-        return rc;
-    if (created)
+    if (!exists) {
+        rc = pgcdc_stream_create_slot(p->stream, cfg->slot_name, &slot_flush, err, errlen);
+        if (rc < 0)
+            return rc;
         pgcdc_log_info("created replication slot '%s' at %s", cfg->slot_name,
                        pgcdc_lsn_format(slot_flush, a));
-    if (p->persisted && slot_flush > p->persisted)
-        pgcdc_log_warn("slot '%s' is at %s, past the stored position %s: the server starts at "
-                       "the slot",
-                       cfg->slot_name, pgcdc_lsn_format(slot_flush, a),
-                       pgcdc_lsn_format(p->persisted, b));
+    }
+    if (use_slot) {
+        rc = adopt_position(p, slot_flush, err, errlen);
+        if (rc < 0)
+            return rc;
+    }
     rc = pgcdc_stream_start(p->stream, cfg->slot_name, cfg->publication_name, p->persisted, err,
                             errlen);
     if (rc < 0)
         return rc;
     pgcdc_log_info("streaming from slot '%s', publication '%s', position %s", cfg->slot_name,
                    cfg->publication_name, pgcdc_lsn_format(p->persisted, a));
+    p->server_sent = 0;
     p->last_status_us = mono_us();
     return 0;
 }
@@ -929,10 +1110,45 @@ static int step(struct pgcdc_pipeline *p, char *err, size_t errlen)
     return wait_for_work(p, err, errlen);
 }
 
-/* Errors worth a reconnect rather than a stop. */
+/* Errors worth a reconnect rather than a stop (classes of pq.h): the
+ * connection was lost or refused for now, the server is restarting or full,
+ * connecting timed out, or the slot is still held by our previous session. */
 static bool retryable(int rc)
 {
-    return rc == -ECONNRESET || rc == -ECONNREFUSED || rc == -EIO;
+    return rc == -ECONNRESET || rc == -ECONNREFUSED || rc == -ETIMEDOUT || rc == -EBUSY;
+}
+
+/* Errors that no retry or restart can cure: a person must act (exit 78).
+ * -PGCDC_ECONFIG (error.h), the classes of pq.h and stream.h, and -ERANGE
+ * for a position mismatch. */
+static bool needs_person(int rc)
+{
+    return rc == -PGCDC_ECONFIG || rc == -EACCES || rc == -ENOENT || rc == -ENOTSUP ||
+           rc == -ESTALE || rc == -ERANGE;
+}
+
+/* The stream ended with an error that names an object: say what it means. */
+static void explain(struct pgcdc_pipeline *p, int rc, char *err, size_t errlen)
+{
+    size_t n = strlen(err);
+
+    if (rc == -ENOENT && n < errlen)
+        snprintf(err + n, errlen - n,
+                 ": publication '%s' was dropped while pgcdc streamed from it, and the slot "
+                 "cannot decode changes made before it exists again; recreate it, then drop "
+                 "the slot '%s' and delete the position file '%s' to start afresh (changes in "
+                 "between are lost)",
+                 p->cfg->publication_name, p->cfg->slot_name, p->cfg->offset_file);
+}
+
+bool pgcdc_pipeline_needs_person(const struct pgcdc_pipeline *p)
+{
+    return p->must_act;
+}
+
+void pgcdc_pipeline_set_hup(struct pgcdc_pipeline *p, volatile sig_atomic_t *hup)
+{
+    p->hup = hup;
 }
 
 static void sleep_ms_unless_stopped(struct pgcdc_pipeline *p, int ms)
@@ -957,6 +1173,8 @@ int pgcdc_pipeline_run(struct pgcdc_pipeline *p, char *err, size_t errlen)
     if (rc < 0)
         return rc;
     p->persisted = found ? pos.end_lsn : 0;
+    memcpy(p->system_id, pos.system_id, sizeof(p->system_id));
+    p->timeline = pos.timeline;
     p->persisted_partial = found ? pos.partial_commit_lsn : 0;
     p->persisted_partial_n = found ? pos.partial_events : 0;
     if (found && pos.partial_commit_lsn != 0) {
@@ -982,12 +1200,19 @@ int pgcdc_pipeline_run(struct pgcdc_pipeline *p, char *err, size_t errlen)
     /* The first connection must work: a bad DSN or a missing database is a
      * configuration error, not something to wait out. */
     rc = connect_and_start(p, true, err, errlen);
+    if (rc == -EINTR && *p->stop)
+        rc = 0; /* stopped while connecting: a clean stop */
     if (rc < 0)
         goto out;
 
     while (!*p->stop) {
         char serr[512];
 
+        if (p->hup && *p->hup) {
+            *p->hup = 0;
+            pgcdc_log_info("SIGHUP ignored: pgcdc logs to stderr and reads its configuration "
+                           "only at start (restart it to apply changes)");
+        }
         rc = step(p, err, errlen);
         if ((rc == -EINTR || rc == -ECANCELED) && *p->stop)
             break;
@@ -995,6 +1220,8 @@ int pgcdc_pipeline_run(struct pgcdc_pipeline *p, char *err, size_t errlen)
             backoff = p->cfg->reconnect_backoff_initial_ms;
             continue;
         }
+        if (rc == -ENOENT)
+            explain(p, rc, err, errlen);
         if (rc != -ECONNRESET)
             goto out;
         /* The connection dropped: deliver what we have, then reconnect. */
@@ -1045,6 +1272,11 @@ out:
         } else if (frc < 0) {
             pgcdc_log_warn("at shutdown: %s", ferr);
         }
+    }
+    /* The cause first, then the summary line. */
+    if (rc < 0) {
+        p->must_act = needs_person(rc);
+        pgcdc_log_error("%s", err);
     }
     pgcdc_log_info("stopped after %" PRIu64 " event(s); position %s", p->events,
                    pgcdc_lsn_format(p->persisted, a));

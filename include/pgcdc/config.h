@@ -78,6 +78,16 @@ enum pgcdc_config_snapshot {
     PGCDC_CONFIG_SNAPSHOT_INITIAL = 1, /* "initial": snapshot once, then stream */
 };
 
+/* offset.mismatch.strategy: what to do when the stored position and the
+ * server disagree (Debezium's names, plus the refusing default). */
+enum pgcdc_config_mismatch {
+    PGCDC_CONFIG_MISMATCH_FAIL = 0,          /* "fail": stop and let a person decide */
+    PGCDC_CONFIG_MISMATCH_NO_VALIDATION = 1, /* "no_validation": stream from the stored one */
+    PGCDC_CONFIG_MISMATCH_TRUST_OFFSET = 2,  /* "trust_offset": the stored position wins */
+    PGCDC_CONFIG_MISMATCH_TRUST_SLOT = 3,    /* "trust_slot": the slot's position wins */
+    PGCDC_CONFIG_MISMATCH_TRUST_GREATER = 4, /* "trust_greater_lsn": the greater one wins */
+};
+
 /* One kafka.* setting. */
 struct pgcdc_config_kv {
     char *name;  /* librdkafka property, without "kafka." */
@@ -103,9 +113,11 @@ struct pgcdc_config {
     enum pgcdc_log_level log_level;              /* log.level */
     char *offset_file;                           /* offset.storage.file.filename */
     int offset_flush_interval_ms;                /* offset.flush.interval.ms */
+    enum pgcdc_config_mismatch offset_mismatch;  /* offset.mismatch.strategy */
     int status_interval_ms;                      /* status.interval.ms */
     int reconnect_backoff_initial_ms;            /* reconnect.backoff.initial.ms */
     int reconnect_backoff_max_ms;                /* reconnect.backoff.max.ms */
+    int connect_timeout_ms;                      /* database.connect.timeout.ms, 0 = none */
     char *registry_url;                          /* schema.registry.url */
     char *registry_user_info;                    /* schema.registry.basic.auth.user.info (secret) */
     char *registry_ssl_ca;                       /* schema.registry.ssl.ca.location */

@@ -9,6 +9,7 @@
 #define PGCDC_PIPELINE_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct pgcdc_config;
@@ -21,9 +22,18 @@ int pgcdc_pipeline_new(struct pgcdc_pipeline **out /* OUT */, const struct pgcdc
 
 /* Connects, prepares the publication and the slot, and streams until *stop
  * is set (then delivers what was received, confirms it and returns 0) or a
- * fatal error (negative errno, text in err; nothing undelivered confirmed).
- * A lost connection is retried with backoff. */
+ * fatal error (negative errno, text in err, already logged before the final
+ * summary line; nothing undelivered confirmed). A lost connection is retried
+ * with backoff. */
 int pgcdc_pipeline_run(struct pgcdc_pipeline *p, char *err, size_t errlen);
+
+/* After a failed run: true when no retry can cure the error (a setup
+ * problem, a dropped or invalidated slot or publication, refused
+ * credentials, a position mismatch), so a person must act. */
+bool pgcdc_pipeline_needs_person(const struct pgcdc_pipeline *p);
+
+/* *hup is set by a SIGHUP handler; the loop logs it and clears it. */
+void pgcdc_pipeline_set_hup(struct pgcdc_pipeline *p, volatile sig_atomic_t *hup);
 
 /* Frees everything; sets *pp to NULL. NULL-safe. */
 void pgcdc_pipeline_free(struct pgcdc_pipeline **pp);

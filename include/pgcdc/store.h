@@ -27,6 +27,8 @@ struct pgcdc_position {
     pgcdc_lsn end_lsn;            /* end of the last fully delivered transaction */
     pgcdc_lsn partial_commit_lsn; /* commit LSN of a transaction delivered part way, 0 = none */
     uint64_t partial_events;      /* events of that transaction already published */
+    char system_id[32];           /* server's system identifier when saved, "" = unknown */
+    uint32_t timeline;            /* server's timeline when saved, 0 = unknown */
 };
 
 /*

@@ -11,6 +11,7 @@
 #ifndef PGCDC_STREAM_H
 #define PGCDC_STREAM_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,10 +32,16 @@ struct pgcdc_server_info {
 
 /* Opens the replication connection: conninfo plus replication=database, and
  * the session settings the value converters rely on (ISO dates, UTC, hex
- * bytea). Runs IDENTIFY_SYSTEM. 0, or a negative errno with text in err
- * (the password is never part of it). */
-int pgcdc_stream_connect(struct pgcdc_stream **out /* OUT */, const char *conninfo, char *err,
-                         size_t errlen);
+ * bytea). Runs IDENTIFY_SYSTEM and checks wal_level. Connecting gives up
+ * after timeout_ms (0 = no limit) or as soon as *stop is set. 0, or a
+ * negative errno classed as pq.h says, with text in err (the password is
+ * never part of it). */
+int pgcdc_stream_connect(struct pgcdc_stream **out /* OUT */, const char *conninfo,
+                         int timeout_ms, volatile sig_atomic_t *stop, char *err, size_t errlen);
+
+/* 0 when wal_level allows logical decoding, else -ENOTSUP with the fix in
+ * err. */
+int pgcdc_stream_check_wal_level(const char *wal_level, char *err, size_t errlen);
 
 /* Server facts gathered by connect. */
 const struct pgcdc_server_info *pgcdc_stream_server(const struct pgcdc_stream *s);
@@ -52,9 +59,15 @@ int pgcdc_stream_query(struct pgcdc_stream *s, const char *sql, void **res /* OU
 int pgcdc_stream_quote_ident(struct pgcdc_stream *s, const char *ident, char *out, size_t outlen);
 int pgcdc_stream_quote_literal(struct pgcdc_stream *s, const char *lit, char *out, size_t outlen);
 
-/* Creates the logical slot with pgoutput when it does not exist; checks an
- * existing one (logical, pgoutput, this database). *created says which. */
-int pgcdc_stream_ensure_slot(struct pgcdc_stream *s, const char *slot, bool *created /* OUT */,
+/* Looks slot up: *exists, and its confirmed_flush_lsn. An existing slot
+ * must be logical, use pgoutput and belong to this database (-EINVAL), and
+ * must not have been invalidated (-ESTALE, wal_status 'lost'). */
+int pgcdc_stream_slot_info(struct pgcdc_stream *s, const char *slot, bool *exists /* OUT */,
+                           pgcdc_lsn *confirmed_flush /* OUT */, char *err, size_t errlen);
+
+/* Creates the logical slot with pgoutput; *confirmed_flush is where it
+ * starts. */
+int pgcdc_stream_create_slot(struct pgcdc_stream *s, const char *slot,
                              pgcdc_lsn *confirmed_flush /* OUT */, char *err, size_t errlen);
 
 /* START_REPLICATION from start (0/0 = the slot's confirmed_flush). */

@@ -10,9 +10,14 @@
  *   end_lsn=16/B374D848
  *   partial_commit_lsn=0/0
  *   partial_events=0
+ *   system_id=7301234567890123456
+ *   timeline=1
  *
  * Every key must appear exactly once, no other key may appear, LSNs use
- * PostgreSQL's X/Y notation and partial_events is a decimal count. The slot
+ * PostgreSQL's X/Y notation and partial_events is a decimal count. The
+ * server identity (system_id and timeline, from IDENTIFY_SYSTEM) says where
+ * the position was taken; files written before it was recorded lack both
+ * lines and still load, with the identity unknown. The slot
  * line ties the file to one replication slot: starting a connector on another
  * slot with the same file is an error, not a restart from the wrong place.
  *
@@ -97,10 +102,19 @@ static int parse_u64(const char *text, uint64_t *out /* OUT */)
     return 0;
 }
 
-enum file_key { KEY_FORMAT, KEY_SLOT, KEY_END_LSN, KEY_PARTIAL_LSN, KEY_PARTIAL_EVENTS, KEY_COUNT };
+enum file_key {
+    KEY_FORMAT,
+    KEY_SLOT,
+    KEY_END_LSN,
+    KEY_PARTIAL_LSN,
+    KEY_PARTIAL_EVENTS,
+    KEY_SYSTEM_ID, /* optional, like every key from here on */
+    KEY_TIMELINE,
+    KEY_COUNT
+};
 
 static const char *const key_names[KEY_COUNT] = {
-    "format", "slot", "end_lsn", "partial_commit_lsn", "partial_events",
+    "format", "slot", "end_lsn", "partial_commit_lsn", "partial_events", "system_id", "timeline",
 };
 
 /* Reads at most FILE_MAX bytes of fd into buf (FILE_MAX + 1 bytes), NUL-
@@ -133,7 +147,7 @@ static int parse_file(struct file_store *fs, char *buf, size_t len,
                       struct pgcdc_position *pos /* OUT */, char *err, size_t errlen)
 {
     bool seen[KEY_COUNT] = {false};
-    struct pgcdc_position p = {0, 0, 0};
+    struct pgcdc_position p = {0};
     char *line = buf;
     char *end = buf + len;
     int lineno = 0;
@@ -214,6 +228,23 @@ static int parse_file(struct file_store *fs, char *buf, size_t len,
                 return -EBADMSG;
             }
             break;
+        case KEY_SYSTEM_ID:
+        case KEY_TIMELINE: {
+            uint64_t v;
+
+            if (parse_u64(value, &v) < 0 || (key == KEY_TIMELINE && v > UINT32_MAX) ||
+                strlen(value) >= sizeof(p.system_id)) {
+                snprintf(err, errlen, "position file '%s': line %d: bad %s '%.40s' (expected a "
+                         "number)",
+                         fs->path, lineno, key_names[key], value);
+                return -EBADMSG;
+            }
+            if (key == KEY_TIMELINE)
+                p.timeline = (uint32_t)v;
+            else
+                memcpy(p.system_id, value, strlen(value) + 1);
+            break;
+        }
         case KEY_PARTIAL_EVENTS:
             if (parse_u64(value, &p.partial_events) < 0) {
                 snprintf(err, errlen,
@@ -228,7 +259,7 @@ static int parse_file(struct file_store *fs, char *buf, size_t len,
         }
         line = nl + 1;
     }
-    for (int key = 0; key < KEY_COUNT; key++) {
+    for (int key = 0; key < KEY_SYSTEM_ID; key++) {
         if (!seen[key]) {
             snprintf(err, errlen,
                      "position file '%s': no '%s' line (truncated or not a position "
@@ -254,7 +285,7 @@ static int file_load(struct pgcdc_store *s, struct pgcdc_position *pos, bool *fo
     int fd;
     int rc;
 
-    *pos = (struct pgcdc_position){0, 0, 0};
+    *pos = (struct pgcdc_position){0};
     *found = false;
     fd = open(fs->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -337,9 +368,15 @@ static int file_save(struct pgcdc_store *s, const struct pgcdc_position *pos, ch
                  "slot=%s\n"
                  "end_lsn=%s\n"
                  "partial_commit_lsn=%s\n"
-                 "partial_events=%" PRIu64 "\n",
+                 "partial_events=%" PRIu64 "\n"
+                 "%s%s%s",
                  fs->slot, pgcdc_lsn_format(pos->end_lsn, end_lsn),
-                 pgcdc_lsn_format(pos->partial_commit_lsn, partial_lsn), pos->partial_events);
+                 pgcdc_lsn_format(pos->partial_commit_lsn, partial_lsn), pos->partial_events,
+                 pos->system_id[0] ? "system_id=" : "", pos->system_id,
+                 pos->system_id[0] ? "\n" : "");
+    if (n > 0 && (size_t)n < sizeof(text) && pos->timeline != 0)
+        n += snprintf(text + n, sizeof(text) - (size_t)n, "timeline=%" PRIu32 "\n",
+                      pos->timeline);
     if (n < 0 || (size_t)n >= sizeof(text)) {
         snprintf(err, errlen, "position file '%s': position text too long", fs->path);
         return -EOVERFLOW;

@@ -25,6 +25,7 @@
 #include <libpq-fe.h>
 
 #include "pgcdc/lsn.h"
+#include "pgcdc/pq.h"
 
 struct pgcdc_stream {
     PGconn *conn;                  /* the replication connection */
@@ -32,29 +33,6 @@ struct pgcdc_stream {
     char *copybuf;                 /* last CopyData from PQgetCopyData, freed on next read */
     bool streaming;                /* inside CopyBoth */
 };
-
-/* Copies libpq's error text without its trailing newline. */
-static void conn_error(const PGconn *conn, const char *what, char *err, size_t errlen)
-{
-    const char *msg = PQerrorMessage(conn);
-    size_t n = strlen(msg);
-
-    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-        n--;
-    snprintf(err, errlen, "%s: %.*s", what, (int)n, msg);
-}
-
-/* Copies a result's error text, first line of the primary message only. */
-static void result_error(const PGresult *res, const char *what, char *err, size_t errlen)
-{
-    const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-    const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-    if (primary == NULL)
-        primary = PQresultErrorMessage(res);
-    snprintf(err, errlen, "%s: %s%s%s%s", what, primary, code ? " (SQLSTATE " : "",
-             code ? code : "", code ? ")" : "");
-}
 
 int64_t pgcdc_stream_now_pg(void)
 {
@@ -71,12 +49,11 @@ int pgcdc_stream_query(struct pgcdc_stream *s, const char *sql, void **res, char
     ExecStatusType st = PQresultStatus(r);
 
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-        if (r)
-            result_error(r, "query failed", err, errlen);
-        else
-            conn_error(s->conn, "query failed", err, errlen);
+        int rc = pgcdc_pq_result_errno(s->conn, r);
+
+        pgcdc_pq_result_error(s->conn, r, "query failed", err, errlen);
         PQclear(r);
-        return -EIO;
+        return rc;
     }
     *res = r;
     return 0;
@@ -172,11 +149,56 @@ static int identify(struct pgcdc_stream *s, char *err, size_t errlen)
     return 0;
 }
 
-int pgcdc_stream_connect(struct pgcdc_stream **out, const char *conninfo, char *err, size_t errlen)
+int pgcdc_stream_check_wal_level(const char *wal_level, char *err, size_t errlen)
 {
-    const char *keys[] = {"dbname", "replication", "fallback_application_name", NULL};
-    const char *vals[] = {conninfo, "database", "pgcdc", NULL};
+    if (strcmp(wal_level, "logical") == 0)
+        return 0;
+    snprintf(err, errlen,
+             "the server's wal_level is '%s', and logical decoding needs 'logical': run "
+             "ALTER SYSTEM SET wal_level = logical (or set it in postgresql.conf) and restart "
+             "PostgreSQL",
+             wal_level);
+    return -ENOTSUP;
+}
+
+static int check_wal_level(struct pgcdc_stream *s, char *err, size_t errlen)
+{
+    void *resv = NULL;
+    int rc = pgcdc_stream_query(s, "SHOW wal_level", &resv, err, errlen);
+
+    if (rc < 0)
+        return rc;
+    if (PQntuples(resv) == 1)
+        rc = pgcdc_stream_check_wal_level(PQgetvalue(resv, 0, 0), err, errlen);
+    PQclear(resv);
+    return rc;
+}
+
+/* Appends what to do about a refused connection to err. */
+static void connect_advice(const char *sqlstate, char *err, size_t errlen)
+{
+    const char *advice = NULL;
+    size_t n = strlen(err);
+
+    if (strcmp(sqlstate, "42501") == 0)
+        advice = ": the user in 'database.dsn' needs the REPLICATION attribute (ALTER ROLE "
+                 "... REPLICATION) or must be a superuser";
+    else if (strncmp(sqlstate, "28", 2) == 0)
+        advice = ": check the user and password of 'database.dsn' (or PGPASSWORD, the pgpass "
+                 "file) and pg_hba.conf, which must allow replication connections for this user";
+    else if (strcmp(sqlstate, "3D000") == 0)
+        advice = ": set dbname in 'database.dsn' to an existing database";
+    if (advice && n < errlen)
+        snprintf(err + n, errlen - n, "%s", advice);
+}
+
+int pgcdc_stream_connect(struct pgcdc_stream **out, const char *conninfo, int timeout_ms,
+                         volatile sig_atomic_t *stop, char *err, size_t errlen)
+{
+    const char *const keys[] = {"dbname", "replication", "fallback_application_name", NULL};
+    const char *const vals[] = {conninfo, "database", "pgcdc", NULL};
     struct pgcdc_stream *s;
+    char sqlstate[6];
     int rc;
 
     *out = NULL;
@@ -185,17 +207,17 @@ int pgcdc_stream_connect(struct pgcdc_stream **out, const char *conninfo, char *
         return -ENOMEM;
     /* expand_dbname: conninfo (key=value or URI) fills the other keys; the
      * replication key after it always wins. */
-    s->conn = PQconnectdbParams(keys, vals, 1);
-    if (s->conn == NULL) {
+    rc = pgcdc_pq_connect(&s->conn, keys, vals, timeout_ms, stop, "cannot connect to PostgreSQL",
+                          sqlstate, err, errlen);
+    if (rc < 0) {
+        connect_advice(sqlstate, err, errlen);
         free(s);
-        return -ENOMEM;
-    }
-    if (PQstatus(s->conn) != CONNECTION_OK) {
-        conn_error(s->conn, "cannot connect to PostgreSQL", err, errlen);
-        rc = -ECONNREFUSED;
-        goto error;
+        return rc;
     }
     rc = identify(s, err, errlen);
+    if (rc < 0)
+        goto error;
+    rc = check_wal_level(s, err, errlen);
     if (rc < 0)
         goto error;
     rc = pgcdc_stream_exec(s, session_settings, err, errlen);
@@ -215,25 +237,25 @@ const struct pgcdc_server_info *pgcdc_stream_server(const struct pgcdc_stream *s
     return &s->info;
 }
 
-int pgcdc_stream_ensure_slot(struct pgcdc_stream *s, const char *slot, bool *created,
-                             pgcdc_lsn *confirmed_flush, char *err, size_t errlen)
+int pgcdc_stream_slot_info(struct pgcdc_stream *s, const char *slot, bool *exists,
+                           pgcdc_lsn *confirmed_flush, char *err, size_t errlen)
 {
-    char lit[256], ident[256], sql[768];
+    char lit[256], sql[768];
     void *resv = NULL;
     PGresult *res;
     int rc;
 
-    *created = false;
+    *exists = false;
     *confirmed_flush = 0;
-    if (pgcdc_stream_quote_literal(s, slot, lit, sizeof(lit)) < 0 ||
-        pgcdc_stream_quote_ident(s, slot, ident, sizeof(ident)) < 0) {
+    if (pgcdc_stream_quote_literal(s, slot, lit, sizeof(lit)) < 0) {
         snprintf(err, errlen, "slot name '%s' cannot be quoted", slot);
         return -EINVAL;
     }
+    /* wal_status exists from PostgreSQL 13 on. */
     snprintf(sql, sizeof(sql),
-             "SELECT slot_type, plugin, database, confirmed_flush_lsn "
+             "SELECT slot_type, plugin, database, confirmed_flush_lsn, %s "
              "FROM pg_catalog.pg_replication_slots WHERE slot_name = %s",
-             lit);
+             s->info.version_num >= 130000 ? "wal_status" : "NULL::text", lit);
     rc = pgcdc_stream_query(s, sql, &resv, err, errlen);
     if (rc < 0)
         return rc;
@@ -259,13 +281,37 @@ int pgcdc_stream_ensure_slot(struct pgcdc_stream *s, const char *slot, bool *cre
             PQclear(res);
             return -EINVAL;
         }
+        if (!PQgetisnull(res, 0, 4) && strcmp(PQgetvalue(res, 0, 4), "lost") == 0) {
+            snprintf(err, errlen,
+                     "replication slot '%s' was invalidated by the server (wal_status 'lost': "
+                     "the WAL it needed was removed, see max_slot_wal_keep_size): changes were "
+                     "lost; drop the slot and the position file and start again, with a new "
+                     "snapshot of the tables",
+                     slot);
+            PQclear(res);
+            return -ESTALE;
+        }
         if (!PQgetisnull(res, 0, 3))
             pgcdc_lsn_parse(PQgetvalue(res, 0, 3), confirmed_flush);
-        PQclear(res);
-        return 0;
+        *exists = true;
     }
     PQclear(res);
+    return 0;
+}
 
+int pgcdc_stream_create_slot(struct pgcdc_stream *s, const char *slot,
+                             pgcdc_lsn *confirmed_flush, char *err, size_t errlen)
+{
+    char ident[256], sql[768];
+    void *resv = NULL;
+    PGresult *res;
+    int rc;
+
+    *confirmed_flush = 0;
+    if (pgcdc_stream_quote_ident(s, slot, ident, sizeof(ident)) < 0) {
+        snprintf(err, errlen, "slot name '%s' cannot be quoted", slot);
+        return -EINVAL;
+    }
     if (s->info.version_num >= 150000)
         snprintf(sql, sizeof(sql),
                  "CREATE_REPLICATION_SLOT %s LOGICAL pgoutput (SNAPSHOT 'nothing')", ident);
@@ -279,7 +325,6 @@ int pgcdc_stream_ensure_slot(struct pgcdc_stream *s, const char *slot, bool *cre
     if (PQntuples(res) == 1 && PQnfields(res) >= 2)
         pgcdc_lsn_parse(PQgetvalue(res, 0, 1), confirmed_flush);
     PQclear(res);
-    *created = true;
     return 0;
 }
 
@@ -302,16 +347,15 @@ int pgcdc_stream_start(struct pgcdc_stream *s, const char *slot, const char *pub
              s->info.version_num >= 140000 ? ", messages 'true'" : "");
     res = PQexec(s->conn, sql);
     if (PQresultStatus(res) != PGRES_COPY_BOTH) {
-        if (res)
-            result_error(res, "cannot start replication", err, errlen);
-        else
-            conn_error(s->conn, "cannot start replication", err, errlen);
+        int rc = pgcdc_pq_result_errno(s->conn, res);
+
+        pgcdc_pq_result_error(s->conn, res, "cannot start replication", err, errlen);
         PQclear(res);
-        return -EIO;
+        return rc;
     }
     PQclear(res);
     if (PQsetnonblocking(s->conn, 1) != 0) {
-        conn_error(s->conn, "cannot make the connection non-blocking", err, errlen);
+        pgcdc_pq_conn_error(s->conn, "cannot make the connection non-blocking", err, errlen);
         return -EIO;
     }
     s->streaming = true;
@@ -331,7 +375,7 @@ int pgcdc_stream_read(struct pgcdc_stream *s, const uint8_t **buf, size_t *len, 
     if (n == 0) {
         /* Nothing buffered: take what the socket has, then try once more. */
         if (PQconsumeInput(s->conn) == 0) {
-            conn_error(s->conn, "replication connection lost", err, errlen);
+            pgcdc_pq_conn_error(s->conn, "replication connection lost", err, errlen);
             return -ECONNRESET;
         }
         n = PQgetCopyData(s->conn, &s->copybuf, 1);
@@ -346,16 +390,24 @@ int pgcdc_stream_read(struct pgcdc_stream *s, const uint8_t **buf, size_t *len, 
     if (n == -1) {
         /* The server ended the copy; fetch the final result for its reason. */
         PGresult *res = PQgetResult(s->conn);
+        int rc = -ECONNRESET;
 
         s->streaming = false;
-        if (res && PQresultStatus(res) != PGRES_COMMAND_OK)
-            result_error(res, "replication stream ended by the server", err, errlen);
-        else
+        if (res && PQresultStatus(res) != PGRES_COMMAND_OK) {
+            pgcdc_pq_result_error(s->conn, res, "replication stream ended by the server", err,
+                                  errlen);
+            /* The server says why: a dropped publication (42704) is not
+             * worth a reconnect, a shutdown (57P01) is. */
+            rc = pgcdc_pq_result_errno(s->conn, res);
+            if (rc == -EIO)
+                rc = -ECONNRESET;
+        } else {
             snprintf(err, errlen, "replication stream ended by the server");
+        }
         PQclear(res);
-        return -ECONNRESET;
+        return rc;
     }
-    conn_error(s->conn, "replication stream failed", err, errlen);
+    pgcdc_pq_conn_error(s->conn, "replication stream failed", err, errlen);
     return -ECONNRESET;
 }
 
@@ -364,7 +416,7 @@ int pgcdc_stream_flush_output(struct pgcdc_stream *s, char *err, size_t errlen)
     int rc = PQflush(s->conn);
 
     if (rc < 0) {
-        conn_error(s->conn, "cannot send to PostgreSQL", err, errlen);
+        pgcdc_pq_conn_error(s->conn, "cannot send to PostgreSQL", err, errlen);
         return -ECONNRESET;
     }
     return rc;
@@ -375,10 +427,14 @@ int pgcdc_stream_send_status(struct pgcdc_stream *s, pgcdc_lsn written, pgcdc_ls
 {
     uint8_t msg[PGCDC_STATUS_UPDATE_LEN];
 
+    /* Outside a live copy there is nobody to tell: the stream ended or was
+     * never started; the stored position speaks at the next start. */
+    if (!s->streaming || PQstatus(s->conn) != CONNECTION_OK)
+        return 0;
     pgcdc_status_update_build(msg, written, flushed, flushed, pgcdc_stream_now_pg(),
                               reply_requested);
     if (PQputCopyData(s->conn, (const char *)msg, (int)sizeof(msg)) <= 0) {
-        conn_error(s->conn, "cannot send a status update", err, errlen);
+        pgcdc_pq_conn_error(s->conn, "cannot send a status update", err, errlen);
         return -ECONNRESET;
     }
     return pgcdc_stream_flush_output(s, err, errlen) < 0 ? -ECONNRESET : 0;

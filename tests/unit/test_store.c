@@ -103,7 +103,8 @@ static struct pgcdc_store *open_store(const char *path, const char *slot)
 
 static void save_ok(struct pgcdc_store *st, pgcdc_lsn end, pgcdc_lsn partial, uint64_t events)
 {
-    struct pgcdc_position pos = {end, partial, events};
+    struct pgcdc_position pos = {
+        .end_lsn = end, .partial_commit_lsn = partial, .partial_events = events};
     char err[512] = "";
 
     cr_assert_eq(pgcdc_store_save(st, &pos, err, sizeof(err)), 0, "%s", err);
@@ -176,7 +177,7 @@ Test(store, missing_file_is_not_found)
 {
     struct scratch s;
     struct pgcdc_store *st;
-    struct pgcdc_position pos = {1, 2, 3};
+    struct pgcdc_position pos = {.end_lsn = 1, .partial_commit_lsn = 2, .partial_events = 3};
     bool found = true;
     char err[512] = "";
 
@@ -295,7 +296,7 @@ static void expect_failed_save_keeps_old(struct scratch *s, struct pgcdc_store *
     char before[1024];
     char after[1024];
     char err[512] = "";
-    struct pgcdc_position next = {0x9999, 0, 0};
+    struct pgcdc_position next = {.end_lsn = 0x9999, .partial_commit_lsn = 0, .partial_events = 0};
     struct pgcdc_position pos;
     bool found = false;
     int rc;
@@ -353,7 +354,7 @@ Test(store, save_into_a_missing_directory_fails)
 {
     struct scratch s;
     struct pgcdc_store *st;
-    struct pgcdc_position pos = {0x10, 0, 0};
+    struct pgcdc_position pos = {.end_lsn = 0x10, .partial_commit_lsn = 0, .partial_events = 0};
     char path[400];
     char err[512] = "";
 
@@ -370,8 +371,9 @@ Test(store, inconsistent_position_is_not_saved)
 {
     struct scratch s;
     struct pgcdc_store *st;
-    struct pgcdc_position no_txn = {0x100, 0, 3};
-    struct pgcdc_position below = {0x100, 0x50, 3};
+    struct pgcdc_position no_txn = {.end_lsn = 0x100, .partial_commit_lsn = 0, .partial_events = 3};
+    struct pgcdc_position below = {
+        .end_lsn = 0x100, .partial_commit_lsn = 0x50, .partial_events = 3};
     char err[512] = "";
 
     scratch_make(&s);
@@ -394,7 +396,7 @@ Test(store, file_of_another_slot_is_refused)
 {
     struct scratch s;
     struct pgcdc_store *st;
-    struct pgcdc_position pos = {7, 7, 7};
+    struct pgcdc_position pos = {.end_lsn = 7, .partial_commit_lsn = 7, .partial_events = 7};
     bool found = true;
     char err[512] = "";
 
@@ -453,7 +455,7 @@ Test(store, corrupt_files_are_refused_with_file_and_line)
     scratch_make(&s);
     st = open_store(s.path, "s");
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct pgcdc_position pos = {9, 9, 9};
+        struct pgcdc_position pos = {.end_lsn = 9, .partial_commit_lsn = 9, .partial_events = 9};
         bool found = true;
 
         write_text(s.path, cases[i].text, strlen(cases[i].text));
@@ -581,12 +583,78 @@ Test(store, slot_names_are_validated)
 
 Test(store, events_to_skip_only_for_the_partial_transaction)
 {
-    struct pgcdc_position none = {0x100, 0, 0};
-    struct pgcdc_position partial = {0x100, 0x180, 25};
+    struct pgcdc_position none = {.end_lsn = 0x100, .partial_commit_lsn = 0, .partial_events = 0};
+    struct pgcdc_position partial = {
+        .end_lsn = 0x100, .partial_commit_lsn = 0x180, .partial_events = 25};
 
     cr_assert_eq(pgcdc_store_events_to_skip(&none, 0x180), 0);
     cr_assert_eq(pgcdc_store_events_to_skip(&none, 0), 0);
     cr_assert_eq(pgcdc_store_events_to_skip(&partial, 0x180), 25);
     cr_assert_eq(pgcdc_store_events_to_skip(&partial, 0x17F), 0);
     cr_assert_eq(pgcdc_store_events_to_skip(&partial, 0x200), 0);
+}
+
+/* ---- server identity ---- */
+
+Test(store, server_identity_round_trips)
+{
+    struct scratch s;
+    struct pgcdc_store *st;
+    struct pgcdc_position pos = {.end_lsn = 0x42, .system_id = "7301234567890123456",
+                                 .timeline = 3};
+    struct pgcdc_position back;
+    bool found = false;
+    char err[512] = "";
+
+    scratch_make(&s);
+    st = open_store(s.path, "s");
+    cr_assert_eq(pgcdc_store_save(st, &pos, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(pgcdc_store_load(st, &back, &found, err, sizeof(err)), 0, "%s", err);
+    cr_assert(found);
+    cr_assert_eq(back.end_lsn, 0x42);
+    cr_assert_str_eq(back.system_id, "7301234567890123456");
+    cr_assert_eq(back.timeline, 3);
+    pgcdc_store_free(&st);
+    scratch_remove(&s);
+}
+
+Test(store, file_without_server_identity_still_loads)
+{
+    static const char old[] = "format=1\nslot=s\nend_lsn=1/2\npartial_commit_lsn=0/0\n"
+                              "partial_events=0\n";
+    struct scratch s;
+    struct pgcdc_store *st;
+    struct pgcdc_position pos;
+    bool found = false;
+    char err[512] = "";
+
+    scratch_make(&s);
+    st = open_store(s.path, "s");
+    write_text(s.path, old, strlen(old));
+    cr_assert_eq(pgcdc_store_load(st, &pos, &found, err, sizeof(err)), 0, "%s", err);
+    cr_assert(found);
+    cr_assert_eq(pos.end_lsn, ((pgcdc_lsn)1 << 32) | 2);
+    cr_assert_str_eq(pos.system_id, "");
+    cr_assert_eq(pos.timeline, 0);
+    pgcdc_store_free(&st);
+    scratch_remove(&s);
+}
+
+Test(store, bad_timeline_is_refused)
+{
+    static const char bad[] = "format=1\nslot=s\nend_lsn=1/2\npartial_commit_lsn=0/0\n"
+                              "partial_events=0\ntimeline=x1\n";
+    struct scratch s;
+    struct pgcdc_store *st;
+    struct pgcdc_position pos;
+    bool found = false;
+    char err[512] = "";
+
+    scratch_make(&s);
+    st = open_store(s.path, "s");
+    write_text(s.path, bad, strlen(bad));
+    cr_assert_eq(pgcdc_store_load(st, &pos, &found, err, sizeof(err)), -EBADMSG);
+    cr_assert_not_null(strstr(err, "bad timeline 'x1'"), "%s", err);
+    pgcdc_store_free(&st);
+    scratch_remove(&s);
 }

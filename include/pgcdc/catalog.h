@@ -1,0 +1,77 @@
+/*
+ * catalog.h - lookups that pgoutput's messages do not carry (primary keys
+ * under REPLICA IDENTITY FULL/INDEX, what a type only named by oid is), and
+ * the claim on a slot that keeps a second pgcdc from changing anything
+ * before it could stream.
+ */
+#ifndef PGCDC_CATALOG_H
+#define PGCDC_CATALOG_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pgcdc_catalog;
+struct pgcdc_type_info;
+
+/* A catalog reader over its own (non-replication) connection, opened on
+ * first use with conninfo (copied); connecting gives up after
+ * connect_timeout_ms (0 = no limit) or when *stop is set. */
+int pgcdc_catalog_new(struct pgcdc_catalog **out /* OUT */, const char *conninfo,
+                      int connect_timeout_ms, volatile sig_atomic_t *stop, char *err,
+                      size_t errlen);
+
+/*
+ * Claims slot for this process before anything is created or altered: a
+ * session advisory lock derived from the slot name, held by the catalog
+ * connection for as long as it lives, then a check that no process streams
+ * from the slot. Another pgcdc on the same slot is -EBUSY, with the holder
+ * named in err; so is a slot some other client streams from. Claiming
+ * again on the same connection does nothing.
+ */
+int pgcdc_catalog_claim_slot(struct pgcdc_catalog *c, const char *slot, char *err,
+                             size_t errlen);
+
+/* Called once per table by pgcdc_catalog_publication_tables(); a negative
+ * return stops the walk and is returned. */
+typedef int (*pgcdc_catalog_table_fn)(void *arg, uint32_t relid, const char *nspname,
+                                      const char *relname, char *err, size_t errlen);
+
+/* Calls fn for every table publication pubname publishes now (as
+ * pg_publication_tables lists them), in name order. 0, the first negative
+ * return of fn, or a negative errno classed as pq.h says, with text in
+ * err. */
+int pgcdc_catalog_publication_tables(void *catalog, const char *pubname,
+                                     pgcdc_catalog_table_fn fn, void *arg, char *err,
+                                     size_t errlen);
+
+/* The current schema and table name of relid (copied, cut to fit). 0,
+ * -ENOENT when no such relation exists any more, or another negative errno
+ * with text in err. Matches pgcdc_relcache_name_fn with arg = the catalog. */
+int pgcdc_catalog_rel_name(void *catalog, uint32_t relid, char *nspname /* OUT */, size_t nsplen,
+                           char *relname /* OUT */, size_t rellen, char *err, size_t errlen);
+
+/* The primary key column names of relid (malloc'd, caller frees), at most
+ * max; returns the count (0: no primary key) or a negative errno. Matches
+ * pgcdc_relcache_pk_fn with arg = the catalog. */
+int pgcdc_catalog_pk_columns(void *catalog, uint32_t relid, char **names /* OUT */, int max,
+                             char *err, size_t errlen);
+
+/*
+ * Describes type oid (struct pgcdc_type_info of types.h): domains followed
+ * to their base type, an enum's labels, an array's element type, the
+ * extension a type belongs to. Answers are cached per oid; refresh reads
+ * the catalog again. out->labels is owned by the catalog and stays valid
+ * until the next call for the same oid. Matches pgcdc_relcache_type_fn
+ * with arg = the catalog. Returns 0, -ECONNRESET, -EIO or -ENOMEM with
+ * text in err.
+ */
+int pgcdc_catalog_type_info(void *catalog, uint32_t oid, bool refresh,
+                            struct pgcdc_type_info *out /* OUT */, char *err, size_t errlen);
+
+/* Closes the connection (releasing the claim) and frees; sets *cp to NULL.
+ * NULL-safe. */
+void pgcdc_catalog_free(struct pgcdc_catalog **cp);
+
+#endif

@@ -1,0 +1,459 @@
+/*
+ * catalog.c - catalog lookups over an ordinary connection, and the slot claim.
+ *
+ * The catalog reader keeps its own connection, opened when first needed: a
+ * replication connection cannot run queries while it streams. It answers
+ * what pgoutput's messages leave out: primary keys, and what a type only
+ * named by oid is (pg_type, pg_enum, pg_depend for extensions), cached per
+ * oid and read again when the relation cache asks for a refresh.
+ *
+ * The same connection holds the claim on the slot: a session advisory lock
+ * keyed by the slot name's hash under a class of pgcdc's own. Publication
+ * and slot are set up only once it is held, so a second pgcdc started on
+ * the same slot by mistake stops before it changes the publication the
+ * first one streams from. The lock goes with the connection, whether pgcdc
+ * exits or dies.
+ */
+#include "pgcdc/catalog.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "pgcdc/pq.h"
+#include "pgcdc/types.h"
+
+/* First key of pgcdc's advisory locks ('pgcd'), so they do not collide with
+ * an application's single-key locks; SQL text, as it is only used there. */
+#define CLAIM_CLASS "1885823844"
+
+/* One described type. */
+struct type_entry {
+    struct pgcdc_type_info info; /* labels points at labels below */
+    char *labels;                /* enum labels, or NULL */
+};
+
+struct pgcdc_catalog {
+    char *conninfo;                /* as configured */
+    int connect_timeout_ms;        /* limit on connecting, 0 = none */
+    volatile sig_atomic_t *stop;   /* ends a connection attempt */
+    PGconn *conn;                  /* opened on first use, NULL before */
+    bool claimed;                  /* conn holds the slot's advisory lock */
+    struct type_entry *types; /* described types, by oid (linear: there are few) */
+    size_t ntypes;            /* entries used */
+    size_t captypes;          /* entries allocated */
+};
+
+int pgcdc_catalog_new(struct pgcdc_catalog **out, const char *conninfo, int connect_timeout_ms,
+                      volatile sig_atomic_t *stop, char *err, size_t errlen)
+{
+    struct pgcdc_catalog *c = calloc(1, sizeof(*c));
+
+    *out = NULL;
+    if (c == NULL || (c->conninfo = strdup(conninfo ? conninfo : "")) == NULL) {
+        free(c);
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    c->connect_timeout_ms = connect_timeout_ms;
+    c->stop = stop;
+    *out = c;
+    return 0;
+}
+
+static int catalog_connect(struct pgcdc_catalog *c, char *err, size_t errlen)
+{
+    const char *const keys[] = {"dbname", "fallback_application_name", NULL};
+    const char *const vals[] = {c->conninfo, "pgcdc-catalog", NULL};
+
+    if (c->conn && PQstatus(c->conn) == CONNECTION_OK)
+        return 0;
+    PQfinish(c->conn);
+    c->conn = NULL;
+    c->claimed = false;
+    return pgcdc_pq_connect(&c->conn, keys, vals, c->connect_timeout_ms, c->stop,
+                            "cannot open the catalog connection", NULL, err, errlen);
+}
+
+int pgcdc_catalog_claim_slot(struct pgcdc_catalog *c, const char *slot, char *err, size_t errlen)
+{
+    const char *params[1] = {slot};
+    PGresult *res;
+    int rc;
+
+    rc = catalog_connect(c, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (c->claimed)
+        return 0;
+    res = PQexecParams(c->conn,
+                       "SELECT pg_catalog.pg_try_advisory_lock(" CLAIM_CLASS ", pg_catalog.hashtext($1)), "
+                       "(SELECT pg_catalog.string_agg(l.pid::text, ', ') "
+                       "FROM pg_catalog.pg_locks l WHERE l.locktype = 'advisory' "
+                       "AND l.database = (SELECT oid FROM pg_catalog.pg_database "
+                       "WHERE datname = pg_catalog.current_database()) "
+                       "AND l.classid = (" CLAIM_CLASS ")::pg_catalog.oid "
+                       "AND l.objid = (pg_catalog.hashtext($1))::pg_catalog.oid "
+                       "AND l.objsubid = 2 AND l.granted AND l.pid <> pg_catalog.pg_backend_pid()), "
+                       "(SELECT s.active_pid FROM pg_catalog.pg_replication_slots s "
+                       "WHERE s.slot_name = $1 AND s.active)",
+                       1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        char what[160];
+
+        snprintf(what, sizeof(what), "replication slot '%s': cannot take pgcdc's lock on it",
+                 slot);
+        pgcdc_pq_result_error(c->conn, res, what, err, errlen);
+        rc = pgcdc_pq_result_errno(c->conn, res);
+        PQclear(res);
+        return rc;
+    }
+    if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+        snprintf(err, errlen,
+                 "replication slot '%s' is in use by another pgcdc (server process %s): stop "
+                 "it first, or give this one its own 'slot.name' and 'publication.name'; "
+                 "nothing was changed",
+                 slot, PQgetisnull(res, 0, 1) ? "unknown" : PQgetvalue(res, 0, 1));
+        PQclear(res);
+        return -EBUSY;
+    }
+    c->claimed = true;
+    if (!PQgetisnull(res, 0, 2)) {
+        snprintf(err, errlen,
+                 "replication slot '%s' is in use by server process %s: stop the client "
+                 "streaming from it first; nothing was changed",
+                 slot, PQgetvalue(res, 0, 2));
+        PQclear(res);
+        return -EBUSY;
+    }
+    PQclear(res);
+    return 0;
+}
+
+int pgcdc_catalog_publication_tables(void *catalog, const char *pubname,
+                                     pgcdc_catalog_table_fn fn, void *arg, char *err,
+                                     size_t errlen)
+{
+    struct pgcdc_catalog *c = catalog;
+    const char *params[1] = {pubname};
+    PGresult *res;
+    int rc;
+
+    rc = catalog_connect(c, err, errlen);
+    if (rc < 0)
+        return rc;
+    res = PQexecParams(c->conn,
+                       "SELECT c.oid, n.nspname, c.relname "
+                       "FROM pg_catalog.pg_publication_tables pt "
+                       "JOIN pg_catalog.pg_namespace n ON n.nspname = pt.schemaname "
+                       "JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid "
+                       "AND c.relname = pt.tablename "
+                       "WHERE pt.pubname = $1 ORDER BY 2, 3",
+                       1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        char what[160];
+
+        snprintf(what, sizeof(what), "cannot list the tables of publication '%s'", pubname);
+        pgcdc_pq_result_error(c->conn, res, what, err, errlen);
+        rc = pgcdc_pq_result_errno(c->conn, res);
+        PQclear(res);
+        return rc;
+    }
+    for (int i = 0; i < PQntuples(res) && rc == 0; i++)
+        rc = fn(arg, (uint32_t)strtoul(PQgetvalue(res, i, 0), NULL, 10), PQgetvalue(res, i, 1),
+                PQgetvalue(res, i, 2), err, errlen);
+    PQclear(res);
+    return rc;
+}
+
+int pgcdc_catalog_rel_name(void *catalog, uint32_t relid, char *nspname, size_t nsplen,
+                           char *relname, size_t rellen, char *err, size_t errlen)
+{
+    struct pgcdc_catalog *c = catalog;
+    char oid[16];
+    const char *params[1] = {oid};
+    PGresult *res;
+    int rc;
+
+    rc = catalog_connect(c, err, errlen);
+    if (rc < 0)
+        return rc;
+    snprintf(oid, sizeof(oid), "%u", relid);
+    res = PQexecParams(c->conn,
+                       "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c "
+                       "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                       "WHERE c.oid = $1::pg_catalog.oid",
+                       1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        char what[80];
+
+        snprintf(what, sizeof(what), "cannot read the name of relation %u", relid);
+        pgcdc_pq_result_error(c->conn, res, what, err, errlen);
+        rc = pgcdc_pq_result_errno(c->conn, res);
+        /* -ENOENT means "no such relation" to the caller, not a lost object. */
+        if (rc == -ENOENT)
+            rc = -EIO;
+        PQclear(res);
+        return rc;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return -ENOENT;
+    }
+    snprintf(nspname, nsplen, "%s", PQgetvalue(res, 0, 0));
+    snprintf(relname, rellen, "%s", PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return 0;
+}
+
+int pgcdc_catalog_pk_columns(void *catalog, uint32_t relid, char **names, int max, char *err,
+                             size_t errlen)
+{
+    struct pgcdc_catalog *c = catalog;
+    char oid[16];
+    const char *params[1] = {oid};
+    PGresult *res;
+    int n, rc;
+
+    rc = catalog_connect(c, err, errlen);
+    if (rc < 0)
+        return rc;
+    snprintf(oid, sizeof(oid), "%u", relid);
+    res = PQexecParams(c->conn,
+                       "SELECT a.attname FROM pg_catalog.pg_index i "
+                       "JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid "
+                       "AND a.attnum = ANY (i.indkey) "
+                       "WHERE i.indrelid = $1::oid AND i.indisprimary ORDER BY a.attnum",
+                       1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        char what[96];
+
+        snprintf(what, sizeof(what), "cannot read the primary key of relation %u", relid);
+        pgcdc_pq_result_error(c->conn, res, what, err, errlen);
+        rc = pgcdc_pq_result_errno(c->conn, res);
+        PQclear(res);
+        return rc;
+    }
+    n = PQntuples(res);
+    if (n > max)
+        n = max;
+    for (int i = 0; i < n; i++) {
+        names[i] = strdup(PQgetvalue(res, i, 0));
+        if (names[i] == NULL) {
+            while (i-- > 0)
+                free(names[i]);
+            PQclear(res);
+            return -ENOMEM;
+        }
+    }
+    PQclear(res);
+    return n;
+}
+
+/* One pg_type row. */
+struct type_row {
+    char typtype;       /* pg_type.typtype */
+    char name[64];      /* typname */
+    char nspname[64];   /* schema */
+    uint32_t basetype;  /* typbasetype (domains), else 0 */
+    int32_t typtypmod;  /* typtypmod (domains), else -1 */
+    uint32_t elem;      /* typelem of an array type (varlena with an element), else 0 */
+    char extension[64]; /* owning extension, "" when none */
+};
+
+static void copy_field(char *dst, size_t n, const char *src)
+{
+    snprintf(dst, n, "%s", src);
+}
+
+static int query_type(struct pgcdc_catalog *c, uint32_t oid, struct type_row *row, char *err,
+                      size_t errlen)
+{
+    char text[16];
+    const char *params[1] = {text};
+    PGresult *res;
+
+    snprintf(text, sizeof(text), "%u", oid);
+    res = PQexecParams(
+        c->conn,
+        "SELECT t.typtype, t.typname, n.nspname, t.typbasetype, t.typtypmod, "
+        "CASE WHEN t.typlen = -1 THEN t.typelem ELSE 0 END, "
+        "COALESCE((SELECT e.extname FROM pg_catalog.pg_depend d "
+        "JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid "
+        "WHERE d.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND d.objid = t.oid "
+        "AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass "
+        "AND d.deptype = 'e' LIMIT 1), '') "
+        "FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace "
+        "WHERE t.oid = $1::pg_catalog.oid",
+        1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        int rc = -EIO;
+
+        if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+            snprintf(err, errlen, "type oid %u is not in pg_type", oid);
+        } else {
+            char what[80];
+
+            snprintf(what, sizeof(what), "cannot read type %u from the catalog", oid);
+            pgcdc_pq_result_error(c->conn, res, what, err, errlen);
+            rc = pgcdc_pq_result_errno(c->conn, res);
+        }
+        PQclear(res);
+        return rc;
+    }
+    row->typtype = PQgetvalue(res, 0, 0)[0];
+    copy_field(row->name, sizeof(row->name), PQgetvalue(res, 0, 1));
+    copy_field(row->nspname, sizeof(row->nspname), PQgetvalue(res, 0, 2));
+    row->basetype = (uint32_t)strtoul(PQgetvalue(res, 0, 3), NULL, 10);
+    row->typtypmod = (int32_t)strtol(PQgetvalue(res, 0, 4), NULL, 10);
+    row->elem = (uint32_t)strtoul(PQgetvalue(res, 0, 5), NULL, 10);
+    copy_field(row->extension, sizeof(row->extension), PQgetvalue(res, 0, 6));
+    PQclear(res);
+    return 0;
+}
+
+/* The labels of enum oid, comma-joined in enumsortorder (malloc'd). */
+static int query_labels(struct pgcdc_catalog *c, uint32_t oid, char **out, char *err, size_t errlen)
+{
+    char text[16];
+    const char *params[1] = {text};
+    PGresult *res;
+
+    snprintf(text, sizeof(text), "%u", oid);
+    res = PQexecParams(c->conn,
+                       "SELECT COALESCE(pg_catalog.string_agg(enumlabel, ',' ORDER BY "
+                       "enumsortorder), '') FROM pg_catalog.pg_enum "
+                       "WHERE enumtypid = $1::pg_catalog.oid",
+                       1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        char what[80];
+        int rc = pgcdc_pq_result_errno(c->conn, res);
+
+        snprintf(what, sizeof(what), "cannot read the labels of enum type %u", oid);
+        pgcdc_pq_result_error(c->conn, res, what, err, errlen);
+        PQclear(res);
+        return rc;
+    }
+    *out = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (*out == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* Describes oid from the catalog into e (labels malloc'd). */
+static int describe_type(struct pgcdc_catalog *c, uint32_t oid, struct type_entry *e, char *err,
+                         size_t errlen)
+{
+    struct pgcdc_type_info *ti = &e->info;
+    struct type_row row;
+    int32_t typmod = -1;
+    int rc, depth;
+
+    memset(e, 0, sizeof(*e));
+    rc = query_type(c, oid, &row, err, errlen);
+    if (rc < 0)
+        return rc;
+    ti->oid = oid;
+    ti->typtype = row.typtype;
+    copy_field(ti->name, sizeof(ti->name), row.name);
+    copy_field(ti->nspname, sizeof(ti->nspname), row.nspname);
+    ti->base_oid = oid;
+    /* Follow domains to the base; the outermost typmod wins, as in
+     * PostgreSQL's getBaseTypeAndTypmod(). */
+    for (depth = 0; row.typtype == 'd'; depth++) {
+        if (depth == 32 || row.basetype == 0) {
+            snprintf(err, errlen, "type %u: cannot resolve the base type of its domain", oid);
+            return -EIO;
+        }
+        if (typmod == -1)
+            typmod = row.typtypmod;
+        ti->base_oid = row.basetype;
+        rc = query_type(c, row.basetype, &row, err, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    ti->base_typmod = typmod;
+    ti->base_typtype = row.typtype;
+    copy_field(ti->base_name, sizeof(ti->base_name), row.name);
+    copy_field(ti->base_extension, sizeof(ti->base_extension), row.extension);
+    if (row.typtype == 'e') {
+        rc = query_labels(c, ti->base_oid, &e->labels, err, errlen);
+    } else if (row.elem != 0) {
+        ti->elem_oid = row.elem;
+        rc = query_type(c, row.elem, &row, err, errlen);
+        if (rc == 0) {
+            ti->elem_typtype = row.typtype;
+            copy_field(ti->elem_name, sizeof(ti->elem_name), row.name);
+            if (row.typtype == 'e')
+                rc = query_labels(c, ti->elem_oid, &e->labels, err, errlen);
+        }
+    }
+    ti->labels = e->labels;
+    if (rc < 0) {
+        free(e->labels);
+        e->labels = NULL;
+    }
+    return rc;
+}
+
+int pgcdc_catalog_type_info(void *catalog, uint32_t oid, bool refresh, struct pgcdc_type_info *out,
+                            char *err, size_t errlen)
+{
+    struct pgcdc_catalog *c = catalog;
+    struct type_entry fresh, *slot = NULL;
+    int rc;
+
+    for (size_t i = 0; i < c->ntypes; i++)
+        if (c->types[i].info.oid == oid)
+            slot = &c->types[i];
+    if (slot && !refresh) {
+        *out = slot->info;
+        return 0;
+    }
+    rc = catalog_connect(c, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = describe_type(c, oid, &fresh, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (slot == NULL) {
+        if (c->ntypes == c->captypes) {
+            size_t n = c->captypes ? c->captypes * 2 : 16;
+            struct type_entry *t = realloc(c->types, n * sizeof(*t));
+
+            if (t == NULL) {
+                free(fresh.labels);
+                snprintf(err, errlen, "out of memory");
+                return -ENOMEM;
+            }
+            c->types = t;
+            c->captypes = n;
+        }
+        slot = &c->types[c->ntypes++];
+    } else {
+        free(slot->labels);
+    }
+    *slot = fresh;
+    *out = slot->info;
+    return 0;
+}
+
+void pgcdc_catalog_free(struct pgcdc_catalog **cp)
+{
+    if (cp == NULL || *cp == NULL)
+        return;
+    for (size_t i = 0; i < (*cp)->ntypes; i++)
+        free((*cp)->types[i].labels);
+    free((*cp)->types);
+    PQfinish((*cp)->conn);
+    free((*cp)->conninfo);
+    free(*cp);
+    *cp = NULL;
+}
