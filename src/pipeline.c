@@ -67,6 +67,11 @@
 /* CopyData messages handled before the loop looks at timers and reports. */
 #define READ_BATCH 2000
 
+/* How long the first start waits for a slot held by another session before
+ * giving up, and how often it looks again meanwhile. */
+#define FIRST_BUSY_WAIT_MS 5000
+#define BUSY_RETRY_MS 500
+
 /* How long shutdown waits for the sink to deliver what it holds, at most. */
 #define SHUTDOWN_FLUSH_MS 30000
 
@@ -1200,6 +1205,14 @@ int pgcdc_pipeline_run(struct pgcdc_pipeline *p, char *err, size_t errlen)
     /* The first connection must work: a bad DSN or a missing database is a
      * configuration error, not something to wait out. */
     rc = connect_and_start(p, true, err, errlen);
+    /* The session of a pgcdc that has just stopped may hold the slot (or
+     * its lock) for a moment longer: wait a little before calling it taken. */
+    for (int waited = 0; rc == -EBUSY && waited < FIRST_BUSY_WAIT_MS && !*p->stop;
+         waited += BUSY_RETRY_MS) {
+        pgcdc_stream_free(&p->stream);
+        sleep_ms_unless_stopped(p, BUSY_RETRY_MS);
+        rc = connect_and_start(p, true, err, errlen);
+    }
     if (rc == -EINTR && *p->stop)
         rc = 0; /* stopped while connecting: a clean stop */
     if (rc < 0)

@@ -309,6 +309,35 @@ def test_slot_dropped_while_running_stops_with_78(db, pgcdc, table):
     assert slot_flush(db, p.name) is None  # not silently recreated
 
 
+def test_invalidated_slot_stops_with_78(db, pgcdc, table):
+    t = table("id int PRIMARY KEY")
+    p = pgcdc(table_include_list=f"public\\.{t}").start()
+    sql(db, f"INSERT INTO {t} VALUES (1)")
+    p.events(1)
+    assert p.stop() == 0
+    try:
+        # Let the server drop the WAL the stopped slot still needs.
+        sql(db, "ALTER SYSTEM SET max_slot_wal_keep_size = '1MB'")
+        sql(db, "SELECT pg_reload_conf()")
+        deadline = time.time() + 30
+        while time.time() < deadline and sql(
+                db, "SELECT wal_status FROM pg_replication_slots WHERE slot_name = %s",
+                p.name) != [("lost",)]:
+            sql(db, f"INSERT INTO {t} VALUES (2) ON CONFLICT DO NOTHING")
+            sql(db, "SELECT pg_switch_wal()")
+            sql(db, "CHECKPOINT")
+    finally:
+        sql(db, "ALTER SYSTEM RESET max_slot_wal_keep_size")
+        sql(db, "SELECT pg_reload_conf()")
+    assert sql(db, "SELECT wal_status FROM pg_replication_slots WHERE slot_name = %s",
+               p.name) == [("lost",)]
+    p.start(wait_streaming=False)
+    assert wait_exit(p) == 78
+    err = p.stderr()
+    assert f"replication slot '{p.name}' was invalidated" in err and "wal_status 'lost'" in err
+    assert_error_then_summary(p, "was invalidated")
+
+
 @pytest.fixture
 def role(db):
     made = []
