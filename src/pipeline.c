@@ -47,6 +47,7 @@
 #include "pgcdc/avro_encode.h"
 #include "pgcdc/buf.h"
 #include "pgcdc/catalog.h"
+#include "pgcdc/change.h"
 #include "pgcdc/config.h"
 #include "pgcdc/encoder.h"
 #include "pgcdc/error.h"
@@ -101,6 +102,7 @@ struct pgcdc_pipeline {
     struct pgcdc_encoder *enc;       /* key/value encoder */
     struct pgcdc_registry *registry; /* schema registry client (format avro), or NULL */
     struct pgcdc_msg *msg;           /* decoded message, reused */
+    struct pgcdc_change_batch *batch; /* events of the current message, reused */
     struct pgcdc_buf key;            /* encoded key, reused */
     struct pgcdc_buf value;          /* encoded value, reused */
     struct pgcdc_source src;         /* source block of the current transaction */
@@ -251,6 +253,12 @@ static int make_encoder(struct pgcdc_pipeline *p, char *err, size_t errlen)
     return pgcdc_avro_encoder_new(&p->enc, &aopts, err, errlen);
 }
 
+/* The change model's view of the relation cache. */
+static const struct pgcdc_rel *lookup_rel(void *arg, uint32_t relid)
+{
+    return pgcdc_relcache_get(arg, relid);
+}
+
 int pgcdc_pipeline_new(struct pgcdc_pipeline **out, const struct pgcdc_config *cfg,
                        volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
@@ -274,6 +282,10 @@ int pgcdc_pipeline_new(struct pgcdc_pipeline **out, const struct pgcdc_config *c
     if (rc < 0)
         goto error;
     rc = pgcdc_relcache_new(&p->rels, cfg, err, errlen);
+    if (rc < 0)
+        goto error;
+    rc = pgcdc_change_batch_new(&p->batch, cfg->tombstones_on_delete, lookup_rel, p->rels, err,
+                                errlen);
     if (rc < 0)
         goto error;
     rc = pgcdc_catalog_new(&p->catalog, cfg->database_dsn, cfg->connect_timeout_ms, stop, err,
@@ -357,157 +369,74 @@ static void txn_started(struct pgcdc_pipeline *p)
     }
 }
 
-/* Encodes and produces one change event (plus a tombstone after deletes). */
-static int emit(struct pgcdc_pipeline *p, const struct pgcdc_change *ch,
-                const struct pgcdc_tuple *key_row, char *err, size_t errlen)
+/* Encodes and produces the events of one source record, in order; a
+ * tombstone repeats the key of the event before it. */
+static int emit(struct pgcdc_pipeline *p, const struct pgcdc_change_event *ev, int n, char *err,
+                size_t errlen)
 {
-    const char *topic = ch->op == 'm' ? p->message_topic : ch->rel->topic;
-    int krc, rc;
+    int krc = 1, rc;
 
-    krc = pgcdc_encoder_key(p->enc, ch, key_row, &p->key, err, errlen);
-    if (krc < 0)
-        return krc;
-    rc = pgcdc_encoder_value(p->enc, ch, &p->value, err, errlen);
-    if (rc < 0)
-        return rc;
-    rc = produce(p, topic, krc == 0, false, err, errlen);
-    if (rc < 0)
-        return rc;
-    if (ch->op == 'd' && krc == 0 && p->cfg->tombstones_on_delete)
-        rc = produce(p, topic, true, true, err, errlen);
-    return rc;
-}
+    for (int i = 0; i < n; i++) {
+        const struct pgcdc_rel *rel = pgcdc_change_rel(ev[i].change);
+        const char *topic = rel ? rel->topic : p->message_topic;
 
-/* True when a key column differs between the old and the new row. */
-static bool key_changed(const struct pgcdc_rel *rel, const struct pgcdc_tuple *old,
-                        const struct pgcdc_tuple *new_)
-{
-    for (uint16_t i = 0; i < rel->ncols && i < old->ncols && i < new_->ncols; i++) {
-        const struct pgcdc_col *a = &old->cols[i], *b = &new_->cols[i];
-
-        if (!rel->cols[i].key || b->kind == PGCDC_COL_UNCHANGED)
+        if (ev[i].tombstone) {
+            if (krc == 0) {
+                rc = produce(p, topic, true, true, err, errlen);
+                if (rc < 0)
+                    return rc;
+            }
             continue;
-        if (a->kind != b->kind || a->len != b->len ||
-            (a->len && memcmp(a->data, b->data, a->len) != 0))
-            return true;
-    }
-    return false;
-}
-
-/* Under REPLICA IDENTITY FULL the old row carries the values of unchanged
- * TOASTed columns that the new row leaves out: take them from there, as
- * Debezium does, rather than emitting the placeholder. */
-static void fill_unchanged(struct pgcdc_tuple *new_, const struct pgcdc_tuple *old)
-{
-    for (uint16_t i = 0; i < new_->ncols && i < old->ncols; i++)
-        if (new_->cols[i].kind == PGCDC_COL_UNCHANGED && old->cols[i].kind == PGCDC_COL_TEXT)
-            new_->cols[i] = old->cols[i];
-}
-
-static int handle_change(struct pgcdc_pipeline *p, pgcdc_lsn lsn, char *err, size_t errlen)
-{
-    const struct pgcdc_msg *m = p->msg;
-    struct pgcdc_rel *rel = pgcdc_relcache_get(p->rels, m->u.change.relid);
-    struct pgcdc_change ch = {.src = &p->src, .ts_us = wall_us()};
-    const struct pgcdc_tuple *old = m->u.change.old_kind ? &m->u.change.old : NULL;
-    int rc;
-
-    if (rel == NULL) {
-        snprintf(err, errlen,
-                 "protocol error: a change for relation %u came before its Relation message",
-                 m->u.change.relid);
-        return -EPROTO;
-    }
-    if (p->skip_txn || !rel->included)
-        return 0;
-    if (!p->in_txn) {
-        snprintf(err, errlen, "protocol error: a change outside a transaction");
-        return -EPROTO;
-    }
-    ch.rel = rel;
-    p->src.lsn = lsn;
-    switch (m->type) {
-    case PGCDC_MSG_INSERT:
-        ch.op = 'c';
-        ch.after = &m->u.change.new_;
-        return emit(p, &ch, ch.after, err, errlen);
-    case PGCDC_MSG_UPDATE:
-        if (m->u.change.old_kind == 'O')
-            fill_unchanged(&p->msg->u.change.new_, old);
-        if (old && rel->nkeys > 0 && key_changed(rel, old, &m->u.change.new_)) {
-            /* A primary key change: Debezium emits a delete of the old key
-             * (and its tombstone), then a create of the new one. */
-            ch.op = 'd';
-            ch.before = old;
-            ch.before_key_only = m->u.change.old_kind == 'K';
-            rc = emit(p, &ch, old, err, errlen);
-            if (rc < 0)
-                return rc;
-            ch.op = 'c';
-            ch.before = NULL;
-            ch.before_key_only = false;
-            ch.after = &m->u.change.new_;
-            return emit(p, &ch, ch.after, err, errlen);
         }
-        ch.op = 'u';
-        ch.before = m->u.change.old_kind == 'O' ? old : NULL;
-        ch.after = &m->u.change.new_;
-        return emit(p, &ch, ch.after, err, errlen);
-    case PGCDC_MSG_DELETE:
-        ch.op = 'd';
-        ch.before = old;
-        ch.before_key_only = m->u.change.old_kind == 'K';
-        return emit(p, &ch, old, err, errlen);
-    default:
-        break;
-    }
-    return 0;
-}
-
-static int handle_truncate(struct pgcdc_pipeline *p, pgcdc_lsn lsn, char *err, size_t errlen)
-{
-    struct pgcdc_change ch = {.op = 't', .src = &p->src, .ts_us = wall_us()};
-    int rc;
-
-    if (p->skip_txn)
-        return 0;
-    p->src.lsn = lsn;
-    for (uint32_t i = 0; i < p->msg->u.truncate.nrels; i++) {
-        struct pgcdc_rel *rel = pgcdc_relcache_get(p->rels, pgcdc_truncate_relid(p->msg, i));
-
-        if (rel == NULL) {
-            snprintf(err, errlen,
-                     "protocol error: a truncate of relation %u came before its Relation message",
-                     pgcdc_truncate_relid(p->msg, i));
-            return -EPROTO;
-        }
-        if (!rel->included)
-            continue;
-        ch.rel = rel;
-        rc = emit(p, &ch, NULL, err, errlen);
+        krc = pgcdc_encoder_key(p->enc, ev[i].change, &p->key, err, errlen);
+        if (krc < 0)
+            return krc;
+        rc = pgcdc_encoder_value(p->enc, ev[i].change, &p->value, err, errlen);
+        if (rc < 0)
+            return rc;
+        rc = produce(p, topic, krc == 0, false, err, errlen);
         if (rc < 0)
             return rc;
     }
     return 0;
 }
 
+/* Insert, Update, Delete or Truncate: the change model maps it. */
+static int handle_change(struct pgcdc_pipeline *p, pgcdc_lsn lsn, char *err, size_t errlen)
+{
+    const struct pgcdc_change_event *ev;
+    int n;
+
+    if (p->skip_txn)
+        return 0;
+    p->src.lsn = lsn;
+    pgcdc_change_batch_at(p->batch, p->txn_events);
+    n = pgcdc_change_batch_pgoutput(p->batch, p->msg, &p->src, wall_us(), &ev, err, errlen);
+    if (n <= 0)
+        return n;
+    if (!p->in_txn) {
+        snprintf(err, errlen, "protocol error: a change outside a transaction");
+        return -EPROTO;
+    }
+    return emit(p, ev, n, err, errlen);
+}
+
 static int handle_message(struct pgcdc_pipeline *p, char *err, size_t errlen)
 {
     const struct pgcdc_msg *m = p->msg;
-    struct pgcdc_change ch = {.op = 'm', .src = &p->src, .ts_us = wall_us()};
+    const struct pgcdc_change_event *ev;
     bool transactional = m->u.message.flags & 1;
-    int rc;
+    int n, rc;
 
-    ch.msg_prefix = m->u.message.prefix;
-    ch.msg_content = m->u.message.content;
-    ch.msg_len = m->u.message.len;
     /* Inside a transaction's output a message belongs to it whatever its
      * flag (the server sends non-transactional ones between transactions). */
     if (transactional || p->in_txn) {
         if (p->skip_txn)
             return 0;
         p->src.lsn = m->u.message.lsn;
-        return emit(p, &ch, NULL, err, errlen);
+        pgcdc_change_batch_at(p->batch, p->txn_events);
+        n = pgcdc_change_batch_pgoutput(p->batch, p->msg, &p->src, wall_us(), &ev, err, errlen);
+        return n < 0 ? n : emit(p, ev, n, err, errlen);
     }
     /* A non-transactional message is its own unit, positioned at its LSN. */
     if (pgcdc_tracker_should_skip(p->tracker, m->u.message.lsn))
@@ -522,7 +451,9 @@ static int handle_message(struct pgcdc_pipeline *p, char *err, size_t errlen)
     p->src.lsn = m->u.message.lsn;
     p->src.xid = 0;
     p->src.commit_time_us = wall_us();
-    rc = emit(p, &ch, NULL, err, errlen);
+    pgcdc_change_batch_at(p->batch, p->txn_events);
+    n = pgcdc_change_batch_pgoutput(p->batch, p->msg, &p->src, wall_us(), &ev, err, errlen);
+    rc = n < 0 ? n : emit(p, ev, n, err, errlen);
     if (rc < 0)
         return rc;
     rc = pgcdc_tracker_commit(p->tracker, p->txn, m->u.message.lsn);
@@ -609,9 +540,8 @@ static int handle_xlogdata(struct pgcdc_pipeline *p, const struct pgcdc_frame *f
     case PGCDC_MSG_INSERT:
     case PGCDC_MSG_UPDATE:
     case PGCDC_MSG_DELETE:
-        return handle_change(p, f->start, err, errlen);
     case PGCDC_MSG_TRUNCATE:
-        return handle_truncate(p, f->start, err, errlen);
+        return handle_change(p, f->start, err, errlen);
     case PGCDC_MSG_MESSAGE:
         return handle_message(p, err, errlen);
     case PGCDC_MSG_ORIGIN:
@@ -1309,6 +1239,7 @@ void pgcdc_pipeline_free(struct pgcdc_pipeline **pp)
     pgcdc_registry_free(p->registry);
     pgcdc_store_free(&p->store);
     pgcdc_tracker_free(p->tracker);
+    pgcdc_change_batch_free(&p->batch);
     pgcdc_relcache_free(&p->rels);
     pgcdc_catalog_free(&p->catalog);
     pgcdc_buf_free(&p->key);

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "pgcdc/lsn.h"
+#include "pgcdc/value.h"
 
 /* PostgreSQL's MaxTupleAttributeNumber: no relation or tuple has more. */
 #define PGCDC_MAX_COLUMNS 1664
@@ -79,23 +80,10 @@ enum pgcdc_msg_type {
     PGCDC_MSG_STREAM_ABORT = 'A',
 };
 
-/* One column value of a TupleData. */
-enum pgcdc_col_kind {
-    PGCDC_COL_NULL = 'n',      /* SQL NULL */
-    PGCDC_COL_UNCHANGED = 'u', /* unchanged TOASTed value, not sent */
-    PGCDC_COL_TEXT = 't',      /* text output format */
-    PGCDC_COL_BINARY = 'b',    /* binary send format */
-};
-
-struct pgcdc_col {
-    enum pgcdc_col_kind kind; /* which of the four */
-    uint32_t len;             /* bytes at data (text and binary only) */
-    const char *data;         /* value, not NUL-terminated; NULL for n and u */
-};
-
+/* A TupleData: its column values (value.h). */
 struct pgcdc_tuple {
-    uint16_t ncols;                           /* columns present */
-    struct pgcdc_col cols[PGCDC_MAX_COLUMNS]; /* first ncols are valid */
+    uint16_t ncols;                             /* columns present */
+    struct pgcdc_value cols[PGCDC_MAX_COLUMNS]; /* first ncols are valid */
 };
 
 struct pgcdc_rel_col {

@@ -24,10 +24,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pgcdc/pgoutput.h"
 #include "pgcdc/types.h"
+#include "pgcdc/value.h"
 
 struct pgcdc_config;
+struct pgcdc_msg; /* pgoutput.h: Relation and Type messages */
 struct pgcdc_relcache;
 
 struct pgcdc_relcol {
@@ -123,14 +124,15 @@ int pgcdc_relcache_apply_type(struct pgcdc_relcache *rc, const struct pgcdc_msg 
 struct pgcdc_rel *pgcdc_relcache_get(const struct pgcdc_relcache *rc, uint32_t relid);
 
 /*
- * Converts column i of a decoded row of rel into out, as every encoder needs
+ * Converts column i of a row of rel into out, as every encoder needs
  * it: NULL stays null, an unchanged TOASTed value becomes the placeholder,
  * text goes through the column's type mapping (scratch as in
  * pgcdc_types_convert). 0, or a negative errno with a message naming the
  * table and the column.
  */
-int pgcdc_rel_column_datum(const struct pgcdc_rel *rel, uint16_t i, const struct pgcdc_col *col,
-                           const char *placeholder, struct pgcdc_buf *scratch,
+int pgcdc_rel_column_datum(const struct pgcdc_rel *rel, uint16_t i,
+                           const struct pgcdc_value *col, const char *placeholder,
+                           struct pgcdc_buf *scratch,
                            struct pgcdc_datum *out /* OUT */, char *err, size_t errlen);
 
 /* Frees the cache and every entry; sets *rcp to NULL. NULL-safe. */

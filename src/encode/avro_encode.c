@@ -39,6 +39,7 @@
 
 #include "pgcdc/avro_encode.h"
 #include "pgcdc/avro_schema.h"
+#include "pgcdc/relcache.h"
 #include "pgcdc/types.h"
 
 /* Largest encoded record accepted, far above any Kafka message limit. */
@@ -191,8 +192,8 @@ static avro_schema_t value_record(avro_schema_t envelope)
     return before ? avro_schema_union_branch(before, 1) : NULL;
 }
 
-static int relstate_build(struct avro_encoder *e, const struct pgcdc_rel *rel, struct avro_relstate **out,
-                          char *err, size_t errlen)
+static int relstate_build(struct avro_encoder *e, const struct pgcdc_rel *rel,
+                          struct avro_relstate **out, char *err, size_t errlen)
 {
     struct avro_relstate *st = calloc(1, sizeof(*st));
     char what[300];
@@ -547,7 +548,7 @@ static int set_datum(struct avro_encoder *e, const struct pgcdc_typemap *tm,
 
 /* Converts column i of a row and writes it into dst. */
 static int set_column(struct avro_encoder *e, const struct pgcdc_rel *rel, uint16_t i,
-                      const struct pgcdc_col *col, avro_value_t *dst, bool nullable, char *err,
+                      const struct pgcdc_value *col, avro_value_t *dst, bool nullable, char *err,
                       size_t errlen)
 {
     const struct pgcdc_relcol *rc = &rel->cols[i];
@@ -569,16 +570,18 @@ static int set_column(struct avro_encoder *e, const struct pgcdc_rel *rel, uint1
     return ret;
 }
 
-/* Fills a Key (keys) or Value record from tuple t; key_only: only key
- * columns carry values, the others are null (a delete's 'K' old row). */
-static int set_row(struct avro_encoder *e, const struct pgcdc_rel *rel, const struct pgcdc_tuple *t,
-                   avro_value_t *rec, bool keys, bool key_only, char *err, size_t errlen)
+/* Fills a Key (keys) or Value record from a row of ncols values; key_only:
+ * only key columns carry values, the others are null (a delete's 'K' old
+ * row). */
+static int set_row(struct avro_encoder *e, const struct pgcdc_rel *rel,
+                   const struct pgcdc_value *row, uint16_t ncols, avro_value_t *rec, bool keys,
+                   bool key_only, char *err, size_t errlen)
 {
     size_t idx = 0;
 
-    if (t->ncols != rel->ncols) {
+    if (ncols != rel->ncols) {
         snprintf(err, errlen, "table '%s.%s': a row has %u columns but its Relation message had %u",
-                 rel->nspname, rel->relname, t->ncols, rel->ncols);
+                 rel->nspname, rel->relname, ncols, rel->ncols);
         return -EBADMSG;
     }
     for (uint16_t i = 0; i < rel->ncols; i++) {
@@ -593,7 +596,7 @@ static int set_row(struct avro_encoder *e, const struct pgcdc_rel *rel, const st
         if (key_only && !c->key)
             rc = set_null(&f) ? avro_fail(err, errlen, "null") : 0;
         else
-            rc = set_column(e, rel, i, &t->cols[i], &f, !keys, err, errlen);
+            rc = set_column(e, rel, i, &row[i], &f, !keys, err, errlen);
         if (rc < 0)
             return rc;
     }
@@ -603,7 +606,7 @@ static int set_row(struct avro_encoder *e, const struct pgcdc_rel *rel, const st
 /* Fills a Source record as the JSON encoder writes it. */
 static int set_source(struct avro_encoder *e, const struct pgcdc_change *ch, avro_value_t *src)
 {
-    const struct pgcdc_source *s = ch->src;
+    const struct pgcdc_source *s = pgcdc_change_source(ch);
     int64_t us = s->commit_time_us;
     avro_value_t snap;
 
@@ -618,8 +621,8 @@ static int set_source(struct avro_encoder *e, const struct pgcdc_change *ch, avr
            set_field_str(src, PGCDC_AVRO_SRC_SEQUENCE, 1, e->seq) ||
            set_field_long(src, PGCDC_AVRO_SRC_TS_US, 1, us) ||
            set_field_long(src, PGCDC_AVRO_SRC_TS_NS, 1, us * 1000) ||
-           set_field_str(src, PGCDC_AVRO_SRC_SCHEMA, -1, rel_label_ns(ch->rel)) ||
-           set_field_str(src, PGCDC_AVRO_SRC_TABLE, -1, rel_label_rel(ch->rel)) ||
+           set_field_str(src, PGCDC_AVRO_SRC_SCHEMA, -1, rel_label_ns(pgcdc_change_rel(ch))) ||
+           set_field_str(src, PGCDC_AVRO_SRC_TABLE, -1, rel_label_rel(pgcdc_change_rel(ch))) ||
            set_field_long(src, PGCDC_AVRO_SRC_TXID, 1, s->xid) ||
            set_field_long(src, PGCDC_AVRO_SRC_LSN, 1, (int64_t)s->lsn) ||
            set_field_null(src, PGCDC_AVRO_SRC_XMIN) ||
@@ -702,15 +705,22 @@ static int build_and_write(struct avro_encoder *e, const struct pgcdc_change *ch
 static int fill_key(struct avro_encoder *e, const struct pgcdc_change *ch, const void *arg,
                     avro_value_t *val, char *err, size_t errlen)
 {
-    return set_row(e, ch->rel, arg, val, true, false, err, errlen);
+    uint16_t n;
+    const struct pgcdc_value *row = pgcdc_change_key(ch, &n);
+
+    (void)arg;
+    return set_row(e, pgcdc_change_rel(ch), row, n, val, true, false, err, errlen);
 }
 
 static int fill_msg_key(struct avro_encoder *e, const struct pgcdc_change *ch, const void *arg,
                         avro_value_t *val, char *err, size_t errlen)
 {
+    const char *content;
+    size_t len;
+
     (void)e;
     (void)arg;
-    if (set_field_str(val, 0, 1, ch->msg_prefix))
+    if (set_field_str(val, 0, 1, pgcdc_change_message(ch, &content, &len)))
         return avro_fail(err, errlen, "message key");
     return 0;
 }
@@ -719,47 +729,55 @@ static int fill_msg_value(struct avro_encoder *e, const struct pgcdc_change *ch,
                           avro_value_t *val, char *err, size_t errlen)
 {
     avro_value_t src, msg, content;
+    const char *body;
+    size_t len;
+    const char *prefix = pgcdc_change_message(ch, &body, &len);
 
     (void)arg;
     if (set_field_str(val, PGCDC_AVRO_MSG_OP, -1, "m") ||
-        set_field_long(val, PGCDC_AVRO_MSG_TS_MS, 1, ch->ts_us / 1000) ||
+        set_field_long(val, PGCDC_AVRO_MSG_TS_MS, 1, pgcdc_change_ts_us(ch) / 1000) ||
         field(val, PGCDC_AVRO_MSG_SOURCE, -1, &src) || set_source(e, ch, &src) ||
-        field(val, PGCDC_AVRO_MSG_MESSAGE, -1, &msg) || set_field_str(&msg, 0, 1, ch->msg_prefix) ||
-        field(&msg, 1, 1, &content) || give_bytes(&content, ch->msg_content, ch->msg_len))
+        field(val, PGCDC_AVRO_MSG_MESSAGE, -1, &msg) || set_field_str(&msg, 0, 1, prefix) ||
+        field(&msg, 1, 1, &content) || give_bytes(&content, body, len))
         return avro_fail(err, errlen, "message value");
     return 0;
 }
 
 /* before / after: a row, or null. */
 static int fill_image(struct avro_encoder *e, const struct pgcdc_change *ch, avro_value_t *env,
-                      size_t idx, const struct pgcdc_tuple *t, bool key_only, char *err,
-                      size_t errlen)
+                      size_t idx, const struct pgcdc_value *row, uint16_t ncols, bool key_only,
+                      char *err, size_t errlen)
 {
     avro_value_t rec;
 
-    if (t == NULL)
+    if (row == NULL)
         return set_field_null(env, idx) ? avro_fail(err, errlen, "envelope") : 0;
     if (field(env, idx, 1, &rec))
         return avro_fail(err, errlen, "envelope");
-    return set_row(e, ch->rel, t, &rec, false, key_only, err, errlen);
+    return set_row(e, pgcdc_change_rel(ch), row, ncols, &rec, false, key_only, err, errlen);
 }
 
 static int fill_envelope(struct avro_encoder *e, const struct pgcdc_change *ch, const void *arg,
                          avro_value_t *val, char *err, size_t errlen)
 {
     avro_value_t src;
-    int64_t ts = ch->ts_us;
+    int64_t ts = pgcdc_change_ts_us(ch);
+    const struct pgcdc_value *row;
+    uint16_t n;
     int rc;
 
     (void)arg;
-    rc =
-        fill_image(e, ch, val, PGCDC_AVRO_ENV_BEFORE, ch->before, ch->before_key_only, err, errlen);
-    if (rc == 0)
-        rc = fill_image(e, ch, val, PGCDC_AVRO_ENV_AFTER, ch->after, false, err, errlen);
+    row = pgcdc_change_before(ch, &n);
+    rc = fill_image(e, ch, val, PGCDC_AVRO_ENV_BEFORE, row, n, pgcdc_change_before_key_only(ch),
+                    err, errlen);
+    if (rc == 0) {
+        row = pgcdc_change_after(ch, &n);
+        rc = fill_image(e, ch, val, PGCDC_AVRO_ENV_AFTER, row, n, false, err, errlen);
+    }
     if (rc < 0)
         return rc;
     /* Strings are not copied: op must outlive this call, so it lives in e. */
-    e->op[0] = ch->op;
+    e->op[0] = pgcdc_change_op(ch);
     e->op[1] = '\0';
     if (field(val, PGCDC_AVRO_ENV_SOURCE, -1, &src) || set_source(e, ch, &src) ||
         set_field_null(val, PGCDC_AVRO_ENV_TRANSACTION) ||
@@ -775,28 +793,30 @@ static int fill_envelope(struct avro_encoder *e, const struct pgcdc_change *ch, 
 /* encoder operations                                                      */
 
 static int enc_key(struct pgcdc_encoder *base, const struct pgcdc_change *ch,
-                   const struct pgcdc_tuple *key_row, struct pgcdc_buf *out, char *err,
-                   size_t errlen)
+                   struct pgcdc_buf *out, char *err, size_t errlen)
 {
     struct avro_encoder *e = (struct avro_encoder *)base;
+    const struct pgcdc_rel *rel = pgcdc_change_rel(ch);
+    char op = pgcdc_change_op(ch);
     struct avro_relstate *st;
+    uint16_t n;
     int rc;
 
     pgcdc_buf_reset(out);
-    if (ch->op == 'm') {
+    if (op == 'm') {
         rc = msg_setup(e, err, errlen);
         if (rc < 0)
             return rc;
         return build_and_write(e, ch, fill_msg_key, NULL, &e->msg_key, out, err, errlen);
     }
-    if (ch->op == 't' || ch->rel->nkeys == 0 || key_row == NULL)
+    if (op == 't' || rel->nkeys == 0 || pgcdc_change_key(ch, &n) == NULL)
         return 1;
-    rc = relstate_get(e, ch->rel, &st, err, errlen);
+    rc = relstate_get(e, rel, &st, err, errlen);
     if (rc < 0)
         return rc;
     if (!st->has_key)
         return 1;
-    return build_and_write(e, ch, fill_key, key_row, &st->key, out, err, errlen);
+    return build_and_write(e, ch, fill_key, NULL, &st->key, out, err, errlen);
 }
 
 static int enc_value(struct pgcdc_encoder *base, const struct pgcdc_change *ch,
@@ -807,13 +827,13 @@ static int enc_value(struct pgcdc_encoder *base, const struct pgcdc_change *ch,
     int rc;
 
     pgcdc_buf_reset(out);
-    if (ch->op == 'm') {
+    if (pgcdc_change_op(ch) == 'm') {
         rc = msg_setup(e, err, errlen);
         if (rc < 0)
             return rc;
         return build_and_write(e, ch, fill_msg_value, NULL, &e->msg_value, out, err, errlen);
     }
-    rc = relstate_get(e, ch->rel, &st, err, errlen);
+    rc = relstate_get(e, pgcdc_change_rel(ch), &st, err, errlen);
     if (rc < 0)
         return rc;
     return build_and_write(e, ch, fill_envelope, NULL, &st->value, out, err, errlen);

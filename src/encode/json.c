@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "pgcdc/encoder.h"
+#include "pgcdc/relcache.h"
 #include "pgcdc/types.h"
 
 struct json_encoder {
@@ -244,12 +245,12 @@ static int put_datum(struct json_encoder *e, struct pgcdc_buf *out, const struct
 
 /* Writes one column's JSON value. */
 static int put_column(struct json_encoder *e, struct pgcdc_buf *out, const struct pgcdc_rel *rel,
-                      uint16_t i, const struct pgcdc_col *col, char *err, size_t errlen)
+                      uint16_t i, const struct pgcdc_value *col, char *err, size_t errlen)
 {
     struct pgcdc_datum d;
     int ret;
 
-    if (col->kind == PGCDC_COL_NULL)
+    if (col->kind == PGCDC_VALUE_NULL)
         return pgcdc_buf_append(out, "null", 4);
     ret = pgcdc_rel_column_datum(rel, i, col, e->placeholder, &e->scratch, &d, err, errlen);
     if (ret < 0)
@@ -257,12 +258,11 @@ static int put_column(struct json_encoder *e, struct pgcdc_buf *out, const struc
     return put_datum(e, out, &rel->cols[i].tm, &rel->cols[i].tm.schema, &d, err, errlen);
 }
 
-static int check_tuple(const struct pgcdc_rel *rel, const struct pgcdc_tuple *t, char *err,
-                       size_t errlen)
+static int check_row(const struct pgcdc_rel *rel, uint16_t ncols, char *err, size_t errlen)
 {
-    if (t->ncols != rel->ncols) {
+    if (ncols != rel->ncols) {
         snprintf(err, errlen, "table '%s.%s': a row has %u columns but its Relation message had %u",
-                 rel->nspname, rel->relname, t->ncols, rel->ncols);
+                 rel->nspname, rel->relname, ncols, rel->ncols);
         return -EBADMSG;
     }
     return 0;
@@ -271,10 +271,11 @@ static int check_tuple(const struct pgcdc_rel *rel, const struct pgcdc_tuple *t,
 /* {"col":value,...} over the included columns (key_only: only key columns
  * carry values, the others are null, as Debezium fills a delete's before). */
 static int put_row(struct json_encoder *e, struct pgcdc_buf *out, const struct pgcdc_rel *rel,
-                   const struct pgcdc_tuple *t, bool keys, bool key_only, char *err, size_t errlen)
+                   const struct pgcdc_value *row, uint16_t ncols, bool keys, bool key_only,
+                   char *err, size_t errlen)
 {
     bool first = true;
-    int rc = check_tuple(rel, t, err, errlen);
+    int rc = check_row(rel, ncols, err, errlen);
 
     if (rc < 0)
         return rc;
@@ -292,7 +293,7 @@ static int put_row(struct json_encoder *e, struct pgcdc_buf *out, const struct p
         if (key_only && !c->key)
             rc = pgcdc_buf_append(out, "null", 4);
         else
-            rc = put_column(e, out, rel, i, &t->cols[i], err, errlen);
+            rc = put_column(e, out, rel, i, &row[i], err, errlen);
         if (rc < 0)
             return rc;
     }
@@ -300,23 +301,31 @@ static int put_row(struct json_encoder *e, struct pgcdc_buf *out, const struct p
 }
 
 static int json_key(struct pgcdc_encoder *base, const struct pgcdc_change *ch,
-                    const struct pgcdc_tuple *key_row, struct pgcdc_buf *out, char *err,
-                    size_t errlen)
+                    struct pgcdc_buf *out, char *err, size_t errlen)
 {
     struct json_encoder *e = (struct json_encoder *)base;
+    const struct pgcdc_rel *rel = pgcdc_change_rel(ch);
+    char op = pgcdc_change_op(ch);
+    const struct pgcdc_value *key_row;
+    uint16_t n;
     int rc;
 
     pgcdc_buf_reset(out);
     pgcdc_buf_reset(&e->scratch);
-    if (ch->op == 'm') {
-        if (pgcdc_buf_append(out, "{\"prefix\":", 10) || put_cstr(out, ch->msg_prefix) ||
+    if (op == 'm') {
+        const char *content;
+        size_t len;
+
+        if (pgcdc_buf_append(out, "{\"prefix\":", 10) ||
+            put_cstr(out, pgcdc_change_message(ch, &content, &len)) ||
             pgcdc_buf_append_char(out, '}'))
             goto nomem;
         return 0;
     }
-    if (ch->op == 't' || ch->rel->nkeys == 0 || key_row == NULL)
+    key_row = pgcdc_change_key(ch, &n);
+    if (op == 't' || rel->nkeys == 0 || key_row == NULL)
         return 1;
-    rc = put_row(e, out, ch->rel, key_row, true, false, err, errlen);
+    rc = put_row(e, out, rel, key_row, n, true, false, err, errlen);
     if (rc == -ENOMEM)
         goto nomem;
     return rc;
@@ -330,7 +339,8 @@ nomem:
 
 static int put_source(struct pgcdc_buf *out, const struct pgcdc_change *ch)
 {
-    const struct pgcdc_source *s = ch->src;
+    const struct pgcdc_source *s = pgcdc_change_source(ch);
+    const struct pgcdc_rel *rel = pgcdc_change_rel(ch);
     int64_t us = s->commit_time_us;
     char seq[PGCDC_SOURCE_SEQUENCE_LEN];
 
@@ -342,8 +352,8 @@ static int put_source(struct pgcdc_buf *out, const struct pgcdc_change *ch)
         put_cstr(out, s->db) || put_lit(out, ",\"sequence\":") || put_cstr(out, seq) ||
         put_lit(out, ",\"ts_us\":") || pgcdc_buf_append_int(out, us) ||
         put_lit(out, ",\"ts_ns\":") || pgcdc_buf_append_int(out, us * 1000) ||
-        put_lit(out, ",\"schema\":") || put_cstr(out, ch->rel ? ch->rel->nspname : "") ||
-        put_lit(out, ",\"table\":") || put_cstr(out, ch->rel ? ch->rel->relname : "") ||
+        put_lit(out, ",\"schema\":") || put_cstr(out, rel ? rel->nspname : "") ||
+        put_lit(out, ",\"table\":") || put_cstr(out, rel ? rel->relname : "") ||
         put_lit(out, ",\"txId\":") || pgcdc_buf_append_uint(out, s->xid, 1) ||
         put_lit(out, ",\"lsn\":") || pgcdc_buf_append_uint(out, s->lsn, 1) ||
         put_lit(out, ",\"xmin\":null,\"origin\":"))
@@ -360,34 +370,43 @@ static int json_value(struct pgcdc_encoder *base, const struct pgcdc_change *ch,
                       struct pgcdc_buf *out, char *err, size_t errlen)
 {
     struct json_encoder *e = (struct json_encoder *)base;
-    int64_t ts = ch->ts_us;
-    char op[2] = {ch->op, '\0'};
+    const struct pgcdc_rel *rel = pgcdc_change_rel(ch);
+    int64_t ts = pgcdc_change_ts_us(ch);
+    char op[2] = {pgcdc_change_op(ch), '\0'};
+    const struct pgcdc_value *row;
+    uint16_t n;
     int rc = 0;
 
     pgcdc_buf_reset(out);
     pgcdc_buf_reset(&e->scratch);
-    if (ch->op == 'm') {
+    if (op[0] == 'm') {
+        const char *content;
+        size_t len;
+        const char *prefix = pgcdc_change_message(ch, &content, &len);
+
         if (pgcdc_buf_append(out, "{\"op\":\"m\",\"ts_ms\":", 18) ||
             pgcdc_buf_append_int(out, ts / 1000) || put_lit(out, ",\"source\":") ||
             put_source(out, ch) || pgcdc_buf_append(out, ",\"message\":{\"prefix\":", 21) ||
-            put_cstr(out, ch->msg_prefix) || pgcdc_buf_append(out, ",\"content\":", 11) ||
-            put_base64(out, (const unsigned char *)ch->msg_content, ch->msg_len) ||
+            put_cstr(out, prefix) || pgcdc_buf_append(out, ",\"content\":", 11) ||
+            put_base64(out, (const unsigned char *)content, len) ||
             pgcdc_buf_append(out, "}}", 2))
             goto nomem;
         return 0;
     }
     if (pgcdc_buf_append(out, "{\"before\":", 10))
         goto nomem;
-    if (ch->before)
-        rc = put_row(e, out, ch->rel, ch->before, false, ch->before_key_only, err, errlen);
+    row = pgcdc_change_before(ch, &n);
+    if (row)
+        rc = put_row(e, out, rel, row, n, false, pgcdc_change_before_key_only(ch), err, errlen);
     else
         rc = pgcdc_buf_append(out, "null", 4);
     if (rc < 0)
         goto fail;
     if (pgcdc_buf_append(out, ",\"after\":", 9))
         goto nomem;
-    if (ch->after)
-        rc = put_row(e, out, ch->rel, ch->after, false, false, err, errlen);
+    row = pgcdc_change_after(ch, &n);
+    if (row)
+        rc = put_row(e, out, rel, row, n, false, false, err, errlen);
     else
         rc = pgcdc_buf_append(out, "null", 4);
     if (rc < 0)

@@ -11,8 +11,9 @@
 
 #include "pgcdc/relcache.h"
 
-int pgcdc_rel_column_datum(const struct pgcdc_rel *rel, uint16_t i, const struct pgcdc_col *col,
-                           const char *placeholder, struct pgcdc_buf *scratch,
+int pgcdc_rel_column_datum(const struct pgcdc_rel *rel, uint16_t i,
+                           const struct pgcdc_value *col, const char *placeholder,
+                           struct pgcdc_buf *scratch,
                            struct pgcdc_datum *out, char *err, size_t errlen)
 {
     const struct pgcdc_relcol *rc = &rel->cols[i];
@@ -20,16 +21,16 @@ int pgcdc_rel_column_datum(const struct pgcdc_rel *rel, uint16_t i, const struct
     int ret;
 
     switch (col->kind) {
-    case PGCDC_COL_NULL:
+    case PGCDC_VALUE_NULL:
         out->kind = PGCDC_DATUM_NULL;
         return 0;
-    case PGCDC_COL_UNCHANGED:
+    case PGCDC_VALUE_UNCHANGED:
         ret = pgcdc_types_unavailable(&rc->tm, placeholder, out);
         if (ret < 0)
             snprintf(err, errlen, "table '%s.%s': column '%s': no placeholder for this type",
                      rel->nspname, rel->relname, rc->name);
         return ret;
-    case PGCDC_COL_TEXT:
+    case PGCDC_VALUE_TEXT:
         ret = pgcdc_types_convert(&rc->tm, col->data, col->len, scratch, out, cerr, sizeof(cerr));
         if (ret < 0)
             snprintf(err, errlen, "table '%s.%s': column '%s': %s", rel->nspname, rel->relname,

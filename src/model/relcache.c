@@ -28,6 +28,7 @@
 #include "pgcdc/error.h"
 #include "pgcdc/filter.h"
 #include "pgcdc/log.h"
+#include "pgcdc/pgoutput.h"
 #include "pgcdc/topic.h"
 
 struct pgcdc_relcache {

@@ -309,7 +309,7 @@ static int rd_tuple(struct cursor *c, const char *part, struct pgcdc_tuple *t /*
         return -EBADMSG;
     }
     for (uint16_t i = 0; i < ncols; i++) {
-        struct pgcdc_col *col = &t->cols[i];
+        struct pgcdc_value *col = &t->cols[i];
         const uint8_t *data = NULL;
         size_t at = c->pos;
         uint8_t kind = 0;
@@ -320,13 +320,13 @@ static int rd_tuple(struct cursor *c, const char *part, struct pgcdc_tuple *t /*
         switch (kind) {
         case 'n':
         case 'u':
-            col->kind = (enum pgcdc_col_kind)kind;
+            col->kind = (enum pgcdc_value_kind)kind;
             col->len = 0;
             col->data = NULL;
             break;
         case 't':
         case 'b':
-            col->kind = (enum pgcdc_col_kind)kind;
+            col->kind = (enum pgcdc_value_kind)kind;
             if (rd_u32(c, "length", &col->len) != 0 || rd_bytes(c, "value", col->len, &data) != 0)
                 return -EBADMSG;
             col->data = (const char *)data;

@@ -56,16 +56,16 @@ static void touch_tuple(const struct pgcdc_tuple *t, const uint8_t *buf, size_t 
     if (t->ncols > PGCDC_MAX_COLUMNS)
         abort();
     for (unsigned i = 0; i < t->ncols; i++) {
-        const struct pgcdc_col *c = &t->cols[i];
+        const struct pgcdc_value *c = &t->cols[i];
 
         switch (c->kind) {
-        case PGCDC_COL_NULL:
-        case PGCDC_COL_UNCHANGED:
+        case PGCDC_VALUE_NULL:
+        case PGCDC_VALUE_UNCHANGED:
             if (c->data != NULL)
                 abort();
             break;
-        case PGCDC_COL_TEXT:
-        case PGCDC_COL_BINARY:
+        case PGCDC_VALUE_TEXT:
+        case PGCDC_VALUE_BINARY:
             touch_range(c->data, c->len, buf, len);
             break;
         default:

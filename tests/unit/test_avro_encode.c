@@ -20,6 +20,63 @@
 #include "avro_fixture.h"
 #include "pgcdc/avro_encode.h"
 #include "pgcdc/avro_schema.h"
+#include "pgcdc/change.h"
+
+/* ---------------------------------------------------------------------- */
+/* changes as the tests write them                                         */
+
+/* A row the tests fill and change freely. */
+struct test_row {
+    uint16_t ncols;               /* columns present */
+    struct pgcdc_value cols[128]; /* first ncols are valid */
+};
+
+/* A change as the tests set it up; turned into the model's change (change.h)
+ * at each encoder call, so later edits of the rows count. */
+struct test_change {
+    char op;                        /* 'c' 'u' 'd' 'r' 't' or 'm' */
+    struct pgcdc_rel *rel;          /* the table, NULL for 'm' */
+    const struct test_row *before;  /* old row, or NULL */
+    bool before_key_only;           /* before holds only key columns */
+    const struct test_row *after;   /* new row, or NULL */
+    const struct pgcdc_source *src; /* source block */
+    int64_t ts_us;                  /* processing time */
+    const char *msg_prefix;         /* 'm': prefix */
+    const char *msg_content;        /* 'm': body */
+    size_t msg_len;                 /* 'm': bytes at msg_content */
+};
+
+static const struct pgcdc_change *model_change(const struct test_change *t,
+                                               const struct test_row *key_row)
+{
+    static struct pgcdc_change *ch;
+    char err[128];
+
+    if (ch == NULL)
+        cr_assert_eq(pgcdc_change_new(&ch, err, sizeof(err)), 0, "%s", err);
+    pgcdc_change_reset(ch, t->op, t->rel, t->src, t->ts_us);
+    if (t->before)
+        pgcdc_change_set_before(ch, t->before->cols, t->before->ncols, t->before_key_only);
+    if (t->after)
+        pgcdc_change_set_after(ch, t->after->cols, t->after->ncols);
+    if (key_row)
+        pgcdc_change_set_key(ch, key_row->cols, key_row->ncols);
+    pgcdc_change_set_message(ch, t->msg_prefix, t->msg_content, t->msg_len);
+    return ch;
+}
+
+static int encode_key(struct pgcdc_encoder *e, const struct test_change *t,
+                      const struct test_row *key_row, struct pgcdc_buf *out, char *err,
+                      size_t errlen)
+{
+    return pgcdc_encoder_key(e, model_change(t, key_row), out, err, errlen);
+}
+
+static int encode_value(struct pgcdc_encoder *e, const struct test_change *t,
+                        struct pgcdc_buf *out, char *err, size_t errlen)
+{
+    return pgcdc_encoder_value(e, model_change(t, NULL), out, err, errlen);
+}
 
 /* ---------------------------------------------------------------------- */
 /* a registry stand-in                                                     */
@@ -85,8 +142,8 @@ struct ctx {
     struct stub_registry reg;
     struct pgcdc_encoder *enc;
     struct pgcdc_rel *rel;
-    struct pgcdc_tuple *before;
-    struct pgcdc_tuple *after;
+    struct test_row *before;
+    struct test_row *after;
     struct pgcdc_source src;
     struct pgcdc_buf key;
     struct pgcdc_buf value;
@@ -129,14 +186,14 @@ static void ctx_free(struct ctx *c)
     free(c);
 }
 
-static void col_text(struct pgcdc_tuple *t, int i, const char *s)
+static void col_text(struct test_row *t, int i, const char *s)
 {
-    t->cols[i].kind = PGCDC_COL_TEXT;
+    t->cols[i].kind = PGCDC_VALUE_TEXT;
     t->cols[i].data = s;
     t->cols[i].len = (uint32_t)strlen(s);
 }
 
-static void col_kind(struct pgcdc_tuple *t, int i, enum pgcdc_col_kind k)
+static void col_kind(struct test_row *t, int i, enum pgcdc_value_kind k)
 {
     t->cols[i].kind = k;
     t->cols[i].data = NULL;
@@ -144,7 +201,7 @@ static void col_kind(struct pgcdc_tuple *t, int i, enum pgcdc_col_kind k)
 }
 
 /* A full row: every column has a value. */
-static void full_row(struct pgcdc_tuple *t, const char *id)
+static void full_row(struct test_row *t, const char *id)
 {
     t->ncols = NCOLS;
     col_text(t, 0, id);
@@ -163,9 +220,9 @@ static void full_row(struct pgcdc_tuple *t, const char *id)
     col_text(t, 13, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11");
 }
 
-static struct pgcdc_change change(struct ctx *c, char op)
+static struct test_change change(struct ctx *c, char op)
 {
-    struct pgcdc_change ch = {0};
+    struct test_change ch = {0};
 
     ch.op = op;
     ch.rel = c->rel;
@@ -400,15 +457,15 @@ static void expect_full_row(avro_value_t *row, int32_t id)
 Test(avro_encode, insert_key_and_envelope)
 {
     struct ctx *c = ctx_new();
-    struct pgcdc_change ch = change(c, 'c');
+    struct test_change ch = change(c, 'c');
     struct decoded k, v;
     avro_value_t row;
 
     full_row(c->after, "42");
     ch.after = c->after;
-    cr_assert_eq(pgcdc_encoder_key(c->enc, &ch, c->after, &c->key, c->err, sizeof(c->err)), 0, "%s",
+    cr_assert_eq(encode_key(c->enc, &ch, c->after, &c->key, c->err, sizeof(c->err)), 0, "%s",
                  c->err);
-    cr_assert_eq(pgcdc_encoder_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
+    cr_assert_eq(encode_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
                  c->err);
 
     /* Subjects by TopicNameStrategy, key first. */
@@ -435,20 +492,20 @@ Test(avro_encode, insert_key_and_envelope)
 Test(avro_encode, schemas_register_once_per_relation_version)
 {
     struct ctx *c = ctx_new();
-    struct pgcdc_change ch = change(c, 'c');
+    struct test_change ch = change(c, 'c');
 
     full_row(c->after, "1");
     ch.after = c->after;
     for (int i = 0; i < 3; i++) {
-        cr_assert_eq(pgcdc_encoder_key(c->enc, &ch, c->after, &c->key, c->err, sizeof(c->err)), 0,
+        cr_assert_eq(encode_key(c->enc, &ch, c->after, &c->key, c->err, sizeof(c->err)), 0,
                      "%s", c->err);
-        cr_assert_eq(pgcdc_encoder_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
+        cr_assert_eq(encode_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
                      c->err);
     }
     cr_assert_eq(c->reg.calls, 2);
     /* A new relation version registers again. */
     c->rel->version++;
-    cr_assert_eq(pgcdc_encoder_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
+    cr_assert_eq(encode_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
                  c->err);
     cr_assert_eq(c->reg.calls, 4);
     cr_assert_str_eq(c->reg.subjects[3], "shop.public.orders-value");
@@ -461,7 +518,7 @@ Test(avro_encode, schemas_register_once_per_relation_version)
 Test(avro_encode, buffers_stop_growing)
 {
     struct ctx *c = ctx_new();
-    struct pgcdc_change ch = change(c, 'u');
+    struct test_change ch = change(c, 'u');
     size_t key_cap = 0, value_cap = 0;
 
     full_row(c->before, "1");
@@ -469,9 +526,9 @@ Test(avro_encode, buffers_stop_growing)
     ch.after = c->after;
     for (int i = 0; i < 200; i++) {
         ch.before = (i & 1) ? c->before : NULL;
-        cr_assert_eq(pgcdc_encoder_key(c->enc, &ch, c->after, &c->key, c->err, sizeof(c->err)), 0,
+        cr_assert_eq(encode_key(c->enc, &ch, c->after, &c->key, c->err, sizeof(c->err)), 0,
                      "%s", c->err);
-        cr_assert_eq(pgcdc_encoder_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
+        cr_assert_eq(encode_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
                      c->err);
         if (i == 10) {
             key_cap = c->key.cap;
@@ -486,17 +543,17 @@ Test(avro_encode, buffers_stop_growing)
 Test(avro_encode, update_with_unchanged_toast_placeholder)
 {
     struct ctx *c = ctx_new();
-    struct pgcdc_change ch = change(c, 'u');
+    struct test_change ch = change(c, 'u');
     struct decoded v;
     avro_value_t row;
 
     full_row(c->before, "7");
     full_row(c->after, "7");
-    col_kind(c->after, 11, PGCDC_COL_UNCHANGED);
-    col_kind(c->after, 1, PGCDC_COL_NULL);
+    col_kind(c->after, 11, PGCDC_VALUE_UNCHANGED);
+    col_kind(c->after, 1, PGCDC_VALUE_NULL);
     ch.before = c->before;
     ch.after = c->after;
-    cr_assert_eq(pgcdc_encoder_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
+    cr_assert_eq(encode_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
                  c->err);
     decode(c, &c->value, &v);
     row = get_set(&v.v, "before");
@@ -513,20 +570,20 @@ Test(avro_encode, update_with_unchanged_toast_placeholder)
 Test(avro_encode, delete_with_key_only_before)
 {
     struct ctx *c = ctx_new();
-    struct pgcdc_change ch = change(c, 'd');
+    struct test_change ch = change(c, 'd');
     struct decoded k, v;
     avro_value_t row;
 
     /* 'K': only the key column is sent, the others arrive as nulls. */
     c->before->ncols = NCOLS;
     for (int i = 0; i < NCOLS; i++)
-        col_kind(c->before, i, PGCDC_COL_NULL);
+        col_kind(c->before, i, PGCDC_VALUE_NULL);
     col_text(c->before, 0, "9");
     ch.before = c->before;
     ch.before_key_only = true;
-    cr_assert_eq(pgcdc_encoder_key(c->enc, &ch, c->before, &c->key, c->err, sizeof(c->err)), 0,
+    cr_assert_eq(encode_key(c->enc, &ch, c->before, &c->key, c->err, sizeof(c->err)), 0,
                  "%s", c->err);
-    cr_assert_eq(pgcdc_encoder_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
+    cr_assert_eq(encode_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
                  c->err);
     decode(c, &c->key, &k);
     expect_int(&k.v, "id", 9);
@@ -545,7 +602,7 @@ Test(avro_encode, delete_with_key_only_before)
 Test(avro_encode, delete_key_only_ignores_non_key_values)
 {
     struct ctx *c = ctx_new();
-    struct pgcdc_change ch = change(c, 'd');
+    struct test_change ch = change(c, 'd');
     struct decoded v;
     avro_value_t row;
 
@@ -553,7 +610,7 @@ Test(avro_encode, delete_key_only_ignores_non_key_values)
     full_row(c->before, "5");
     ch.before = c->before;
     ch.before_key_only = true;
-    cr_assert_eq(pgcdc_encoder_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
+    cr_assert_eq(encode_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
                  c->err);
     decode(c, &c->value, &v);
     row = get_set(&v.v, "before");
@@ -567,11 +624,11 @@ Test(avro_encode, delete_key_only_ignores_non_key_values)
 Test(avro_encode, truncate_has_no_key_and_empty_images)
 {
     struct ctx *c = ctx_new();
-    struct pgcdc_change ch = change(c, 't');
+    struct test_change ch = change(c, 't');
     struct decoded v;
 
-    cr_assert_eq(pgcdc_encoder_key(c->enc, &ch, NULL, &c->key, c->err, sizeof(c->err)), 1);
-    cr_assert_eq(pgcdc_encoder_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
+    cr_assert_eq(encode_key(c->enc, &ch, NULL, &c->key, c->err, sizeof(c->err)), 1);
+    cr_assert_eq(encode_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
                  c->err);
     decode(c, &c->value, &v);
     expect_null(&v.v, "before");
@@ -587,7 +644,7 @@ Test(avro_encode, keyless_table_has_no_key)
     static const struct fixture_col lcols[] = {{"line", OID_TEXT, -1, false}};
     struct ctx *c = ctx_new();
     struct pgcdc_rel *log = fixture_rel("shop.public.log", "public", "log", lcols, 1);
-    struct pgcdc_change ch = change(c, 'c');
+    struct test_change ch = change(c, 'c');
     struct decoded v;
     avro_value_t row;
 
@@ -595,8 +652,8 @@ Test(avro_encode, keyless_table_has_no_key)
     col_text(c->after, 0, "hello");
     ch.rel = log;
     ch.after = c->after;
-    cr_assert_eq(pgcdc_encoder_key(c->enc, &ch, c->after, &c->key, c->err, sizeof(c->err)), 1);
-    cr_assert_eq(pgcdc_encoder_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
+    cr_assert_eq(encode_key(c->enc, &ch, c->after, &c->key, c->err, sizeof(c->err)), 1);
+    cr_assert_eq(encode_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
                  c->err);
     cr_assert_eq(c->reg.calls, 1);
     cr_assert_str_eq(c->reg.subjects[0], "shop.public.log-value");
@@ -613,7 +670,7 @@ Test(avro_encode, logical_message)
 {
     static const char content[] = {'h', 'i', '\0', 'x'};
     struct ctx *c = ctx_new();
-    struct pgcdc_change ch = change(c, 'm');
+    struct test_change ch = change(c, 'm');
     struct decoded k, v;
     avro_value_t msg;
 
@@ -621,9 +678,9 @@ Test(avro_encode, logical_message)
     ch.msg_prefix = "outbox";
     ch.msg_content = content;
     ch.msg_len = sizeof(content);
-    cr_assert_eq(pgcdc_encoder_key(c->enc, &ch, NULL, &c->key, c->err, sizeof(c->err)), 0, "%s",
+    cr_assert_eq(encode_key(c->enc, &ch, NULL, &c->key, c->err, sizeof(c->err)), 0, "%s",
                  c->err);
-    cr_assert_eq(pgcdc_encoder_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
+    cr_assert_eq(encode_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
                  c->err);
     cr_assert_eq(c->reg.calls, 2);
     cr_assert_str_eq(c->reg.subjects[0], "shop.message-key");
@@ -645,7 +702,7 @@ Test(avro_encode, logical_message)
 Test(avro_encode, first_event_without_last_commit_and_snapshot_flag)
 {
     struct ctx *c = ctx_new();
-    struct pgcdc_change ch = change(c, 'r');
+    struct test_change ch = change(c, 'r');
     struct decoded v;
     avro_value_t src;
 
@@ -653,7 +710,7 @@ Test(avro_encode, first_event_without_last_commit_and_snapshot_flag)
     c->src.snapshot = "last";
     full_row(c->after, "3");
     ch.after = c->after;
-    cr_assert_eq(pgcdc_encoder_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
+    cr_assert_eq(encode_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
                  c->err);
     decode(c, &c->value, &v);
     src = get_set(&v.v, "source");
@@ -676,7 +733,7 @@ Test(avro_encode, large_values_survive_buffer_growth)
     unsigned char *want[NBIG];
     struct ctx *c = ctx_new();
     struct pgcdc_rel *rel;
-    struct pgcdc_change ch = change(c, 'c');
+    struct test_change ch = change(c, 'c');
     struct decoded v;
     avro_value_t row;
 
@@ -700,7 +757,7 @@ Test(avro_encode, large_values_survive_buffer_growth)
     }
     ch.rel = rel;
     ch.after = c->after;
-    cr_assert_eq(pgcdc_encoder_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
+    cr_assert_eq(encode_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
                  c->err);
     cr_assert_gt(c->value.len, (size_t)NBIG * HEXLEN);
     decode(c, &c->value, &v);
@@ -719,19 +776,19 @@ Test(avro_encode, large_values_survive_buffer_growth)
 Test(avro_encode, incompatible_schema_names_subject_table_and_reason)
 {
     struct ctx *c = ctx_new();
-    struct pgcdc_change ch = change(c, 'c');
+    struct test_change ch = change(c, 'c');
 
     c->reg.fail_rc = -EEXIST;
     c->reg.fail_msg = "Schema being registered is incompatible with an earlier schema";
     full_row(c->after, "1");
     ch.after = c->after;
-    cr_assert_eq(pgcdc_encoder_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), -EEXIST);
+    cr_assert_eq(encode_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), -EEXIST);
     cr_assert_not_null(strstr(c->err, "'public.orders'"), "%s", c->err);
     cr_assert_not_null(strstr(c->err, "'shop.public.orders-key'"), "%s", c->err);
     cr_assert_not_null(strstr(c->err, "incompatible with an earlier schema"), "%s", c->err);
     /* Nothing was cached: the next event tries again. */
     c->reg.fail_rc = 0;
-    cr_assert_eq(pgcdc_encoder_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
+    cr_assert_eq(encode_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
                  c->err);
     ctx_free(c);
 }
@@ -739,29 +796,29 @@ Test(avro_encode, incompatible_schema_names_subject_table_and_reason)
 Test(avro_encode, bad_values_are_errors_naming_the_column)
 {
     struct ctx *c = ctx_new();
-    struct pgcdc_change ch = change(c, 'c');
+    struct test_change ch = change(c, 'c');
 
     full_row(c->after, "1");
     col_text(c->after, 2, "1.234"); /* more fraction digits than numeric(10,2) */
     ch.after = c->after;
-    cr_assert_lt(pgcdc_encoder_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0);
+    cr_assert_lt(encode_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0);
     cr_assert_not_null(strstr(c->err, "column 'price'"), "%s", c->err);
 
     full_row(c->after, "1");
-    c->after->cols[1].kind = PGCDC_COL_BINARY;
+    c->after->cols[1].kind = PGCDC_VALUE_BINARY;
     c->after->cols[1].data = "x";
     c->after->cols[1].len = 1;
-    cr_assert_eq(pgcdc_encoder_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), -ENOTSUP);
+    cr_assert_eq(encode_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), -ENOTSUP);
     cr_assert_not_null(strstr(c->err, "column 'name'"), "%s", c->err);
 
     full_row(c->after, "1");
-    col_kind(c->after, 0, PGCDC_COL_NULL);
-    cr_assert_lt(pgcdc_encoder_key(c->enc, &ch, c->after, &c->key, c->err, sizeof(c->err)), 0);
+    col_kind(c->after, 0, PGCDC_VALUE_NULL);
+    cr_assert_lt(encode_key(c->enc, &ch, c->after, &c->key, c->err, sizeof(c->err)), 0);
     cr_assert_not_null(strstr(c->err, "column 'id'"), "%s", c->err);
 
     full_row(c->after, "1");
     c->after->ncols = NCOLS - 1;
-    cr_assert_eq(pgcdc_encoder_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), -EBADMSG);
+    cr_assert_eq(encode_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), -EBADMSG);
     ctx_free(c);
 }
 
@@ -770,17 +827,17 @@ Test(avro_encode, no_registry_and_no_id_fn_frames_with_id_zero)
     struct pgcdc_avro_encoder_opts opts = {0};
     struct pgcdc_encoder *enc;
     struct ctx *c = ctx_new();
-    struct pgcdc_change ch = change(c, 'c');
+    struct test_change ch = change(c, 'c');
     char err[256] = "";
 
     opts.topic_prefix = "shop";
     cr_assert_eq(pgcdc_avro_encoder_new(&enc, &opts, err, sizeof(err)), 0, "%s", err);
     full_row(c->after, "1");
     ch.after = c->after;
-    cr_assert_eq(pgcdc_encoder_value(enc, &ch, &c->value, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(encode_value(enc, &ch, &c->value, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(frame_id(&c->value), 0);
     /* The relation's state belongs to enc now; c's encoder rebuilds its own. */
-    cr_assert_eq(pgcdc_encoder_value(c->enc, &ch, &c->value, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(encode_value(c->enc, &ch, &c->value, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(frame_id(&c->value), 101);
     pgcdc_encoder_free(&enc);
     cr_assert_null(enc);
@@ -851,7 +908,7 @@ Test(avro_encode, geometric_structs_maps_and_enums)
         {"m", 16805, -1, false},    {"pt2", OID_POINT, -1, false},
     };
     struct ctx *c = ctx_new();
-    struct pgcdc_change ch;
+    struct test_change ch;
     struct decoded d;
     avro_value_t after, f, center;
     size_t n;
@@ -867,10 +924,10 @@ Test(avro_encode, geometric_structs_maps_and_enums)
     col_text(c->after, 4, "[(0,0),(1,1)]");
     col_text(c->after, 5, "{1,-1,0}");
     col_text(c->after, 6, "happy");
-    col_kind(c->after, 7, PGCDC_COL_NULL);
+    col_kind(c->after, 7, PGCDC_VALUE_NULL);
     ch = change(c, 'c');
     ch.after = c->after;
-    cr_assert_eq(pgcdc_encoder_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
+    cr_assert_eq(encode_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
                  c->err);
     decode(c, &c->value, &d);
     after = get_set(&d.v, "after");
@@ -916,8 +973,8 @@ Test(avro_encode, geometric_structs_maps_and_enums)
     /* The same relation again with other values: the reused avro value must
      * not keep entries of the previous event's maps. */
     col_text(c->after, 4, "((0,0),(1,1),(2,0))");
-    col_kind(c->after, 1, PGCDC_COL_NULL);
-    cr_assert_eq(pgcdc_encoder_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
+    col_kind(c->after, 1, PGCDC_VALUE_NULL);
+    cr_assert_eq(encode_value(c->enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
                  c->err);
     decode(c, &c->value, &d);
     after = get_set(&d.v, "after");

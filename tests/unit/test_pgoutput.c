@@ -136,19 +136,19 @@ static struct pgcdc_msg *other(void)
 static void assert_text(const struct pgcdc_tuple *t, int i, const char *want)
 {
     cr_assert_lt(i, t->ncols);
-    cr_assert_eq(t->cols[i].kind, PGCDC_COL_TEXT, "column %d kind '%c'", i, t->cols[i].kind);
+    cr_assert_eq(t->cols[i].kind, PGCDC_VALUE_TEXT, "column %d kind '%c'", i, t->cols[i].kind);
     cr_assert_eq(t->cols[i].len, strlen(want), "column %d: length %u, want %zu", i, t->cols[i].len,
                  strlen(want));
     cr_assert_eq(memcmp(t->cols[i].data, want, strlen(want)), 0, "column %d: got '%.*s'", i,
                  (int)t->cols[i].len, t->cols[i].data);
 }
 
-static void assert_kind(const struct pgcdc_tuple *t, int i, enum pgcdc_col_kind kind)
+static void assert_kind(const struct pgcdc_tuple *t, int i, enum pgcdc_value_kind kind)
 {
     cr_assert_lt(i, t->ncols);
     cr_assert_eq(t->cols[i].kind, kind, "column %d: kind '%c', want '%c'", i, t->cols[i].kind,
                  kind);
-    if (kind == PGCDC_COL_NULL || kind == PGCDC_COL_UNCHANGED)
+    if (kind == PGCDC_VALUE_NULL || kind == PGCDC_VALUE_UNCHANGED)
         cr_assert_null(t->cols[i].data);
 }
 
@@ -373,14 +373,14 @@ Test(pgoutput, inserts_carry_text_values_nulls_and_unicode)
     assert_text(t, 1, "alice");
     assert_text(t, 2, "12.50");
     assert_text(t, 3, "happy");
-    assert_kind(t, 4, PGCDC_COL_NULL);
+    assert_kind(t, 4, PGCDC_VALUE_NULL);
     assert_text(t, 5, "2024-01-02 03:04:05+00");
 
     decode("v1-005-insert-orders.bin");
     assert_text(t, 0, "2");
     assert_text(t, 1, "Zo\xc3\xab \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e \xf0\x9f\x9a\x80");
     assert_text(t, 2, "7.00");
-    assert_kind(t, 3, PGCDC_COL_NULL);
+    assert_kind(t, 3, PGCDC_VALUE_NULL);
     assert_text(t, 4, "na\xc3\xafve caf\xc3\xa9");
 }
 
@@ -402,14 +402,14 @@ Test(pgoutput, update_of_the_primary_key_sends_the_old_key)
     cr_assert_eq(old->ncols, 6);
     assert_text(old, 0, "1");
     for (int i = 1; i < 6; i++)
-        assert_kind(old, i, PGCDC_COL_NULL);
+        assert_kind(old, i, PGCDC_VALUE_NULL);
     assert_text(&msg->u.change.new_, 0, "100");
     assert_text(&msg->u.change.new_, 1, "alice");
 
     decode("v1-036-update-K-skus.bin");
     cr_assert_eq(msg->u.change.old_kind, 'K');
     assert_text(old, 0, "A-1");
-    assert_kind(old, 1, PGCDC_COL_NULL);
+    assert_kind(old, 1, PGCDC_VALUE_NULL);
     assert_text(&msg->u.change.new_, 0, "A-2");
     assert_text(&msg->u.change.new_, 1, "widget");
 }
@@ -420,7 +420,7 @@ Test(pgoutput, delete_sends_the_key)
     cr_assert_eq(msg->u.change.old_kind, 'K');
     cr_assert_eq(msg->u.change.new_.ncols, 0);
     assert_text(&msg->u.change.old, 0, "100");
-    assert_kind(&msg->u.change.old, 1, PGCDC_COL_NULL);
+    assert_kind(&msg->u.change.old, 1, PGCDC_VALUE_NULL);
 }
 
 Test(pgoutput, replica_identity_full_sends_whole_old_rows)
@@ -433,25 +433,25 @@ Test(pgoutput, replica_identity_full_sends_whole_old_rows)
     assert_text(old, 1, "bob");
     assert_text(old, 2, "bob@example.com");
     assert_text(&msg->u.change.new_, 1, "bob");
-    assert_kind(&msg->u.change.new_, 2, PGCDC_COL_NULL);
+    assert_kind(&msg->u.change.new_, 2, PGCDC_VALUE_NULL);
 
     decode("v1-020-delete-O-customers_full.bin");
     cr_assert_eq(msg->u.change.old_kind, 'O');
     cr_assert_eq(msg->u.change.new_.ncols, 0);
     assert_text(old, 1, "bob");
-    assert_kind(old, 2, PGCDC_COL_NULL);
+    assert_kind(old, 2, PGCDC_VALUE_NULL);
 }
 
 Test(pgoutput, unchanged_toast_value_is_marked_u)
 {
     decode("v1-024-insert-docs.bin");
-    cr_assert_eq(msg->u.change.new_.cols[2].kind, PGCDC_COL_TEXT);
+    cr_assert_eq(msg->u.change.new_.cols[2].kind, PGCDC_VALUE_TEXT);
     cr_assert_eq(msg->u.change.new_.cols[2].len, 3200u, "100 md5 hex digests");
 
     decode("v1-027-update-docs.bin");
     cr_assert_eq(msg->u.change.old_kind, 0);
     assert_text(&msg->u.change.new_, 1, "second");
-    assert_kind(&msg->u.change.new_, 2, PGCDC_COL_UNCHANGED);
+    assert_kind(&msg->u.change.new_, 2, PGCDC_VALUE_UNCHANGED);
     cr_assert_eq(msg->u.change.new_.cols[2].len, 0);
 }
 
@@ -462,18 +462,18 @@ Test(pgoutput, binary_columns)
 
     decode("bin-001-insert-orders.bin");
     cr_assert_eq(t->ncols, 6);
-    cr_assert_eq(t->cols[0].kind, PGCDC_COL_BINARY);
+    cr_assert_eq(t->cols[0].kind, PGCDC_VALUE_BINARY);
     cr_assert_eq(t->cols[0].len, 4u);
     cr_assert_eq(memcmp(t->cols[0].data, one, 4), 0, "int4 1 in network order");
-    cr_assert_eq(t->cols[1].kind, PGCDC_COL_BINARY);
+    cr_assert_eq(t->cols[1].kind, PGCDC_VALUE_BINARY);
     cr_assert_eq(t->cols[1].len, 5u);
     cr_assert_eq(memcmp(t->cols[1].data, "alice", 5), 0);
-    assert_kind(t, 4, PGCDC_COL_NULL);
-    cr_assert_eq(t->cols[5].kind, PGCDC_COL_BINARY);
+    assert_kind(t, 4, PGCDC_VALUE_NULL);
+    cr_assert_eq(t->cols[5].kind, PGCDC_VALUE_BINARY);
     cr_assert_eq(t->cols[5].len, 8u, "timestamptz is an int64");
 
     decode("bin-010-update-docs.bin");
-    assert_kind(t, 2, PGCDC_COL_UNCHANGED);
+    assert_kind(t, 2, PGCDC_VALUE_UNCHANGED);
 }
 
 Test(pgoutput, truncate_lists_relations_and_options)
@@ -718,7 +718,7 @@ Test(pgoutput, column_count_limit)
 
     cr_assert_eq(dec(p, len, false), 0, "%s", err);
     cr_assert_eq(msg->u.change.new_.ncols, PGCDC_MAX_COLUMNS);
-    assert_kind(&msg->u.change.new_, PGCDC_MAX_COLUMNS - 1, PGCDC_COL_NULL);
+    assert_kind(&msg->u.change.new_, PGCDC_MAX_COLUMNS - 1, PGCDC_VALUE_NULL);
     free(p);
 
     p = null_insert(PGCDC_MAX_COLUMNS + 1, &len);
