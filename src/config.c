@@ -620,6 +620,13 @@ int pgcdc_config_load_file(struct pgcdc_config *cfg, const char *path, char *err
         lineno++;
         p = line;
         len = strnlen(line, (size_t)got);
+        if (len < (size_t)got) {
+            /* C strings would end the value there, silently. */
+            snprintf(err, errlen, "%s:%lu: a NUL byte at column %zu: the file must be text", path,
+                     lineno, len + 1);
+            rc = -EINVAL;
+            goto out;
+        }
         if (lineno == 1 && len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
             p += 3; /* UTF-8 byte order mark */
             len -= 3;

@@ -64,8 +64,9 @@ int pgcdc_catalog_pk_columns(void *catalog, uint32_t relid, char **names /* OUT 
  * extension a type belongs to. Answers are cached per oid; refresh reads
  * the catalog again. out->labels is owned by the catalog and stays valid
  * until the next call for the same oid. Matches pgcdc_relcache_type_fn
- * with arg = the catalog. Returns 0, -ECONNRESET, -EIO or -ENOMEM with
- * text in err.
+ * with arg = the catalog. Returns 0, -ENOENT when the type no longer
+ * exists (dropped after the change being decoded), -ECONNRESET, -EIO or
+ * -ENOMEM with text in err.
  */
 int pgcdc_catalog_type_info(void *catalog, uint32_t oid, bool refresh,
                             struct pgcdc_type_info *out /* OUT */, char *err, size_t errlen);

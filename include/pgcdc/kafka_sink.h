@@ -64,6 +64,13 @@ struct pgcdc_kafka_opts {
 int pgcdc_kafka_sink_new(struct pgcdc_sink **out /* OUT */, const struct pgcdc_kafka_opts *opts,
                          pgcdc_sink_delivery_fn on_delivery, void *arg, char *err, size_t errlen);
 
+/* Sets pgcdc's defaults and every property of opts on a scratch librdkafka
+ * configuration, as pgcdc_kafka_sink_new() would, and makes a producer of it
+ * that knows no broker (so it connects nowhere): 0, or -EINVAL with text
+ * naming the first unknown or invalid property, or the conflict. For
+ * checking a configuration before it is run. */
+int pgcdc_kafka_sink_check_conf(const struct pgcdc_kafka_opts *opts, char *err, size_t errlen);
+
 /* The librdkafka handle of a sink made by pgcdc_kafka_sink_new, for
  * statistics and tests; it stays owned by the sink. */
 rd_kafka_t *pgcdc_kafka_sink_handle(struct pgcdc_sink *s);

@@ -67,8 +67,9 @@ typedef int (*pgcdc_relcache_pk_fn)(void *arg, uint32_t relid, char **names, int
  * Describes type oid from the catalog (see struct pgcdc_type_info; its
  * labels need only stay valid until the next call). refresh asks for fresh
  * catalog rows rather than cached ones: the cache sets it when a relation
- * it knew is sent again (after DDL or a reconnect). Returns 0, or a
- * negative errno with text in err.
+ * it knew is sent again (after DDL or a reconnect). Returns 0, -ENOENT
+ * when the type no longer exists (its column is then left out, with a
+ * warning), or another negative errno with text in err.
  */
 typedef int (*pgcdc_relcache_type_fn)(void *arg, uint32_t oid, bool refresh,
                                       struct pgcdc_type_info *out, char *err, size_t errlen);

@@ -446,7 +446,9 @@ static int fill_columns(struct pgcdc_relcache *rc, struct pgcdc_rel *rel,
         if (!rel->included || (!col->included && !col->key))
             continue;
         trc = map_column(rc, col, refresh, terr, sizeof(terr));
-        if (trc == -ENOTSUP && !col->key) {
+        /* A type dropped after the change was made cannot be described any
+         * more: the column is left out, as for a type pgcdc does not know. */
+        if ((trc == -ENOTSUP || trc == -ENOENT) && !col->key) {
             if (rel->included)
                 pgcdc_log_warn("table '%s.%s': column '%s': %s", rel->nspname, rel->relname,
                                col->name, terr);

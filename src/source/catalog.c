@@ -294,7 +294,12 @@ static int query_type(struct pgcdc_catalog *c, uint32_t oid, struct type_row *ro
         int rc = -EIO;
 
         if (PQresultStatus(res) == PGRES_TUPLES_OK) {
-            snprintf(err, errlen, "type oid %u is not in pg_type", oid);
+            /* Dropped since the change being decoded was made: the stream
+             * is behind the catalog. */
+            snprintf(err, errlen,
+                     "type oid %u is no longer in pg_type (dropped after the change was made)",
+                     oid);
+            rc = -ENOENT;
         } else {
             char what[80];
 

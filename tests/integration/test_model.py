@@ -139,3 +139,58 @@ def test_a_pattern_bomb_is_refused_by_config_and_run(tmp_path):
         assert r.returncode == 78, r.stderr
         assert "'table.include.list'" in r.stderr, r.stderr
         assert "(((a{1,255}){1,255}){1,255}){1,255}" in r.stderr, r.stderr
+
+
+def test_back_references_in_patterns_work(db, pgcdc, table):
+    base = "tab_" + uuid.uuid4().hex[:8]
+    table("id int PRIMARY KEY", name=f"{base}_aa")
+    table("id int PRIMARY KEY", name=f"{base}_ab")
+    p = pgcdc(table_include_list=f"public\\.{base}_(a)\\1").start()
+    sql(db, f"INSERT INTO {base}_ab VALUES (1)")
+    sql(db, f"INSERT INTO {base}_aa VALUES (2)")
+    p.events(1)
+    p.wait_log("confirmed")
+    assert [(e["topic"], e["value"]["after"]["id"]) for e in p.lines()] == [
+        (f"{p.name}.public.{base}_aa", 2)]
+
+
+def test_configuration_problems_are_found_by_config_and_run(tmp_path):
+    base = "sink = stdout\nformat = json\n"
+    cases = [
+        # a prefix with no room left for table topics in Kafka's 249 characters
+        (f"topic.prefix = {'p' * 242}\n" + base, "'topic.prefix' is 242 characters long"),
+        # a NUL byte would silently cut the value
+        (b"topic.prefix = x\nsink = stdout\nformat = json\ndatabase.dsn = host=a\0b\n",
+         "check.conf:4: a NUL byte at column 22"),
+        ("topic.prefix = x\n" + base + "kafka.no.such.property = 1\n", "'no.such.property'"),
+        ("topic.prefix = x\n" + base + "kafka.linger.ms = soon\n", "'linger.ms'"),
+        ("topic.prefix = x\n" + base + "kafka.enable.idempotence = true\nkafka.acks = 0\n",
+         "acks"),
+    ]
+    for text, want in cases:
+        for cmd in ("config", "run"):
+            r = run_config(tmp_path, text, cmd)
+            assert r.returncode == 78, (cmd, want, r.stderr)
+            assert want in r.stderr, (cmd, r.stderr)
+
+
+def test_a_type_dropped_before_its_changes_are_read_leaves_the_column_out(db, pgcdc, table):
+    typ = "mood_" + uuid.uuid4().hex[:8]
+    sql(db, f"CREATE TYPE {typ} AS ENUM ('happy', 'sad')")
+    try:
+        t = table(f"id int PRIMARY KEY, m {typ}, note text")
+        p = pgcdc(table_include_list=f"public\\.{t}", include_unknown_datatypes="true").start()
+        assert p.stop() == 0
+        sql(db, f"INSERT INTO {t} VALUES (1, 'happy', 'x')")
+        sql(db, f"ALTER TABLE {t} DROP COLUMN m")
+        sql(db, f"DROP TYPE {typ}")
+        sql(db, f"INSERT INTO {t} VALUES (2, 'y')")
+        p.start()
+        ev = p.events(2)
+        assert [e["value"]["after"] for e in ev] == [{"id": 1, "note": "x"},
+                                                     {"id": 2, "note": "y"}]
+        p.wait_log("column 'm'")
+        assert "no longer in pg_type" in p.stderr()
+        assert p.proc.poll() is None
+    finally:
+        sql(db, f"DROP TYPE IF EXISTS {typ} CASCADE")

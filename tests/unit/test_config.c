@@ -221,6 +221,25 @@ Test(config, bad_value_in_file_names_file_line_key_and_value)
     pgcdc_config_free(cfg);
 }
 
+Test(config, nul_byte_in_file_is_an_error_naming_the_line)
+{
+    static const char text[] = "topic.prefix = a\ndatabase.dsn = host=db\0 password=x\n";
+    struct pgcdc_config *cfg = new_config();
+    char path[64] = "/tmp/pgcdc-test-XXXXXX", err[512] = "", want[600];
+    int fd = mkstemp(path);
+
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
+    close(fd);
+    cr_assert_eq(pgcdc_config_load_file(cfg, path, err, sizeof(err)), -EINVAL);
+    unlink(path);
+    snprintf(want, sizeof(want), "%s:2: a NUL byte at column 23: the file must be text", path);
+    cr_assert_str_eq(err, want);
+    /* nothing of the line was applied, not even the part before the NUL */
+    cr_assert_str_eq(cfg->database_dsn, "");
+    pgcdc_config_free(cfg);
+}
+
 Test(config, missing_file_is_an_error_naming_it)
 {
     struct pgcdc_config *cfg = new_config();

@@ -716,6 +716,31 @@ Test(kafka_sink, bad_properties_are_named)
     cr_assert_not_null(strstr(err, "'forever'"), "%s", err);
 }
 
+Test(kafka_sink, check_conf_finds_what_new_would_refuse_without_connecting)
+{
+    char err[512] = "";
+    static const char *const good[] = {"bootstrap.servers", "127.0.0.1:1", "linger.ms", "20"};
+    static const char *const unknown[] = {"no.such.property", "1"};
+    static const char *const bad_value[] = {"linger.ms", "soon"};
+    static const char *const clash[] = {"enable.idempotence", "true", "acks", "0"};
+    struct pgcdc_kafka_opts o = {.topic_replication = -1};
+
+    o.props = good;
+    o.nprops = 2;
+    cr_assert_eq(pgcdc_kafka_sink_check_conf(&o, err, sizeof(err)), 0, "%s", err);
+    o.props = unknown;
+    o.nprops = 1;
+    cr_assert_eq(pgcdc_kafka_sink_check_conf(&o, err, sizeof(err)), -EINVAL);
+    cr_assert_not_null(strstr(err, "'no.such.property'"), "%s", err);
+    o.props = bad_value;
+    cr_assert_eq(pgcdc_kafka_sink_check_conf(&o, err, sizeof(err)), -EINVAL);
+    cr_assert_not_null(strstr(err, "'linger.ms'"), "%s", err);
+    o.props = clash;
+    o.nprops = 2;
+    cr_assert_eq(pgcdc_kafka_sink_check_conf(&o, err, sizeof(err)), -EINVAL);
+    cr_assert_not_null(strstr(err, "acks"), "%s", err);
+}
+
 /* ---- real broker ------------------------------------------------------ */
 
 /* Partition count of topic as the cluster reports it, or -1. */
