@@ -412,6 +412,8 @@ static int handle_change(struct pgcdc_pipeline *p, pgcdc_lsn lsn, char *err, siz
     p->src.lsn = lsn;
     pgcdc_change_batch_at(p->batch, p->txn_events);
     n = pgcdc_change_batch_pgoutput(p->batch, p->msg, &p->src, wall_us(), &ev, err, errlen);
+    if (n >= 0)
+        pgcdc_relcache_count_filtered(p->rels, p->msg);
     if (n <= 0)
         return n;
     if (!p->in_txn) {
@@ -1221,6 +1223,7 @@ out:
         p->must_act = needs_person(rc);
         pgcdc_log_error("%s", err);
     }
+    pgcdc_relcache_log_filtered(p->rels);
     pgcdc_log_info("stopped after %" PRIu64 " event(s); position %s", p->events,
                    pgcdc_lsn_format(p->persisted, a));
     return rc;

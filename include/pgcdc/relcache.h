@@ -52,6 +52,7 @@ struct pgcdc_rel {
     uint32_t version;          /* bumped whenever the columns change */
     bool included;             /* the table passes the table filter */
     char *topic;               /* Kafka topic, as topic.h names it */
+    uint64_t filtered;         /* changes dropped as outside the table filters, all versions */
 };
 
 /*
@@ -116,6 +117,15 @@ int pgcdc_relcache_claim_table(void *cache, uint32_t relid, const char *nspname,
 int pgcdc_relcache_apply(struct pgcdc_relcache *rc, const struct pgcdc_msg *msg,
                          struct pgcdc_rel **rel /* OUT */, bool *changed /* OUT */, char *err,
                          size_t errlen);
+
+/* Counts the changes of a decoded Insert, Update, Delete or Truncate that
+ * are dropped because their table is outside the table filters, and says so
+ * at debug level at a table's 1st, 10th, 100th, ... */
+void pgcdc_relcache_count_filtered(struct pgcdc_relcache *rc, const struct pgcdc_msg *msg);
+
+/* Logs each table's count of filtered-out changes at debug level and their
+ * total at info level (when there were any): for the stop. */
+void pgcdc_relcache_log_filtered(const struct pgcdc_relcache *rc);
 
 /* Records a decoded Type message (user-defined type names, for messages). */
 int pgcdc_relcache_apply_type(struct pgcdc_relcache *rc, const struct pgcdc_msg *msg, char *err,

@@ -20,6 +20,7 @@
 #include "pgcdc/relcache.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -506,6 +507,8 @@ int pgcdc_relcache_apply(struct pgcdc_relcache *rc, const struct pgcdc_msg *msg,
     }
 
     old = pgcdc_relcache_get(rc, rel->relid);
+    if (old)
+        rel->filtered = old->filtered;
     if (old && same_shape(old, rel)) {
         /* Unchanged (e.g. resent after a reconnect): keep the version, so
          * what encoders built for it stays valid. */
@@ -530,6 +533,63 @@ nomem:
     rel_free(rel);
     snprintf(err, errlen, "out of memory in the relation cache");
     return -ENOMEM;
+}
+
+static void count_filtered(struct pgcdc_rel *rel)
+{
+    uint64_t n;
+
+    if (rel == NULL || rel->included)
+        return;
+    n = ++rel->filtered;
+
+    /* Visible, without a line per change: a table that should have been
+     * captured (a partition named by its parent, a pattern missing a
+     * character) shows up at once, and its count keeps growing. */
+    while (n % 10 == 0)
+        n /= 10;
+    if (n == 1)
+        pgcdc_log_debug("table '%s.%s': %" PRIu64 " change(s) dropped so far: outside the table "
+                        "filters (table.include.list / table.exclude.list)",
+                        rel->nspname, rel->relname, rel->filtered);
+}
+
+void pgcdc_relcache_count_filtered(struct pgcdc_relcache *rc, const struct pgcdc_msg *msg)
+{
+    switch (msg->type) {
+    case PGCDC_MSG_INSERT:
+    case PGCDC_MSG_UPDATE:
+    case PGCDC_MSG_DELETE:
+        count_filtered(pgcdc_relcache_get(rc, msg->u.change.relid));
+        break;
+    case PGCDC_MSG_TRUNCATE:
+        for (uint32_t i = 0; i < msg->u.truncate.nrels; i++)
+            count_filtered(pgcdc_relcache_get(rc, pgcdc_truncate_relid(msg, i)));
+        break;
+    default:
+        break;
+    }
+}
+
+void pgcdc_relcache_log_filtered(const struct pgcdc_relcache *rc)
+{
+    uint64_t total = 0;
+    size_t tables = 0;
+
+    for (size_t i = 0; i < rc->nslots; i++) {
+        const struct pgcdc_rel *rel = rc->slots[i];
+
+        if (rel == NULL || rel->filtered == 0)
+            continue;
+        pgcdc_log_debug("table '%s.%s': %" PRIu64 " change(s) dropped: outside the table filters",
+                        rel->nspname, rel->relname, rel->filtered);
+        total += rel->filtered;
+        tables++;
+    }
+    if (total > 0)
+        pgcdc_log_info("%" PRIu64 " change(s) of %zu table(s) outside the table filters were "
+                       "dropped (log.level = debug names them)",
+                       total, tables);
 }
 
 int pgcdc_relcache_apply_type(struct pgcdc_relcache *rc, const struct pgcdc_msg *msg, char *err,

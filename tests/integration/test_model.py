@@ -194,3 +194,21 @@ def test_a_type_dropped_before_its_changes_are_read_leaves_the_column_out(db, pg
         assert p.proc.poll() is None
     finally:
         sql(db, f"DROP TYPE IF EXISTS {typ} CASCADE")
+
+
+def test_changes_filtered_out_at_run_time_are_counted_and_logged(db, pgcdc, table):
+    kept = table("id int PRIMARY KEY")
+    dropped = table("id int PRIMARY KEY")
+    p = pgcdc(table_include_list=f"public\\.{kept}",
+              publication_autocreate_mode="all_tables").start()
+    sql(db, f"INSERT INTO {dropped} VALUES (1)")
+    sql(db, f"INSERT INTO {dropped} VALUES (2)")
+    sql(db, f"UPDATE {dropped} SET id = 3 WHERE id = 2")
+    sql(db, f"INSERT INTO {kept} VALUES (1)")
+    assert [e["value"]["after"]["id"] for e in p.events(1)] == [1]
+    p.wait_log(f"table 'public.{dropped}': 1 change(s) dropped so far: outside the table filters")
+    assert p.stop() == 0
+    err = p.stderr()
+    assert f"table 'public.{dropped}': 3 change(s) dropped: outside the table filters" in err, err
+    assert "change(s) of 1 table(s) outside the table filters were dropped" in err, err
+    assert len(p.lines()) == 1
