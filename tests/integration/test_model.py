@@ -212,3 +212,15 @@ def test_changes_filtered_out_at_run_time_are_counted_and_logged(db, pgcdc, tabl
     assert f"table 'public.{dropped}': 3 change(s) dropped: outside the table filters" in err, err
     assert "change(s) of 1 table(s) outside the table filters were dropped" in err, err
     assert len(p.lines()) == 1
+
+
+def test_a_pattern_too_costly_to_match_stops_at_start_naming_it(db, pgcdc, table):
+    t = table("id int PRIMARY KEY", name="a" * 63)
+    p = pgcdc(table_exclude_list="public\\.(a|a?)+b")
+    p.start(wait_streaming=False)
+    rc = p.proc.wait(60)
+    p.proc = None
+    assert rc == 78, p.stderr()
+    err = p.stderr()
+    assert "'table.exclude.list': pattern 'public\\.(a|a?)+b' is too costly" in err, err
+    assert f"'public.{t}'" in err, err
