@@ -22,8 +22,8 @@
  *
  * Types pgoutput only names by oid (enums, domains, extension types such as
  * hstore, citext or PostGIS's geometry and geography) are mapped by pgcdc_types_map_info() from
- * what the catalog says about them (struct pgcdc_type_info, filled by the catalog reader of
- * publication.h, or by hand in tests).
+ * what the catalog says about them (struct pgcdc_type_info of type_info.h, filled by the
+ * catalog reader of catalog.h, or by hand in tests).
  *
  * Structs (VariableScaleDecimal, the geometric and PostGIS types) have
  * static schemas:
@@ -53,6 +53,7 @@
 #include <stdint.h>
 
 #include "pgcdc/buf.h"
+#include "pgcdc/type_info.h"
 
 /* Debezium's default unavailable.value.placeholder. */
 #define PGCDC_TYPES_DEFAULT_PLACEHOLDER "__debezium_unavailable_value"
@@ -167,23 +168,6 @@ struct pgcdc_array_iter {
 
 /* pg_type oids below this are built in (PostgreSQL's FirstNormalObjectId). */
 #define PGCDC_TYPES_FIRST_USER_OID 16384u
-
-/* What the catalog says about a type pgoutput only names by oid. */
-struct pgcdc_type_info {
-    uint32_t oid;        /* the column's type */
-    char typtype;        /* its pg_type.typtype: 'b' base, 'd' domain, 'e' enum, 'c', 'r', ... */
-    char name[64];       /* its typname */
-    char nspname[64];    /* its schema */
-    uint32_t base_oid;   /* domains: the base type, nested domains followed; else oid */
-    int32_t base_typmod; /* domains: the typmod they put on the base type, -1 when none */
-    char base_typtype;   /* typtype of base_oid */
-    char base_name[64];  /* typname of base_oid ("hstore", "citext", ...) */
-    char base_extension[64]; /* the extension base_oid belongs to, "" when none */
-    uint32_t elem_oid;       /* base_oid is an array type: its element type (typelem), else 0 */
-    char elem_typtype;       /* typtype of elem_oid */
-    char elem_name[64];      /* typname of elem_oid */
-    const char *labels; /* enum base or element: labels in enumsortorder joined by ',', else NULL */
-};
 
 /*
  * Maps a column of type type_oid with typmod (-1 when none) to its Connect

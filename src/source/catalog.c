@@ -25,7 +25,7 @@
 #include <libpq-fe.h>
 
 #include "pgcdc/pq.h"
-#include "pgcdc/types.h"
+#include "pgcdc/type_info.h"
 
 /* First key of pgcdc's advisory locks ('pgcd'), so they do not collide with
  * an application's single-key locks; SQL text, as it is only used there. */
