@@ -44,16 +44,14 @@ struct test_change {
     const char *msg_prefix;         /* 'm': prefix */
     const char *msg_content;        /* 'm': body */
     size_t msg_len;                 /* 'm': bytes at msg_content */
+    struct pgcdc_change *model;     /* the model's change it is turned into */
 };
 
 static const struct pgcdc_change *model_change(const struct test_change *t,
                                                const struct test_row *key_row)
 {
-    static struct pgcdc_change *ch;
-    char err[128];
+    struct pgcdc_change *ch = t->model;
 
-    if (ch == NULL)
-        cr_assert_eq(pgcdc_change_new(&ch, err, sizeof(err)), 0, "%s", err);
     pgcdc_change_reset(ch, t->op, t->rel, t->src, t->ts_us);
     if (t->before)
         pgcdc_change_set_before(ch, t->before->cols, t->before->ncols, t->before_key_only);
@@ -144,6 +142,7 @@ struct ctx {
     struct pgcdc_rel *rel;
     struct test_row *before;
     struct test_row *after;
+    struct pgcdc_change *model;
     struct pgcdc_source src;
     struct pgcdc_buf key;
     struct pgcdc_buf value;
@@ -163,6 +162,7 @@ static struct ctx *ctx_new(void)
     c->rel = fixture_rel("shop.public.orders", "public", "orders", cols, NCOLS);
     c->before = calloc(1, sizeof(*c->before));
     c->after = calloc(1, sizeof(*c->after));
+    cr_assert_eq(pgcdc_change_new(&c->model, c->err, sizeof(c->err)), 0, "%s", c->err);
     c->src.connector_version = "0.1.0";
     c->src.name = "shop";
     c->src.db = "appdb";
@@ -180,6 +180,7 @@ static void ctx_free(struct ctx *c)
     fixture_rel_free(c->rel);
     free(c->before);
     free(c->after);
+    pgcdc_change_free(&c->model);
     pgcdc_buf_free(&c->key);
     pgcdc_buf_free(&c->value);
     stub_free(&c->reg);
@@ -228,6 +229,7 @@ static struct test_change change(struct ctx *c, char op)
     ch.rel = c->rel;
     ch.src = &c->src;
     ch.ts_us = INT64_C(1705314601987654);
+    ch.model = c->model;
     return ch;
 }
 
@@ -515,6 +517,66 @@ Test(avro_encode, schemas_register_once_per_relation_version)
 
 /* Memory stays flat: once the buffers have grown, encoding more events
  * does not grow them further. */
+/* Counts registrations. */
+static int count_id(void *arg, const char *subject, const char *json, size_t len, int32_t *id,
+                    char *err, size_t errlen)
+{
+    int *n = arg;
+
+    (void)subject;
+    (void)json;
+    (void)len;
+    (void)err;
+    (void)errlen;
+    *id = ++*n;
+    return 0;
+}
+
+Test(avro_encode, state_is_kept_per_relation_and_version)
+{
+    enum { NRELS = 100 };
+    struct ctx *c = ctx_new();
+    struct test_change ch = change(c, 'c');
+    struct pgcdc_avro_encoder_opts opts = {0};
+    struct pgcdc_encoder *enc;
+    struct pgcdc_rel *rels[NRELS];
+    int calls = 0;
+
+    opts.topic_prefix = "shop";
+    opts.id_fn = count_id;
+    opts.id_arg = &calls;
+    cr_assert_eq(pgcdc_avro_encoder_new(&enc, &opts, c->err, sizeof(c->err)), 0, "%s", c->err);
+    full_row(c->after, "1");
+    ch.after = c->after;
+    /* Oids in runs and strides, so that some share a slot of the table. */
+    for (int i = 0; i < NRELS; i++) {
+        rels[i] = fixture_rel("shop.public.orders", "public", "orders", cols, NCOLS);
+        rels[i]->relid = 16384u + (i % 2 ? (uint32_t)i : (uint32_t)i * 64u);
+    }
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < NRELS; i++) {
+            ch.rel = rels[i];
+            cr_assert_eq(encode_key(enc, &ch, c->after, &c->key, c->err, sizeof(c->err)), 0, "%s",
+                         c->err);
+            cr_assert_eq(encode_value(enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s",
+                         c->err);
+        }
+        /* Key and value once per relation, however often it is encoded. */
+        cr_assert_eq(calls, 2 * NRELS, "round %d: %d registrations", round, calls);
+    }
+    /* A new version of one relation registers again; its neighbours do not. */
+    rels[50]->version++;
+    for (int i = 49; i <= 51; i++) {
+        ch.rel = rels[i];
+        cr_assert_eq(encode_value(enc, &ch, &c->value, c->err, sizeof(c->err)), 0, "%s", c->err);
+    }
+    cr_assert_eq(calls, 2 * NRELS + 2);
+    for (int i = 0; i < NRELS; i++)
+        fixture_rel_free(rels[i]);
+    pgcdc_encoder_free(&enc);
+    ctx_free(c);
+}
+
 Test(avro_encode, buffers_stop_growing)
 {
     struct ctx *c = ctx_new();
