@@ -46,10 +46,14 @@ struct pgcdc_relcache {
     struct claim *claims;           /* topics of captured tables, one per relation */
     size_t nclaims;                 /* entries used in claims */
     size_t capclaims;               /* entries allocated in claims */
+    size_t *by_topic;               /* open addressing on topic: claim index + 1, 0 = empty */
+    size_t *by_relid;               /* the same on relid */
+    size_t nindex;                  /* slots in each index: a power of two, > 2 * nclaims */
 };
 
-/* A captured table's topic. Claims are looked up only when a Relation
- * message arrives or at start-up, so a linear scan does. */
+/* A captured table's topic. Claims are made at start-up for every captured
+ * table and when a Relation message arrives; both indexes are rebuilt
+ * whenever a claim goes or changes topic, which only DDL makes happen. */
 struct claim {
     uint32_t relid; /* relation oid */
     char *nspname;  /* schema name when claimed */
@@ -128,6 +132,65 @@ static void claim_drop(struct pgcdc_relcache *rc, size_t i)
     rc->claims[i] = rc->claims[--rc->nclaims];
 }
 
+static size_t topic_hash(const char *s)
+{
+    uint64_t h = 14695981039346656037u; /* FNV-1a */
+
+    for (; *s != '\0'; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return (size_t)h;
+}
+
+static size_t relid_hash(uint32_t relid)
+{
+    return (size_t)(relid * 2654435769u);
+}
+
+static void index_put(size_t *tab, size_t n, size_t h, size_t i)
+{
+    size_t j = h & (n - 1);
+
+    while (tab[j] != 0)
+        j = (j + 1) & (n - 1);
+    tab[j] = i + 1;
+}
+
+/* Rebuilds both indexes over the claims, with room for one more. */
+static int index_rebuild(struct pgcdc_relcache *rc)
+{
+    size_t n = 128, *t, *r;
+
+    while (n <= 2 * (rc->nclaims + 1))
+        n *= 2;
+    t = calloc(n, sizeof(*t));
+    r = calloc(n, sizeof(*r));
+    if (t == NULL || r == NULL) {
+        free(t);
+        free(r);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < rc->nclaims; i++) {
+        index_put(t, n, topic_hash(rc->claims[i].topic), i);
+        index_put(r, n, relid_hash(rc->claims[i].relid), i);
+    }
+    free(rc->by_topic);
+    free(rc->by_relid);
+    rc->by_topic = t;
+    rc->by_relid = r;
+    rc->nindex = n;
+    return 0;
+}
+
+/* The index of relid's claim, or SIZE_MAX. */
+static size_t find_relid(const struct pgcdc_relcache *rc, uint32_t relid)
+{
+    for (size_t j = relid_hash(relid) & (rc->nindex - 1); rc->by_relid[j] != 0;
+         j = (j + 1) & (rc->nindex - 1))
+        if (rc->claims[rc->by_relid[j] - 1].relid == relid)
+            return rc->by_relid[j] - 1;
+    return SIZE_MAX;
+}
+
 static int claim_set(struct claim *c, uint32_t relid, const char *nsp, const char *rel,
                      const char *topic)
 {
@@ -183,38 +246,44 @@ static int claim_holds(struct pgcdc_relcache *rc, struct claim *c, const char *n
 static int claim_topic(struct pgcdc_relcache *rc, uint32_t relid, const char *nsp, const char *rel,
                        const char *topic, bool ask, char *err, size_t errlen)
 {
-    struct claim *mine = NULL;
-    size_t i = 0;
+    size_t mine;
     int ret;
 
-    while (i < rc->nclaims) {
+    if (rc->nindex == 0 && index_rebuild(rc) < 0)
+        return -ENOMEM;
+again:
+    for (size_t j = topic_hash(topic) & (rc->nindex - 1); rc->by_topic[j] != 0;
+         j = (j + 1) & (rc->nindex - 1)) {
+        size_t i = rc->by_topic[j] - 1;
         struct claim *c = &rc->claims[i];
 
-        if (c->relid == relid) {
-            mine = c;
-        } else if (strcmp(c->topic, topic) == 0) {
-            ret = claim_holds(rc, c, nsp, rel, ask, err, errlen);
-            if (ret < 0)
-                return ret;
-            if (ret == 1) {
-                snprintf(err, errlen,
-                         "tables '%s.%s' and '%s.%s' both map to topic '%s', where their events "
-                         "could not be told apart: capture at most one of them "
-                         "(table.include.list or table.exclude.list), or rename one",
-                         c->nspname, c->relname, nsp, rel, topic);
-                return -PGCDC_ECONFIG;
-            }
-            if (strcmp(c->topic, topic) == 0) {
-                claim_drop(rc, i); /* a leftover: the old relation is gone */
-                mine = NULL;       /* the swap may have moved it: search again */
-                i = 0;
-                continue;
-            }
+        if (c->relid == relid || strcmp(c->topic, topic) != 0)
+            continue;
+        ret = claim_holds(rc, c, nsp, rel, ask, err, errlen);
+        if (ret < 0)
+            return ret;
+        if (ret == 1) {
+            snprintf(err, errlen,
+                     "tables '%s.%s' and '%s.%s' both map to topic '%s', where their events "
+                     "could not be told apart: capture at most one of them "
+                     "(table.include.list or table.exclude.list), or rename one",
+                     c->nspname, c->relname, nsp, rel, topic);
+            return -PGCDC_ECONFIG;
         }
-        i++;
+        /* A leftover: gone, or now known by a name with another topic. */
+        if (strcmp(c->topic, topic) == 0)
+            claim_drop(rc, i);
+        if (index_rebuild(rc) < 0)
+            return -ENOMEM;
+        goto again;
     }
-    if (mine != NULL)
-        return claim_set(mine, relid, nsp, rel, topic);
+    mine = find_relid(rc, relid);
+    if (mine != SIZE_MAX) {
+        bool moved = strcmp(rc->claims[mine].topic, topic) != 0;
+
+        ret = claim_set(&rc->claims[mine], relid, nsp, rel, topic);
+        return ret == 0 && moved ? index_rebuild(rc) : ret;
+    }
     if (rc->nclaims == rc->capclaims) {
         size_t n = rc->capclaims ? rc->capclaims * 2 : 64;
         struct claim *grown = realloc(rc->claims, n * sizeof(*grown));
@@ -224,23 +293,30 @@ static int claim_topic(struct pgcdc_relcache *rc, uint32_t relid, const char *ns
         rc->claims = grown;
         rc->capclaims = n;
     }
-    mine = &rc->claims[rc->nclaims];
-    memset(mine, 0, sizeof(*mine));
-    ret = claim_set(mine, relid, nsp, rel, topic);
-    if (ret == 0)
-        rc->nclaims++;
-    return ret;
+    memset(&rc->claims[rc->nclaims], 0, sizeof(rc->claims[0]));
+    ret = claim_set(&rc->claims[rc->nclaims], relid, nsp, rel, topic);
+    if (ret < 0)
+        return ret;
+    rc->nclaims++;
+    if (2 * (rc->nclaims + 1) >= rc->nindex)
+        return index_rebuild(rc);
+    index_put(rc->by_topic, rc->nindex, topic_hash(topic), rc->nclaims - 1);
+    index_put(rc->by_relid, rc->nindex, relid_hash(relid), rc->nclaims - 1);
+    return 0;
 }
 
 /* Forgets the claim of relid (a table no longer captured). */
-static void unclaim(struct pgcdc_relcache *rc, uint32_t relid)
+static int unclaim(struct pgcdc_relcache *rc, uint32_t relid)
 {
-    for (size_t i = 0; i < rc->nclaims; i++) {
-        if (rc->claims[i].relid == relid) {
-            claim_drop(rc, i);
-            return;
-        }
-    }
+    size_t i;
+
+    if (rc->nindex == 0)
+        return 0;
+    i = find_relid(rc, relid);
+    if (i == SIZE_MAX)
+        return 0;
+    claim_drop(rc, i);
+    return index_rebuild(rc);
 }
 
 int pgcdc_relcache_claim_table(void *cache, uint32_t relid, const char *nspname,
@@ -496,7 +572,7 @@ int pgcdc_relcache_apply(struct pgcdc_relcache *rc, const struct pgcdc_msg *msg,
         ret = claim_topic(rc, rel->relid, rel->nspname, rel->relname, rel->topic, true, err,
                           errlen);
     else
-        unclaim(rc, rel->relid);
+        ret = unclaim(rc, rel->relid);
     if (ret == 0)
         ret = fill_columns(rc, rel, msg, pgcdc_relcache_get(rc, rel->relid) != NULL, err, errlen);
     if (ret < 0) {
@@ -618,6 +694,8 @@ void pgcdc_relcache_free(struct pgcdc_relcache **rcp)
     for (size_t i = 0; i < rc->nclaims; i++)
         claim_clear(&rc->claims[i]);
     free(rc->claims);
+    free(rc->by_topic);
+    free(rc->by_relid);
     free(rc->slots);
     free(rc);
     *rcp = NULL;

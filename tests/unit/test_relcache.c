@@ -204,3 +204,28 @@ Test(relcache, changes_of_filtered_tables_are_counted)
     out = apply_ok(100, "public", "out", &changed);
     cr_assert_eq(out->filtered, 2);
 }
+
+Test(relcache, many_claims_stay_indexed_through_growth_renames_and_leftovers)
+{
+    char name[32], err[512] = "";
+    struct pgcdc_rel *r = NULL;
+    bool changed;
+
+    for (uint32_t i = 0; i < 5000; i++) {
+        snprintf(name, sizeof(name), "a_%u", i);
+        cr_assert_eq(pgcdc_relcache_claim_table(rc, 1000 + i, "public", name, err, sizeof(err)),
+                     0, "%s", err);
+    }
+    /* every one is still found */
+    snprintf(name, sizeof(name), "a %u", 4321);
+    cr_assert_eq(pgcdc_relcache_claim_table(rc, 9999, "public", name, err, sizeof(err)),
+                 -PGCDC_ECONFIG);
+    cr_assert_not_null(strstr(err, "'public.a_4321'"), "%s", err);
+    /* a rename frees the old topic and takes the new one */
+    apply_ok(1000 + 17, "public", "renamed_17", &changed);
+    r = apply_ok(8000, "public", "a 17", &changed);
+    cr_assert_str_eq(r->topic, "shop.public.a_17");
+    cr_assert_eq(apply(8001, "public", "renamed 17", &r, &changed, err, sizeof(err)),
+                 -PGCDC_ECONFIG);
+    cr_assert_not_null(strstr(err, "'public.renamed_17'"), "%s", err);
+}
