@@ -414,6 +414,8 @@ int pgcdc_change_batch_pgoutput(struct pgcdc_change_batch *b, struct pgcdc_msg *
                  (char)msg->type);
         return -EPROTO;
     }
+    /* Only now: a Truncate may have moved the event array. */
+    *events = b->events;
     if (rc < 0) {
         b->txn_events -= b->count;
         b->count = 0;

@@ -469,6 +469,27 @@ Test(change, truncate_is_one_event_per_included_relation)
     }
 }
 
+Test(change, truncate_of_many_relations)
+{
+    enum { NRELS = 200 };
+    static uint8_t relids[NRELS * 4];
+    const struct pgcdc_change_event *ev;
+
+    /* More relations than the batch has room for at first: its arrays grow. */
+    for (int i = 0; i < NRELS; i++)
+        relids[4 * i + 3] = i % 2 ? ORDERS : LOG;
+    msg->type = PGCDC_MSG_TRUNCATE;
+    msg->u.truncate.nrels = NRELS;
+    msg->u.truncate.relids = relids;
+    cr_assert_eq(map(&ev), NRELS, "%s", err);
+    for (int i = 0; i < NRELS; i++) {
+        cr_assert_not(ev[i].tombstone);
+        cr_assert_eq(pgcdc_change_op(ev[i].change), 't');
+        cr_assert_eq(pgcdc_change_rel(ev[i].change), i % 2 ? &orders : &logrel);
+        cr_assert_eq(pgcdc_change_txn_index(ev[i].change), (uint64_t)i);
+    }
+}
+
 Test(change, truncate_of_an_unknown_relation_is_a_protocol_error)
 {
     static const uint8_t relids[] = {0, 0, 0, ORDERS, 0, 0, 0x10, 0};
