@@ -85,6 +85,9 @@
  * begins is still seen this soon. */
 #define WAIT_MAX_MS 250
 
+/* Sockets of the schema registry's pending request the loop polls, at most. */
+#define WAIT_REGISTRY_FDS 4
+
 /* A held message whose sink refused it for another reason than a full
  * window (a queue of bytes full, a topic not ready) is tried again after
  * this long, unless a delivery report comes first. */
@@ -230,17 +233,16 @@ static int make_encoder(struct pgcdc_pipeline *p, char *err, size_t errlen)
         .ca_file = cfg->registry_ssl_ca[0] ? cfg->registry_ssl_ca : NULL,
         .cert_file = cfg->registry_ssl_cert[0] ? cfg->registry_ssl_cert : NULL,
         .key_file = cfg->registry_ssl_key[0] ? cfg->registry_ssl_key : NULL,
-    };
-    struct pgcdc_avro_encoder_opts aopts = {
-        .topic_prefix = cfg->topic_prefix,
-        .placeholder = cfg->unavailable_value_placeholder,
         .retry =
             {
                 .initial_ms = (unsigned)cfg->reconnect_backoff_initial_ms,
                 .max_ms = (unsigned)cfg->reconnect_backoff_max_ms,
-                .stop = p->stop,
                 .on_retry = on_registry_retry,
             },
+    };
+    struct pgcdc_avro_encoder_opts aopts = {
+        .topic_prefix = cfg->topic_prefix,
+        .placeholder = cfg->unavailable_value_placeholder,
     };
     int rc;
 
@@ -956,7 +958,8 @@ static int next_timeout_ms(struct pgcdc_pipeline *p, bool window_full)
     }
     /* A full window is left by a delivery report, which the sink's
      * descriptor announces; anything else is tried again on a timer. */
-    if (p->held && !window_full && p->held_retry_us < wake)
+    if (p->held && !window_full && !(p->registry && pgcdc_registry_busy(p->registry)) &&
+        p->held_retry_us < wake)
         wake = p->held_retry_us;
     /* A sink without a descriptor is served on every pass. */
     if (pgcdc_sink_fd(p->sink) < 0 && pgcdc_sink_in_flight(p->sink) > 0)
@@ -972,12 +975,23 @@ static int next_timeout_ms(struct pgcdc_pipeline *p, bool window_full)
  * descriptor, or the next timer. */
 static int wait_for_work(struct pgcdc_pipeline *p, char *err, size_t errlen)
 {
-    struct pollfd pfd[2];
+    struct pollfd pfd[2 + WAIT_REGISTRY_FDS];
     nfds_t n = 1;
     bool window_full = pgcdc_sink_in_flight(p->sink) >= (size_t)p->cfg->max_queue_size;
     int timeout = next_timeout_ms(p, window_full);
     int rc;
 
+    if (p->registry) {
+        int rt;
+        int k = pgcdc_registry_pollfds(p->registry, pfd + 2, WAIT_REGISTRY_FDS, &rt);
+
+        if (rt >= 0 && rt < timeout)
+            timeout = rt;
+        if (k > 0) {
+            /* Keep the registry's sockets right after the first two. */
+            n = 2 + (nfds_t)k;
+        }
+    }
     if (timeout == 0)
         return 0;
     pfd[0].fd = pgcdc_stream_socket(p->stream);
@@ -993,7 +1007,7 @@ static int wait_for_work(struct pgcdc_pipeline *p, char *err, size_t errlen)
         pfd[0].events |= POLLOUT;
     pfd[1].fd = pgcdc_sink_fd(p->sink);
     pfd[1].events = POLLIN;
-    if (pfd[1].fd >= 0)
+    if (n == 1 && pfd[1].fd >= 0)
         n = 2;
     if (poll(pfd, n, timeout) < 0 && errno != EINTR) {
         rc = -errno;
@@ -1010,8 +1024,18 @@ static int step(struct pgcdc_pipeline *p, char *err, size_t errlen)
     size_t len;
     int n = 0, rc;
 
+    if (p->registry) {
+        rc = pgcdc_registry_perform(p->registry);
+        if (rc < 0) {
+            snprintf(err, errlen, "schema registry: libcurl failed driving a request");
+            return rc;
+        }
+    }
+    /* A held message is tried again once what it waits for may be there:
+     * room in the sink's window, the registry's answer. */
     if (p->held && !*p->stop &&
-        pgcdc_sink_in_flight(p->sink) < (size_t)p->cfg->max_queue_size) {
+        pgcdc_sink_in_flight(p->sink) < (size_t)p->cfg->max_queue_size &&
+        !(p->registry && pgcdc_registry_busy(p->registry))) {
         rc = handle_or_hold(p, &p->held_frame, err, errlen);
         if (rc < 0)
             return rc == -ECONNRESET ? -EPROTO : rc;

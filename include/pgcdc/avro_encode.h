@@ -40,7 +40,6 @@ struct pgcdc_avro_encoder_opts {
     const char *topic_prefix;          /* topic.prefix; messages go to <prefix>.message (copied) */
     const char *placeholder;           /* unavailable.value.placeholder (copied), NULL = default */
     struct pgcdc_registry *registry;   /* schema registry (borrowed, must outlive the encoder) */
-    struct pgcdc_registry_retry retry; /* how registrations retry (copied; stop may be set) */
     pgcdc_avro_id_fn id_fn;            /* without a registry: supplies ids; NULL = every id 0 */
     void *id_arg;                      /* handed to id_fn */
 };
@@ -52,9 +51,10 @@ struct pgcdc_avro_encoder_opts {
  *
  * The encoder's key() and value() return, besides the codes of encoder.h:
  * the registry's codes (-EEXIST for a schema the subject's compatibility
- * level rejects, -EINVAL, -EACCES, -EPROTO, -EIO, and -EAGAIN / -ECANCELED
- * when retries run out or the stop flag is set), with a message naming the
- * table and the subject; -ENOTSUP for binary-format columns; and the
+ * level rejects, -EINVAL, -EACCES, -EPROTO, -EIO), with a message naming the
+ * table and the subject; -EINPROGRESS while a schema of the relation is
+ * being registered (pgcdc_registry_register_async: the encoder never waits
+ * for the registry; drive the registry and encode the same change again); -ENOTSUP for binary-format columns; and the
  * conversion errors of pgcdc_types_convert naming the table and column.
  */
 int pgcdc_avro_encoder_new(struct pgcdc_encoder **out /* OUT */,

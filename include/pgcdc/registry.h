@@ -52,12 +52,29 @@
 #define PGCDC_REGISTRY_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "pgcdc/buf.h"
 
 struct pgcdc_registry;
+
+/* How registrations wait between attempts after a transient failure (both
+ * pgcdc_registry_register_retry and asynchronous registrations). Zeroed
+ * fields take the defaults; asynchronous registrations use only initial_ms,
+ * max_ms, on_retry and arg (the caller's loop decides when to give up). */
+struct pgcdc_registry_retry {
+    unsigned initial_ms;         /* first wait after a transient failure, 0 = 100 */
+    unsigned max_ms;             /* longest single wait (waits double up to it), 0 = 10000 */
+    unsigned total_ms;           /* give up once this much time has passed, 0 = never */
+    volatile sig_atomic_t *stop; /* checked before each attempt and every 50 ms of a
+                                    wait; non-zero gives up (e.g. on SIGTERM); may be NULL */
+    void (*on_retry)(void *arg, const char *subject, unsigned attempt, unsigned wait_ms,
+                     const char *error); /* told of each transient failure before its
+                                            wait, e.g. to log it; may be NULL */
+    void *arg;                           /* handed to on_retry */
+};
 
 struct pgcdc_registry_opts {
     const char *url;        /* base URL, http or https, may end in a path prefix; required */
@@ -66,6 +83,7 @@ struct pgcdc_registry_opts {
     const char *cert_file;  /* PEM client certificate for mutual TLS, or NULL */
     const char *key_file;   /* PEM private key of cert_file, or NULL */
     long timeout_ms;        /* limit for one whole request, 0 = 30000 */
+    struct pgcdc_registry_retry retry; /* backoff of asynchronous registrations (copied) */
 };
 
 /* Creates a registry client. Copies what it needs from opts. 0, -EINVAL
@@ -86,19 +104,6 @@ void pgcdc_registry_free(struct pgcdc_registry *r);
 int pgcdc_registry_register(struct pgcdc_registry *r, const char *subject, const char *schema_json,
                             size_t len, int32_t *id /* OUT */, char *err, size_t errlen);
 
-/* How pgcdc_registry_register_retry waits between attempts. Zeroed fields
- * take the defaults. */
-struct pgcdc_registry_retry {
-    unsigned initial_ms;         /* first wait after a transient failure, 0 = 100 */
-    unsigned max_ms;             /* longest single wait (waits double up to it), 0 = 10000 */
-    unsigned total_ms;           /* give up once this much time has passed, 0 = never */
-    volatile sig_atomic_t *stop; /* checked before each attempt and every 50 ms of a
-                                    wait; non-zero gives up (e.g. on SIGTERM); may be NULL */
-    void (*on_retry)(void *arg, const char *subject, unsigned attempt, unsigned wait_ms,
-                     const char *error); /* told of each transient failure before its
-                                            wait, e.g. to log it; may be NULL */
-    void *arg;                           /* handed to on_retry */
-};
 
 /*
  * pgcdc_registry_register, retrying transient failures (-EAGAIN) with
@@ -112,6 +117,39 @@ int pgcdc_registry_register_retry(struct pgcdc_registry *r, const char *subject,
                                   const char *schema_json, size_t len,
                                   const struct pgcdc_registry_retry *retry, int32_t *id /* OUT */,
                                   char *err, size_t errlen);
+
+/*
+ * The same as pgcdc_registry_register without ever waiting, for an event
+ * loop: 0 with *id set when the id is known (cached); -EINPROGRESS when a
+ * request was started or is still under way (this registration or another
+ * one: one is pending at a time), or waits out its backoff after a transient
+ * failure: drive it with pgcdc_registry_pollfds and pgcdc_registry_perform,
+ * then call again; or, once the pending registration failed permanently,
+ * that failure's code and message (once, then it is forgotten). Transient
+ * failures are retried without limit, each reported to retry.on_retry.
+ * Do not mix with the blocking calls while one is pending.
+ */
+int pgcdc_registry_register_async(struct pgcdc_registry *r, const char *subject,
+                                  const char *schema_json, size_t len, int32_t *id /* OUT */,
+                                  char *err, size_t errlen);
+
+/* True while an asynchronous registration is in flight or waiting to be
+ * tried again (false once it succeeded or failed for good). */
+bool pgcdc_registry_busy(const struct pgcdc_registry *r);
+
+struct pollfd;
+
+/* The sockets to poll for the pending registration: fills at most max of
+ * fds and returns how many, and sets *timeout_ms to when
+ * pgcdc_registry_perform must run at the latest (-1: no limit; nothing is
+ * pending). */
+int pgcdc_registry_pollfds(struct pgcdc_registry *r, struct pollfd *fds /* OUT */, int max,
+                           int *timeout_ms /* OUT */);
+
+/* Moves the pending registration on without waiting: reads and writes what
+ * its sockets allow, finishes it, or starts its next attempt once its backoff
+ * is over. 0, or -EIO when libcurl fails. */
+int pgcdc_registry_perform(struct pgcdc_registry *r);
 
 /* Fetches the schema text registered under id into out_schema (replacing
  * its content; NUL-terminated). Not cached. 0, -ENOENT for an unknown id,

@@ -68,7 +68,6 @@ struct avro_encoder {
     char *placeholder;                   /* unavailable.value.placeholder */
     char *msg_topic;                     /* <topic.prefix>.message */
     struct pgcdc_registry *registry;     /* borrowed, or NULL */
-    struct pgcdc_registry_retry retry;   /* registration retries */
     pgcdc_avro_id_fn id_fn;              /* ids without a registry, or NULL */
     void *id_arg;                        /* handed to id_fn */
     struct pgcdc_buf scratch;            /* converted values of the current row */
@@ -150,11 +149,14 @@ static int register_text(struct avro_encoder *e, const char *topic, const char *
     }
     *id = 0;
     if (e->registry)
-        rc = pgcdc_registry_register_retry(e->registry, subject, text->data, text->len, &e->retry,
-                                           id, rerr, sizeof(rerr));
+        rc = pgcdc_registry_register_async(e->registry, subject, text->data, text->len, id, rerr,
+                                           sizeof(rerr));
     else if (e->id_fn)
         rc = e->id_fn(e->id_arg, subject, text->data, text->len, id, rerr, sizeof(rerr));
-    if (rc < 0)
+    if (rc == -EINPROGRESS)
+        snprintf(err, errlen, "%s: %s schema under subject '%s': waiting for the schema registry",
+                 what, suffix, subject);
+    else if (rc < 0)
         snprintf(err, errlen, "%s: cannot register the %s schema under subject '%s': %s%s", what,
                  suffix, subject, rerr,
                  rc == -EEXIST ? " (it is not compatible with the versions already registered "
@@ -888,7 +890,6 @@ int pgcdc_avro_encoder_new(struct pgcdc_encoder **out, const struct pgcdc_avro_e
         goto nomem;
     snprintf(e->msg_topic, n, "%s.message", opts->topic_prefix);
     e->registry = opts->registry;
-    e->retry = opts->retry;
     e->id_fn = opts->id_fn;
     e->id_arg = opts->id_arg;
     *out = &e->base;

@@ -12,6 +12,14 @@
  * width first, so no two (text, subject) pairs collide on the key), the value
  * the id.
  *
+ * Asynchronous registration (pgcdc_registry_register_async): the same easy
+ * handle runs inside a curl multi handle that the caller's event loop drives
+ * (pgcdc_registry_pollfds, pgcdc_registry_perform), so a registry that is
+ * slow, hung or down never blocks the loop. One registration is pending at a
+ * time: its cache key, subject and body are kept while it is in flight or
+ * waiting out its backoff after a transient failure; a permanent failure is
+ * kept until the caller asks for that registration again.
+ *
  * Classification of failures: the registry answers with an HTTP status and a
  * JSON body {"error_code": N, "message": "..."}; the status decides the class.
  * Transport failures that a later attempt may not meet (refused, reset,
@@ -23,6 +31,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -60,6 +69,19 @@ struct pgcdc_registry {
     uint64_t requests;               /* HTTP requests sent */
     bool reply_too_large;            /* the write callback refused the reply */
     char curl_err[CURL_ERROR_SIZE];  /* libcurl's detail for the last failure */
+    CURLM *multi;                    /* runs curl for asynchronous requests, NULL until used */
+    bool in_multi;                   /* curl is inside multi (a request in flight) */
+    bool waiting;                    /* the pending registration waits for retry_at_ms */
+    uint64_t retry_at_ms;            /* monotonic time of its next attempt */
+    unsigned backoff_ms;             /* wait after its next transient failure */
+    unsigned attempt;                /* attempts made at it */
+    struct pgcdc_buf pending_key;    /* cache key of the pending registration, empty = none */
+    char *pending_subject;           /* its subject */
+    char *pending_body;              /* its request body (CURLOPT_POSTFIELDS points here) */
+    char pending_what[512];          /* its subject and registry, for messages */
+    int failed_rc;                   /* its permanent failure, 0 = none yet */
+    char failed_err[768];            /* the message of that failure */
+    struct pgcdc_registry_retry retry; /* backoff of asynchronous registrations */
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -180,6 +202,9 @@ int pgcdc_registry_new(struct pgcdc_registry **out, const struct pgcdc_registry_
         goto error;
     }
 
+    r->retry = opts->retry;
+    r->retry.initial_ms = r->retry.initial_ms ? r->retry.initial_ms : 100;
+    r->retry.max_ms = r->retry.max_ms ? r->retry.max_ms : 10000;
     timeout = opts->timeout_ms > 0 ? opts->timeout_ms : 30000;
     SETOPT(CURLOPT_ERRORBUFFER, r->curl_err);
     SETOPT(CURLOPT_NOSIGNAL, 1L);
@@ -236,8 +261,16 @@ void pgcdc_registry_free(struct pgcdc_registry *r)
 {
     if (r == NULL)
         return;
+    /* A request in flight is abandoned: nothing waits for the server. */
+    if (r->multi != NULL && r->in_multi)
+        curl_multi_remove_handle(r->multi, r->curl);
+    if (r->multi != NULL)
+        curl_multi_cleanup(r->multi);
     if (r->curl != NULL)
         curl_easy_cleanup(r->curl);
+    pgcdc_buf_free(&r->pending_key);
+    free(r->pending_subject);
+    free(r->pending_body);
     curl_slist_free_all(r->post_headers);
     curl_slist_free_all(r->get_headers);
     json_decref(r->cache);
@@ -300,12 +333,9 @@ static bool capitalised_word(const char *s)
  * *status set when an HTTP reply arrived (whatever its status), else a
  * transport error code with a message that starts with what.
  */
-static int perform(struct pgcdc_registry *r, const char *what, long *status, char *err,
-                   size_t errlen)
+/* Readies r->curl for a request to r->url. 0 or -EIO. */
+static int prepare(struct pgcdc_registry *r, const char *what, char *err, size_t errlen)
 {
-    CURLcode code;
-    size_t n;
-
     pgcdc_buf_reset(&r->reply);
     r->reply_too_large = false;
     r->curl_err[0] = '\0';
@@ -314,7 +344,15 @@ static int perform(struct pgcdc_registry *r, const char *what, long *status, cha
         return -EIO;
     }
     r->requests++;
-    code = curl_easy_perform(r->curl);
+    return 0;
+}
+
+/* The outcome of a finished transfer, as perform() returns it. */
+static int transfer_result(struct pgcdc_registry *r, CURLcode code, const char *what,
+                           long *status, char *err, size_t errlen)
+{
+    size_t n;
+
     if (code == CURLE_OK) {
         curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, status);
         return 0;
@@ -335,6 +373,16 @@ static int perform(struct pgcdc_registry *r, const char *what, long *status, cha
         r->curl_err[0] = (char)tolower((unsigned char)r->curl_err[0]);
     set_err(err, errlen, "%s: %s", what, n > 0 ? r->curl_err : curl_easy_strerror(code));
     return transient_curl_error(code) ? -EAGAIN : -EIO;
+}
+
+static int perform(struct pgcdc_registry *r, const char *what, long *status, char *err,
+                   size_t errlen)
+{
+    int rc = prepare(r, what, err, errlen);
+
+    if (rc < 0)
+        return rc;
+    return transfer_result(r, curl_easy_perform(r->curl), what, status, err, errlen);
 }
 
 /* The reply body parsed as a JSON object, or NULL. */
@@ -405,26 +453,17 @@ static int cache_key(struct pgcdc_registry *r, const char *subject, const char *
                              subject);
 }
 
-int pgcdc_registry_register(struct pgcdc_registry *r, const char *subject, const char *schema_json,
-                            size_t len, int32_t *id, char *err, size_t errlen)
+/* Sets up r->curl and r->url for registering under subject; *body_out gets
+ * the request body, which must outlive the request (free() it after). */
+static int prepare_post(struct pgcdc_registry *r, const char *subject, const char *schema_json,
+                        size_t len, const char *what, char **body_out /* OUT */, char *err,
+                        size_t errlen)
 {
-    char what[512];
-    json_t *cached, *body = NULL, *reply = NULL, *jid;
+    json_t *body;
     char *escaped = NULL, *text = NULL;
-    long status = 0;
-    json_int_t v;
     int rc;
 
-    rc = cache_key(r, subject, schema_json, len);
-    if (rc < 0)
-        goto nomem;
-    cached = json_object_get(r->cache, r->key.data);
-    if (cached != NULL) {
-        *id = (int32_t)json_integer_value(cached);
-        return 0;
-    }
-
-    snprintf(what, sizeof(what), "schema registry '%s': subject '%s'", r->shown, subject);
+    *body_out = NULL;
     body = json_object();
     if (body == NULL)
         goto nomem;
@@ -453,26 +492,8 @@ int pgcdc_registry_register(struct pgcdc_registry *r, const char *subject, const
         rc = -EIO;
         goto out;
     }
-    rc = perform(r, what, &status, err, errlen);
-    /* POSTFIELDS points at text, freed below: never let a later request see it. */
-    curl_easy_setopt(r->curl, CURLOPT_POSTFIELDS, NULL);
-    if (rc < 0)
-        goto out;
-    if (status != 200) {
-        rc = http_error(r, what, status, err, errlen);
-        goto out;
-    }
-    reply = reply_json(r);
-    jid = json_object_get(reply, "id");
-    v = json_integer_value(jid);
-    if (!json_is_integer(jid) || v < 0 || v > INT32_MAX) {
-        set_err(err, errlen, "%s: reply without a usable 'id' (an integer up to 2^31-1)", what);
-        rc = -EPROTO;
-        goto out;
-    }
-    if (json_object_set_new(r->cache, r->key.data, json_integer(v)) < 0)
-        goto nomem;
-    *id = (int32_t)v;
+    *body_out = text;
+    text = NULL;
     rc = 0;
     goto out;
 
@@ -481,10 +502,83 @@ nomem:
     rc = -ENOMEM;
 out:
     json_decref(body);
-    json_decref(reply);
     free(text);
     curl_free(escaped);
     return rc;
+}
+
+/* Reads the id out of a registration's reply (HTTP status status) and
+ * caches it under r->key, which must still hold its cache key. */
+static int post_result(struct pgcdc_registry *r, long status, const char *what,
+                       int32_t *id /* OUT */, char *err, size_t errlen)
+{
+    json_t *reply, *jid;
+    json_int_t v;
+    int rc;
+
+    if (status != 200)
+        return http_error(r, what, status, err, errlen);
+    reply = reply_json(r);
+    jid = json_object_get(reply, "id");
+    v = json_integer_value(jid);
+    if (!json_is_integer(jid) || v < 0 || v > INT32_MAX) {
+        set_err(err, errlen, "%s: reply without a usable 'id' (an integer up to 2^31-1)", what);
+        rc = -EPROTO;
+        goto out;
+    }
+    if (json_object_set_new(r->cache, r->key.data, json_integer(v)) < 0) {
+        set_err(err, errlen, "%s: out of memory", what);
+        rc = -ENOMEM;
+        goto out;
+    }
+    *id = (int32_t)v;
+    rc = 0;
+out:
+    json_decref(reply);
+    return rc;
+}
+
+/* The id cached for (subject, text): 1 with *id set, 0 when not cached (the
+ * key is left in r->key), or -ENOMEM. */
+static int cached_id(struct pgcdc_registry *r, const char *subject, const char *schema_json,
+                     size_t len, int32_t *id)
+{
+    json_t *cached;
+
+    if (cache_key(r, subject, schema_json, len) < 0)
+        return -ENOMEM;
+    cached = json_object_get(r->cache, r->key.data);
+    if (cached == NULL)
+        return 0;
+    *id = (int32_t)json_integer_value(cached);
+    return 1;
+}
+
+int pgcdc_registry_register(struct pgcdc_registry *r, const char *subject, const char *schema_json,
+                            size_t len, int32_t *id, char *err, size_t errlen)
+{
+    char what[512];
+    char *body = NULL;
+    long status = 0;
+    int rc;
+
+    rc = cached_id(r, subject, schema_json, len, id);
+    if (rc != 0) {
+        if (rc < 0)
+            set_err(err, errlen, "schema registry: subject '%s': out of memory", subject);
+        return rc < 0 ? rc : 0;
+    }
+    snprintf(what, sizeof(what), "schema registry '%s': subject '%s'", r->shown, subject);
+    rc = prepare_post(r, subject, schema_json, len, what, &body, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = perform(r, what, &status, err, errlen);
+    /* POSTFIELDS points at body, freed below: never let a later request see it. */
+    curl_easy_setopt(r->curl, CURLOPT_POSTFIELDS, NULL);
+    free(body);
+    if (rc < 0)
+        return rc;
+    return post_result(r, status, what, id, err, errlen);
 }
 
 static uint64_t now_ms(void)
@@ -595,4 +689,221 @@ int pgcdc_registry_fetch(struct pgcdc_registry *r, int32_t id, struct pgcdc_buf 
     }
     json_decref(reply);
     return rc;
+}
+
+/* ---- asynchronous registration ---- */
+
+/* Forgets the pending registration. */
+static void pending_clear(struct pgcdc_registry *r)
+{
+    pgcdc_buf_reset(&r->pending_key);
+    free(r->pending_subject);
+    r->pending_subject = NULL;
+    free(r->pending_body);
+    r->pending_body = NULL;
+    r->waiting = false;
+    r->failed_rc = 0;
+    r->failed_err[0] = '\0';
+}
+
+/* Records a permanent failure of the pending registration. */
+static void pending_fail(struct pgcdc_registry *r, int rc, const char *text)
+{
+    r->waiting = false;
+    r->failed_rc = rc;
+    snprintf(r->failed_err, sizeof(r->failed_err), "%s", text);
+}
+
+/* Starts one attempt at the pending registration inside the multi handle. */
+static void pending_start(struct pgcdc_registry *r)
+{
+    char err[768];
+
+    if (curl_easy_setopt(r->curl, CURLOPT_HTTPHEADER, r->post_headers) != CURLE_OK ||
+        curl_easy_setopt(r->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(r->pending_body)) !=
+            CURLE_OK ||
+        curl_easy_setopt(r->curl, CURLOPT_POSTFIELDS, r->pending_body) != CURLE_OK) {
+        pending_fail(r, -EIO, "schema registry: libcurl refused the request");
+        return;
+    }
+    pgcdc_buf_reset(&r->url);
+    {
+        char *escaped = curl_easy_escape(r->curl, r->pending_subject, 0);
+        int rc = escaped ? pgcdc_buf_appendf(&r->url, "%s/subjects/%s/versions", r->base, escaped)
+                         : -ENOMEM;
+
+        curl_free(escaped);
+        if (rc < 0) {
+            pending_fail(r, -ENOMEM, "schema registry: out of memory");
+            return;
+        }
+    }
+    if (prepare(r, r->pending_what, err, sizeof(err)) < 0) {
+        pending_fail(r, -EIO, err);
+        return;
+    }
+    if (curl_multi_add_handle(r->multi, r->curl) != CURLM_OK) {
+        pending_fail(r, -EIO, "schema registry: libcurl refused to start a request");
+        return;
+    }
+    r->in_multi = true;
+    r->waiting = false;
+    r->attempt++;
+}
+
+/* The pending registration's attempt ended with code. */
+static void pending_finished(struct pgcdc_registry *r, CURLcode code)
+{
+    char err[768];
+    long status = 0;
+    int32_t id;
+    int rc;
+
+    curl_multi_remove_handle(r->multi, r->curl);
+    r->in_multi = false;
+    curl_easy_setopt(r->curl, CURLOPT_POSTFIELDS, NULL);
+    rc = transfer_result(r, code, r->pending_what, &status, err, sizeof(err));
+    if (rc == 0) {
+        /* post_result caches under r->key. */
+        pgcdc_buf_reset(&r->key);
+        rc = pgcdc_buf_append(&r->key, r->pending_key.data, r->pending_key.len);
+        if (rc == 0)
+            rc = post_result(r, status, r->pending_what, &id, err, sizeof(err));
+        else
+            snprintf(err, sizeof(err), "%s: out of memory", r->pending_what);
+    }
+    if (rc == 0) {
+        pending_clear(r);
+        return;
+    }
+    if (rc != -EAGAIN) {
+        pending_fail(r, rc, err);
+        return;
+    }
+    if (r->retry.on_retry != NULL)
+        r->retry.on_retry(r->retry.arg, r->pending_subject, r->attempt, r->backoff_ms, err);
+    r->waiting = true;
+    r->retry_at_ms = now_ms() + r->backoff_ms;
+    r->backoff_ms = r->backoff_ms > r->retry.max_ms / 2 ? r->retry.max_ms : r->backoff_ms * 2;
+}
+
+int pgcdc_registry_register_async(struct pgcdc_registry *r, const char *subject,
+                                  const char *schema_json, size_t len, int32_t *id, char *err,
+                                  size_t errlen)
+{
+    char body_err[768];
+    int rc = cached_id(r, subject, schema_json, len, id);
+
+    if (rc != 0) {
+        if (rc < 0)
+            set_err(err, errlen, "schema registry: subject '%s': out of memory", subject);
+        return rc < 0 ? rc : 0;
+    }
+    if (r->pending_key.len > 0) {
+        bool same = r->pending_key.len == r->key.len &&
+                    memcmp(r->pending_key.data, r->key.data, r->key.len) == 0;
+
+        if (same && r->failed_rc != 0) {
+            rc = r->failed_rc;
+            set_err(err, errlen, "%s", r->failed_err);
+            pending_clear(r);
+            return rc;
+        }
+        if (same || r->failed_rc == 0) {
+            set_err(err, errlen, "%s: waiting for the registry", r->pending_what);
+            return -EINPROGRESS;
+        }
+        /* A failure nobody asked for again: forget it. */
+        pending_clear(r);
+    }
+    if (r->multi == NULL) {
+        r->multi = curl_multi_init();
+        if (r->multi == NULL) {
+            set_err(err, errlen, "schema registry: cannot initialise libcurl");
+            return -EIO;
+        }
+    }
+    snprintf(r->pending_what, sizeof(r->pending_what), "schema registry '%s': subject '%s'",
+             r->shown, subject);
+    rc = prepare_post(r, subject, schema_json, len, r->pending_what, &r->pending_body, body_err,
+                      sizeof(body_err));
+    if (rc == 0) {
+        r->pending_subject = strdup(subject);
+        rc = r->pending_subject ? pgcdc_buf_append(&r->pending_key, r->key.data, r->key.len)
+                                : -ENOMEM;
+        if (rc < 0)
+            snprintf(body_err, sizeof(body_err), "%s: out of memory", r->pending_what);
+    }
+    if (rc < 0) {
+        pending_clear(r);
+        set_err(err, errlen, "%s", body_err);
+        return rc;
+    }
+    r->attempt = 0;
+    r->backoff_ms = r->retry.initial_ms < r->retry.max_ms ? r->retry.initial_ms : r->retry.max_ms;
+    pending_start(r);
+    set_err(err, errlen, "%s: waiting for the registry", r->pending_what);
+    return -EINPROGRESS;
+}
+
+bool pgcdc_registry_busy(const struct pgcdc_registry *r)
+{
+    return r->pending_key.len > 0 && r->failed_rc == 0;
+}
+
+int pgcdc_registry_perform(struct pgcdc_registry *r)
+{
+    CURLMsg *msg;
+    int running = 0, left = 0;
+
+    if (r->waiting && now_ms() >= r->retry_at_ms)
+        pending_start(r);
+    if (!r->in_multi)
+        return 0;
+    if (curl_multi_perform(r->multi, &running) != CURLM_OK)
+        return -EIO;
+    while ((msg = curl_multi_info_read(r->multi, &left)) != NULL)
+        if (msg->msg == CURLMSG_DONE && msg->easy_handle == r->curl)
+            pending_finished(r, msg->data.result);
+    return 0;
+}
+
+int pgcdc_registry_pollfds(struct pgcdc_registry *r, struct pollfd *fds, int max,
+                           int *timeout_ms)
+{
+    fd_set rd, wr, ex;
+    int maxfd = -1, n = 0;
+    long t = -1;
+
+    *timeout_ms = -1;
+    if (r->waiting) {
+        uint64_t now = now_ms();
+
+        *timeout_ms = r->retry_at_ms > now ? (int)(r->retry_at_ms - now) : 0;
+        return 0;
+    }
+    if (!r->in_multi)
+        return 0;
+    FD_ZERO(&rd);
+    FD_ZERO(&wr);
+    FD_ZERO(&ex);
+    if (curl_multi_fdset(r->multi, &rd, &wr, &ex, &maxfd) != CURLM_OK)
+        maxfd = -1;
+    for (int fd = 0; fd <= maxfd && n < max; fd++) {
+        short ev = (short)((FD_ISSET(fd, &rd) ? POLLIN : 0) | (FD_ISSET(fd, &wr) ? POLLOUT : 0) |
+                           (FD_ISSET(fd, &ex) ? POLLPRI : 0));
+
+        if (ev) {
+            fds[n].fd = fd;
+            fds[n].events = ev;
+            fds[n].revents = 0;
+            n++;
+        }
+    }
+    curl_multi_timeout(r->multi, &t);
+    /* No socket yet (a name being resolved): look again soon. */
+    if (n == 0 && (t < 0 || t > 50))
+        t = 50;
+    *timeout_ms = t < 0 ? -1 : (int)(t > 60000 ? 60000 : t);
+    return n;
 }

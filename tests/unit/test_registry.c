@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <poll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -540,4 +541,118 @@ Test(registry, frame_header_is_magic_zero_and_big_endian_id)
     cr_assert_arr_eq(h, mixed, 5);
     pgcdc_registry_frame_header(h, INT32_MAX);
     cr_assert_arr_eq(h, max, 5);
+}
+
+/* ---- asynchronous registration ---- */
+
+/* Drives r the way the pipeline's loop does until register_async answers
+ * something other than -EINPROGRESS, or limit_s passes. Every call must
+ * return at once: the longest one is reported in *longest_s. */
+static int drive_async(struct pgcdc_registry *r, const char *subject, const char *schema,
+                       int32_t *id, char *err, size_t errlen, double limit_s, double *longest_s)
+{
+    struct timespec t0, c0;
+    int rc;
+
+    *longest_s = 0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        struct pollfd fds[4];
+        int timeout, n;
+        double took;
+
+        clock_gettime(CLOCK_MONOTONIC, &c0);
+        rc = pgcdc_registry_register_async(r, subject, schema, strlen(schema), id, err, errlen);
+        took = seconds_since(&c0);
+        if (took > *longest_s)
+            *longest_s = took;
+        if (rc != -EINPROGRESS || seconds_since(&t0) > limit_s)
+            return rc;
+        cr_assert(pgcdc_registry_busy(r));
+        n = pgcdc_registry_pollfds(r, fds, 4, &timeout);
+        if (timeout < 0 || timeout > 100)
+            timeout = 100;
+        poll(fds, (nfds_t)n, timeout);
+        clock_gettime(CLOCK_MONOTONIC, &c0);
+        cr_assert_eq(pgcdc_registry_perform(r), 0);
+        took = seconds_since(&c0);
+        if (took > *longest_s)
+            *longest_s = took;
+    }
+}
+
+Test(registry, async_registration_gets_the_same_id_without_waiting)
+{
+    struct pgcdc_registry *r = connect_to(registry_url());
+    char subject[128], err[512];
+    int32_t id = -1, id2 = -1;
+    double longest;
+
+    unique_subject(subject, sizeof(subject), "async-value");
+    cr_assert_not(pgcdc_registry_busy(r));
+    cr_assert_eq(drive_async(r, subject, schema_v1, &id, err, sizeof(err), 20, &longest), 0, "%s",
+                 err);
+    cr_assert_geq(id, 0);
+    cr_assert_lt(longest, 0.5, "a call took %.3f s", longest);
+    cr_assert_not(pgcdc_registry_busy(r));
+    /* Cached now: answered at once, and the blocking call agrees. */
+    cr_assert_eq(pgcdc_registry_register_async(r, subject, schema_v1, strlen(schema_v1), &id2, err,
+                                               sizeof(err)),
+                 0, "%s", err);
+    cr_assert_eq(id2, id);
+    cr_assert_eq(pgcdc_registry_register(r, subject, schema_v1, strlen(schema_v1), &id2, err,
+                                         sizeof(err)),
+                 0, "%s", err);
+    cr_assert_eq(id2, id);
+    pgcdc_registry_free(r);
+}
+
+Test(registry, async_permanent_failure_is_reported_once)
+{
+    struct pgcdc_registry *r = connect_to(registry_url());
+    static const char bad[] = "{\"type\":\"record\",\"name\":\"X\",\"fields\":[{\"name\":\"a\"}]}";
+    char subject[128], err[512];
+    int32_t id = -1;
+    double longest;
+
+    unique_subject(subject, sizeof(subject), "async-bad");
+    int rc = drive_async(r, subject, bad, &id, err, sizeof(err), 20, &longest);
+    cr_assert(rc == -EINVAL || rc == -EPROTO, "%d %s", rc, err);
+    cr_assert_not_null(strstr(err, subject), "%s", err);
+    cr_assert_not(pgcdc_registry_busy(r));
+    pgcdc_registry_free(r);
+}
+
+Test(registry, async_silent_server_never_blocks_and_retries)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct retry_log log = {0};
+    struct pgcdc_registry_opts opts = {
+        .timeout_ms = 300,
+        .retry = {.initial_ms = 50, .max_ms = 100, .on_retry = on_retry, .arg = &log},
+    };
+    socklen_t alen = sizeof(a);
+    struct pgcdc_registry *r = NULL;
+    char url[128], err[512];
+    int32_t id;
+    double longest;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    /* Listens (the kernel completes the handshake) but never answers: a
+     * registry stopped with SIGSTOP looks like this. */
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(listen(fd, 16), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(a.sin_port));
+    opts.url = url;
+    cr_assert_eq(pgcdc_registry_new(&r, &opts, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(drive_async(r, "t-value", schema_v1, &id, err, sizeof(err), 2.0, &longest),
+                 -EINPROGRESS, "%s", err);
+    cr_assert_lt(longest, 0.1, "a call took %.3f s", longest);
+    cr_assert_geq(log.calls, 2, "transient failures are retried: %u", log.calls);
+    cr_assert_str_eq(log.subject, "t-value");
+    cr_assert(pgcdc_registry_busy(r));
+    pgcdc_registry_free(r); /* abandons the request in flight */
+    close(fd);
 }

@@ -1,0 +1,114 @@
+"""The loop is the only place pgcdc waits: a schema registry that hangs
+(stopped with SIGSTOP) for longer than the server's wal_sender_timeout costs
+neither the replication connection nor a prompt stop, and every event
+arrives once the registry answers again."""
+import os
+import signal
+import time
+
+import pytest
+
+from conftest import sql
+from kafka_util import BOOTSTRAP, REGISTRY, consume
+
+WAL_SENDER_TIMEOUT_S = 3
+
+
+def kafka_avro(p, **extra):
+    p.cfg.update({
+        "sink": "kafka",
+        "format": "avro",
+        "schema.registry.url": REGISTRY,
+        "kafka.bootstrap.servers": BOOTSTRAP,
+    })
+    p.cfg.update({k.replace("_", "."): v for k, v in extra.items()})
+    return p
+
+
+def registry_pid():
+    state = os.environ.get("PGCDC_HARNESS_DIR", "/tmp/pgcdc-harness")
+    with open(os.path.join(state, "registry", "registry.pid")) as f:
+        return int(f.read().strip())
+
+
+@pytest.fixture
+def short_wal_sender_timeout(db):
+    sql(db, f"ALTER SYSTEM SET wal_sender_timeout = '{WAL_SENDER_TIMEOUT_S}s'")
+    sql(db, "SELECT pg_reload_conf()")
+    yield WAL_SENDER_TIMEOUT_S
+    sql(db, "ALTER SYSTEM RESET wal_sender_timeout")
+    sql(db, "SELECT pg_reload_conf()")
+
+
+@pytest.fixture
+def hung_registry():
+    """Calls hang() to stop the registry process; it is always continued."""
+    pid = registry_pid()
+    stopped = []
+
+    def hang():
+        os.kill(pid, signal.SIGSTOP)
+        stopped.append(pid)
+
+    def resume():
+        if stopped:
+            os.kill(pid, signal.SIGCONT)
+            stopped.clear()
+
+    hang.resume = resume
+    yield hang
+    resume()
+
+
+def walsender_pid(db, slot):
+    return sql(db, "SELECT active_pid FROM pg_replication_slots WHERE slot_name = %s", slot)[0][0]
+
+
+def hold_past_the_timeout(db, p, pid):
+    """Waits three wal_sender_timeouts; the connection must stay the same."""
+    deadline = time.time() + 3 * WAL_SENDER_TIMEOUT_S
+    while time.time() < deadline:
+        assert p.proc.poll() is None, p.stderr()[-3000:]
+        assert walsender_pid(db, p.name) == pid, \
+            f"the replication connection was dropped: {p.stderr()[-3000:]}"
+        time.sleep(0.2)
+    err = p.stderr()
+    assert "reconnecting" not in err and "timeout" not in err.lower(), err[-3000:]
+
+
+def test_hung_registry_keeps_the_connection_and_a_prompt_stop(db, pgcdc, table,
+                                                              short_wal_sender_timeout,
+                                                              hung_registry):
+    a = table("id int PRIMARY KEY")
+    b = table("id int PRIMARY KEY, v text")
+    c = table("id int PRIMARY KEY, w int")
+    p = kafka_avro(pgcdc(), table_include_list=f"public\\.({a}|{b}|{c})").start()
+    sql(db, f"INSERT INTO {a} VALUES (1)")
+    assert [r["key"]["id"] for r in consume(f"{p.name}.public.{a}", 1)] == [1]
+    pid = walsender_pid(db, p.name)
+    assert pid
+
+    # A new table needs its schemas registered while the registry hangs.
+    hung_registry()
+    sql(db, f"INSERT INTO {b} SELECT g, 'v' || g FROM generate_series(1, 5) g")
+    hold_past_the_timeout(db, p, pid)
+    hung_registry.resume()
+    recs = consume(f"{p.name}.public.{b}", 5, timeout=90)
+    assert sorted(r["key"]["id"] for r in recs) == [1, 2, 3, 4, 5]
+    assert walsender_pid(db, p.name) == pid
+
+    # Hung again: a stop is honoured at once, and nothing is lost.
+    hung_registry()
+    sql(db, f"INSERT INTO {c} SELECT g, g FROM generate_series(1, 3) g")
+    hold_past_the_timeout(db, p, pid)
+    t0 = time.monotonic()
+    p.proc.send_signal(signal.SIGTERM)
+    rc = p.proc.wait(30)
+    took = time.monotonic() - t0
+    p.proc = None
+    assert rc == 0, p.stderr()[-3000:]
+    assert took < 3, f"SIGTERM took {took:.1f} s during a registry hang"
+    hung_registry.resume()
+    p.start()
+    recs = consume(f"{p.name}.public.{c}", 3, timeout=90)
+    assert sorted(r["key"]["id"] for r in recs) == [1, 2, 3]
