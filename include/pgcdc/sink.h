@@ -17,12 +17,10 @@
  *     event in the tracker before producing it and may rely on no report
  *     arriving before produce returns.
  *  3. in_flight() is the number of accepted events not yet reported.
- *  4. produce() does not wait for room or for deliveries: when the sink
- *     cannot take the event now (its window of max_in_flight events is full,
- *     a queue is full, the cluster cannot be reached to look a topic up) it
- *     returns -EAGAIN and the caller tries again after a poll. Any other
- *     negative return is fatal. (The Kafka sink still waits, a few seconds
- *     at most, the first time it meets a topic it must create.)
+ *  4. produce() never waits: when the sink cannot take the event now (its
+ *     window of max_in_flight events is full, a queue is full, a topic is
+ *     still being looked up or created) it returns -EAGAIN and the caller
+ *     tries again after a poll. Any other negative return is fatal.
  *  5. flush() returns 0 only once every accepted event is reported;
  *     -ETIMEDOUT when timeout_ms passed first (the rest stays in flight).
  *  6. A fatal error is sticky: every later produce, poll and flush returns

@@ -33,12 +33,22 @@
  * and creates it through the Admin API if it is missing, then caches the
  * topic handle in an open-addressing hash set keyed by name, so later
  * produces to it allocate nothing and skip librdkafka's own lookup by name.
+ * Looking up and creating take round trips to the cluster (seconds when it
+ * is slow or down) and librdkafka 2.0 has no asynchronous metadata request,
+ * so they run on a helper thread, one topic at a time: produce starts it and
+ * answers -EAGAIN until it is done (the loop holds the event meanwhile), the
+ * thread wakes the loop through the same pipe when it ends, and the loop's
+ * thread alone touches the topic set. The thread only calls librdkafka's
+ * thread-safe functions and notices free() within half a second.
  */
 #include "pgcdc/kafka_sink.h"
 #include "pgcdc/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -50,9 +60,26 @@
 _Static_assert(sizeof(uintptr_t) >= sizeof(uint64_t),
                "the txn handle travels as librdkafka's per-message void * opaque");
 
-/* How long the first produce to a topic may wait for each step of making
- * sure the topic exists (metadata, creation, seeing it created). */
+/* How long the helper thread tries each step of making sure a topic exists
+ * (metadata, creation, seeing it created). */
 #define KAFKA_TOPIC_TIMEOUT_MS 5000
+
+/* The helper thread waits in slices this long, to notice free(). */
+#define KAFKA_TOPIC_SLICE_MS 500
+
+/* States of the topic helper thread (struct topic_job.state). */
+enum { JOB_IDLE, JOB_RUNNING, JOB_DONE };
+
+/* The lookup (and creation) of one topic on the helper thread. */
+struct topic_job {
+    pthread_t thread;     /* the helper, joinable unless state is JOB_IDLE */
+    atomic_int state;     /* JOB_IDLE, JOB_RUNNING, or JOB_DONE (result below is set) */
+    atomic_bool cancel;   /* set by free: give up as soon as possible */
+    char *name;           /* the topic, owned */
+    rd_kafka_topic_t *rkt; /* its handle, owned until taken */
+    int rc;               /* outcome: 0, or a negative errno (-EAGAIN: try again later) */
+    char err[512];        /* text of a failure */
+};
 
 /* Lower bound of queue.buffering.max.messages (librdkafka's default). */
 #define KAFKA_MIN_QUEUE_MESSAGES 100000
@@ -71,6 +98,7 @@ struct kafka_sink {
     rd_kafka_t *rk;             /* the producer */
     rd_kafka_queue_t *mainq;    /* its main queue, with io events to wake_fd[1] */
     int wake_fd[2];             /* pipe: readable when mainq has reports, -1 = none */
+    struct topic_job job;       /* the topic being looked up, if any */
     struct kafka_topic *topics; /* hash set of known topics */
     size_t topics_cap;          /* slots in topics, a power of two */
     size_t topics_len;          /* used slots */
@@ -251,7 +279,7 @@ static int topic_exists(struct kafka_sink *s, rd_kafka_topic_t *rkt, const char 
                         size_t errlen)
 {
     const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(s->rk, 0, rkt, &md, KAFKA_TOPIC_TIMEOUT_MS);
+    rd_kafka_resp_err_t e = rd_kafka_metadata(s->rk, 0, rkt, &md, KAFKA_TOPIC_SLICE_MS);
     if (e == RD_KAFKA_RESP_ERR__TRANSPORT || e == RD_KAFKA_RESP_ERR__TIMED_OUT) {
         snprintf(err, errlen, "topic '%s': cannot read metadata: %s", topic, rd_kafka_err2str(e));
         return -EAGAIN;
@@ -321,7 +349,10 @@ static int topic_create(struct kafka_sink *s, const char *topic, char *err, size
         goto out;
     }
     rd_kafka_CreateTopics(s->rk, &nt, 1, ao, q);
-    ev = rd_kafka_queue_poll(q, 2 * KAFKA_TOPIC_TIMEOUT_MS + 1000);
+    for (int waited = 0; !ev && waited < 2 * KAFKA_TOPIC_TIMEOUT_MS + 1000 &&
+                         !atomic_load(&s->job.cancel);
+         waited += KAFKA_TOPIC_SLICE_MS)
+        ev = rd_kafka_queue_poll(q, KAFKA_TOPIC_SLICE_MS);
     if (!ev) {
         snprintf(err, errlen, "topic '%s': cannot create: no answer from the cluster", topic);
         rc = -EAGAIN;
@@ -369,7 +400,7 @@ static int topic_wait_visible(struct kafka_sink *s, rd_kafka_topic_t *rkt, const
         int rc = topic_exists(s, rkt, topic, err, errlen);
         if (rc == 1 || (rc < 0 && rc != -EAGAIN))
             return rc;
-        if (waited >= KAFKA_TOPIC_TIMEOUT_MS) {
+        if (waited >= KAFKA_TOPIC_TIMEOUT_MS || atomic_load(&s->job.cancel)) {
             snprintf(err, errlen, "topic '%s': created but not visible yet", topic);
             return -EAGAIN;
         }
@@ -377,41 +408,122 @@ static int topic_wait_visible(struct kafka_sink *s, rd_kafka_topic_t *rkt, const
     }
 }
 
-/* Makes sure topic exists in the cluster and caches its handle. 0 or a
- * negative errno; -EAGAIN when the cluster cannot be reached now. */
+/* The helper thread: makes sure job->name exists in the cluster. */
+static void *topic_job_run(void *arg)
+{
+    struct kafka_sink *s = arg;
+    struct topic_job *j = &s->job;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(s->rk, j->name, NULL);
+    int rc;
+
+    if (!rkt) {
+        snprintf(j->err, sizeof(j->err), "topic '%s': %s", j->name,
+                 rd_kafka_err2str(rd_kafka_last_error()));
+        rc = -EINVAL;
+    } else {
+        /* Each look waits one slice: a slow answer is looked for again
+         * until the step's time is up. */
+        for (int waited = 0;; waited += KAFKA_TOPIC_SLICE_MS) {
+            rc = topic_exists(s, rkt, j->name, j->err, sizeof(j->err));
+            if (rc != -EAGAIN || waited >= KAFKA_TOPIC_TIMEOUT_MS || atomic_load(&j->cancel))
+                break;
+        }
+        if (rc == 0) {
+            rc = topic_create(s, j->name, j->err, sizeof(j->err));
+            if (rc == 0)
+                rc = topic_wait_visible(s, rkt, j->name, j->err, sizeof(j->err));
+        }
+        if (rc == 1) {
+            rc = 0;
+        } else {
+            rd_kafka_topic_destroy(rkt);
+            rkt = NULL;
+        }
+    }
+    j->rkt = rkt;
+    j->rc = rc;
+    atomic_store(&j->state, JOB_DONE);
+    /* Wake the loop: the event waiting for this topic can go now. */
+    if (s->wake_fd[1] >= 0 && write(s->wake_fd[1], "t", 1) < 0) {
+        /* Full pipe: the loop is awake already. */
+    }
+    return NULL;
+}
+
+/* Joins a finished helper and keeps its topic. Returns its outcome for
+ * topic (0, or its error with text in err), or 1 when it was about another
+ * topic (or topic is NULL) or there was none. */
+static int topic_job_collect(struct kafka_sink *s, const char *topic, char *err, size_t errlen)
+{
+    struct topic_job *j = &s->job;
+    bool mine;
+    int rc;
+
+    if (atomic_load(&j->state) != JOB_DONE)
+        return 1;
+    pthread_join(j->thread, NULL);
+    atomic_store(&j->state, JOB_IDLE);
+    mine = topic != NULL && strcmp(j->name, topic) == 0;
+    rc = j->rc;
+    if (rc == 0) {
+        if (topic_add(s, j->name, j->rkt) == 0) {
+            j->name = NULL; /* the set owns both now */
+            j->rkt = NULL;
+        } else {
+            snprintf(j->err, sizeof(j->err), "topic '%s': out of memory", j->name);
+            rc = -ENOMEM;
+        }
+    }
+    if (mine && rc < 0)
+        snprintf(err, errlen, "%s", j->err);
+    if (j->rkt)
+        rd_kafka_topic_destroy(j->rkt);
+    j->rkt = NULL;
+    free(j->name);
+    j->name = NULL;
+    return mine ? rc : 1;
+}
+
+/* Makes sure topic exists in the cluster, without waiting: 0 with *rktp set
+ * once it does; -EAGAIN while the helper thread looks it up (or another
+ * topic), or when the cluster could not be reached (the next call tries
+ * again); another negative errno for a topic that cannot be created. */
 static int topic_ensure(struct kafka_sink *s, const char *topic, rd_kafka_topic_t **rktp /* OUT */,
                         char *err, size_t errlen)
 {
+    struct topic_job *j = &s->job;
+    int rc = topic_job_collect(s, topic, err, errlen);
+
+    if (rc <= 0) {
+        if (rc == 0)
+            *rktp = topic_find(s, topic);
+        return rc;
+    }
+    if (atomic_load(&j->state) == JOB_RUNNING) {
+        snprintf(err, errlen, "topic '%s': waiting for the lookup of topic '%s'", topic, j->name);
+        return -EAGAIN;
+    }
     size_t len = strlen(topic);
-    char *name = malloc(len + 1);
-    if (!name) {
+    j->name = malloc(len + 1);
+    if (!j->name) {
         snprintf(err, errlen, "topic '%s': out of memory", topic);
         return -ENOMEM;
     }
-    memcpy(name, topic, len + 1);
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(s->rk, name, NULL);
-    if (!rkt) {
-        snprintf(err, errlen, "topic '%s': %s", topic, rd_kafka_err2str(rd_kafka_last_error()));
-        free(name);
-        return -EINVAL;
+    memcpy(j->name, topic, len + 1);
+    j->rkt = NULL;
+    j->rc = 0;
+    j->err[0] = '\0';
+    atomic_store(&j->state, JOB_RUNNING);
+    rc = pthread_create(&j->thread, NULL, topic_job_run, s);
+    if (rc != 0) {
+        atomic_store(&j->state, JOB_IDLE);
+        free(j->name);
+        j->name = NULL;
+        snprintf(err, errlen, "topic '%s': cannot start a thread: %s", topic, strerror(rc));
+        return -rc;
     }
-    int rc = topic_exists(s, rkt, topic, err, errlen);
-    if (rc == 0) {
-        rc = topic_create(s, topic, err, errlen);
-        if (rc == 0)
-            rc = topic_wait_visible(s, rkt, topic, err, errlen);
-    }
-    if (rc == 1)
-        rc = topic_add(s, name, rkt);
-    if (rc < 0) {
-        if (rc == -ENOMEM)
-            snprintf(err, errlen, "topic '%s': out of memory", topic);
-        rd_kafka_topic_destroy(rkt);
-        free(name);
-        return rc;
-    }
-    *rktp = rkt;
-    return 0;
+    snprintf(err, errlen, "topic '%s': looking it up in the cluster", topic);
+    return -EAGAIN;
 }
 
 static int kafka_produce(struct pgcdc_sink *base, const struct pgcdc_sink_msg *msg, char *err,
@@ -467,8 +579,28 @@ static int kafka_poll(struct pgcdc_sink *base, int timeout_ms, char *err, size_t
 {
     struct kafka_sink *s = (struct kafka_sink *)base;
     drain_wake(s);
-    if (!s->fatal)
-        rd_kafka_poll(s->rk, timeout_ms);
+    /* A topic found or created: keep it (an error is told to the produce
+     * that asks for it again). */
+    if (atomic_load(&s->job.state) == JOB_DONE && s->job.rc == 0) {
+        char text[512];
+        topic_job_collect(s, NULL, text, sizeof(text));
+    }
+    /* Empty the pipe, then serve without blocking, and wait on the pipe
+     * itself: waiting inside rd_kafka_poll would leave the byte of an event
+     * it served behind, a wake-up with nothing to do. */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t deadline = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + timeout_ms;
+    while (!s->fatal && rd_kafka_poll(s->rk, 0) == 0 && timeout_ms > 0) {
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t left = deadline - ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+        if (left <= 0)
+            break;
+        struct pollfd pfd = {.fd = s->wake_fd[0], .events = POLLIN};
+        if (poll(&pfd, 1, (int)left) <= 0)
+            break;
+        drain_wake(s);
+    }
     if (s->fatal || check_fatal(s))
         return fatal_result(s, err, errlen);
     return 0;
@@ -507,6 +639,14 @@ static void kafka_free(struct pgcdc_sink *base)
     struct kafka_sink *s = (struct kafka_sink *)base;
     if (!s)
         return;
+    if (atomic_load(&s->job.state) != JOB_IDLE) {
+        /* The helper notices within a slice; its result is dropped. */
+        atomic_store(&s->job.cancel, true);
+        pthread_join(s->job.thread, NULL);
+        if (s->job.rkt)
+            rd_kafka_topic_destroy(s->job.rkt);
+        free(s->job.name);
+    }
     if (s->mainq) {
         rd_kafka_queue_io_event_enable(s->mainq, -1, NULL, 0);
         rd_kafka_queue_destroy(s->mainq);

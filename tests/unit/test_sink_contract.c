@@ -141,9 +141,24 @@ static int produce(struct pgcdc_sink *s, const char *key, const void *value, siz
     return rc;
 }
 
+/* produce() as the loop does it: -EAGAIN (no room, or a topic not looked up
+ * yet) is tried again after a poll, for at most 30 s. */
+static int produce_wait(struct pgcdc_sink *s, const char *key, const void *value,
+                        size_t value_len, uint64_t txn)
+{
+    int64_t deadline = now_ms() + 30000;
+    int rc;
+
+    while ((rc = produce(s, key, value, value_len, txn)) == -EAGAIN && now_ms() < deadline) {
+        char err[512] = "";
+        cr_assert_eq(pgcdc_sink_poll(s, 20, err, sizeof(err)), 0, "%s", err);
+    }
+    return rc;
+}
+
 static void produce_ok(struct pgcdc_sink *s, const char *key, const char *json, uint64_t txn)
 {
-    int rc = produce(s, key, json, json ? strlen(json) : 0, txn);
+    int rc = produce_wait(s, key, json, json ? strlen(json) : 0, txn);
     cr_assert_eq(rc, 0, "produce txn %" PRIu64 ": %d", txn, rc);
 }
 
@@ -198,7 +213,7 @@ static void case_reports_only_from_poll_and_flush(const struct factory *f)
     for (uint64_t i = 0; i < N; i++) {
         char key[32];
         snprintf(key, sizeof(key), "{\"id\":%" PRIu64 "}", i);
-        cr_assert_eq(produce(s, key, big, sizeof(big) - 1, 1 + i / 100), 0);
+        cr_assert_eq(produce_wait(s, key, big, sizeof(big) - 1, 1 + i / 100), 0);
     }
     cr_assert_eq(rec.during_produce, 0, "%s: %zu report(s) came from inside produce", f->name,
                  rec.during_produce);
