@@ -3,6 +3,7 @@ import base64
 import signal
 import subprocess
 import time
+import uuid
 from decimal import Decimal
 
 from conftest import PGCDC_BIN, by_topic, dsn, sql
@@ -105,6 +106,26 @@ def test_truncate_and_keyless_table(db, pgcdc, table):
         assert e["key"] is None
         assert e["value"]["before"] is None and e["value"]["after"] is None
     assert len(ev) == 5
+
+
+def test_truncate_of_many_tables_in_one_statement(db, pgcdc, table):
+    # More relations than the change model's first event array holds.
+    prefix = "trunc_" + uuid.uuid4().hex[:6]
+    names = [table("id int PRIMARY KEY", name=f"{prefix}_{i}") for i in range(7)]
+    p = pgcdc(table_include_list=f"public\\.{prefix}_.*").start()
+    for n in names:
+        sql(db, f"INSERT INTO {n} VALUES (1)")
+    sql(db, "TRUNCATE " + ", ".join(names))
+    sql(db, f"INSERT INTO {names[0]} VALUES (2)")
+    ev = p.events(len(names) * 2 + 1)
+    creates = [e["topic"] for e in ev[:len(names)]]
+    assert creates == [f"{p.name}.public.{n}" for n in names]
+    truncs = ev[len(names):2 * len(names)]
+    assert sorted(e["topic"] for e in truncs) == sorted(creates)
+    for e in truncs:
+        assert e["key"] is None and e["value"]["op"] == "t"
+    assert ev[-1]["key"] == {"id": 2} and ev[-1]["value"]["op"] == "c"
+    assert len(p.lines()) == len(names) * 2 + 1
 
 
 def test_filters_exclude_tables_and_columns(db, pgcdc, table):
