@@ -156,3 +156,47 @@ def test_clean_stop_inside_a_transaction_on_kafka_sends_nothing_twice(db, pgcdc,
     assert count_records(topic) == rows, f"{count_records(topic)} records for {rows} rows"
     recs = consume(topic, rows, timeout=120, json_values=True)
     assert sorted(r["key"]["id"] for r in recs) == list(range(rows))
+
+
+def test_dropped_connection_inside_a_transaction_sends_nothing_twice(db, pgcdc, table):
+    """The replication connection is cut after about a third of a
+    300,000-row transaction: pgcdc delivers what it holds, reconnects, the
+    server sends the transaction again whole, and pgcdc goes on after the
+    part already delivered: every row once, in one run."""
+    rows = 300_000
+    t = table("id int PRIMARY KEY")
+    p = pgcdc(table_include_list=f"public\\.{t}", reconnect_backoff_initial_ms="100")
+    proc = run_piped(p)
+    p.proc = proc
+    p.wait_log("streaming from slot")
+    ids = []
+    paused = threading.Event()
+    go = threading.Event()
+
+    def reader():
+        for line in proc.stdout:
+            ids.append(json.loads(line)["key"]["id"])
+            if len(ids) == rows // 3:
+                paused.set()
+                go.wait(60)
+
+    th = threading.Thread(target=reader, daemon=True)
+    th.start()
+    sql(db, f"INSERT INTO {t} SELECT generate_series(0, {rows - 1})")
+    assert paused.wait(60), p.stderr()[-2000:]
+    # pgcdc is blocked writing to the pipe, inside the transaction.
+    assert sql(db, "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
+               "WHERE slot_name = %s", p.name)[0][0]
+    go.set()
+    p.wait_log("reconnecting", timeout=60)
+    deadline = time.time() + 120
+    while len(ids) < rows and time.time() < deadline:
+        time.sleep(0.1)
+    end = lsn(sql(db, "SELECT pg_current_wal_lsn()::text")[0][0])
+    wait_confirmed(db, p, end)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(60) == 0, p.stderr()[-2000:]
+    p.proc = None
+    th.join(10)
+    assert len(ids) == rows, f"{len(ids)} events for {rows} rows"
+    assert sorted(ids) == list(range(rows))
