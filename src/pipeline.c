@@ -642,6 +642,8 @@ static int send_status(struct pgcdc_pipeline *p, bool force, char *err, size_t e
      * otherwise move the slot past WAL that was never read. */
     flush = p->persisted < p->server_sent ? p->persisted : p->server_sent;
     write = p->received > flush ? p->received : flush;
+    if (write > p->server_sent)
+        write = p->server_sent;
     rc = pgcdc_stream_send_status(p->stream, write, flush, false, err, errlen);
     if (rc < 0)
         return rc;

@@ -78,7 +78,7 @@ void pgcdc_pq_conn_error(const PGconn *conn, const char *what, char *err, size_t
     const char *at = find_sqlstate(msg, code);
     size_t n = first_line(msg);
 
-    if (at && (size_t)(at - msg) < n) {
+    if (at && (size_t)(at - msg) + 7 <= n) {
         /* Move the code from after the severity to the end, as result errors
          * show it. */
         size_t head = (size_t)(at - msg);
