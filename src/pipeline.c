@@ -51,6 +51,7 @@
 #include "pgcdc/config.h"
 #include "pgcdc/encoder.h"
 #include "pgcdc/error.h"
+#include "pgcdc/filter.h"
 #include "pgcdc/kafka_sink.h"
 #include "pgcdc/log.h"
 #include "pgcdc/lsn.h"
@@ -783,6 +784,15 @@ static int reconcile(struct pgcdc_pipeline *p, const struct pgcdc_server_info *i
     return 0;
 }
 
+/* The table filters, for the publication's table list. */
+static int table_filter(void *arg, const char *schema, const char *table, char *err,
+                        size_t errlen)
+{
+    const struct pgcdc_pipeline *p = arg;
+
+    return pgcdc_filter_table(p->cfg, schema, table, err, errlen);
+}
+
 /* Connects, claims the slot, checks the stored position against the
  * server, prepares the publication and the slot (in that order: pgoutput
  * reads the publication as of each change's WAL position, so it must exist
@@ -838,7 +848,7 @@ static int connect_and_start(struct pgcdc_pipeline *p, bool first, char *err, si
                 return rc;
         }
     }
-    rc = pgcdc_publication_ensure(p->stream, cfg, err, errlen);
+    rc = pgcdc_publication_ensure(p->stream, cfg, table_filter, p, err, errlen);
     if (rc < 0)
         return rc;
     /* Two captured tables on one topic is refused before anything streams;

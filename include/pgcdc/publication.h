@@ -10,9 +10,17 @@
 struct pgcdc_config;
 struct pgcdc_stream;
 
+/* Whether schema.table is captured: 1 yes, 0 no, or a negative errno with
+ * text in err. The caller supplies the table filters (filter.h), which
+ * belong to the model, so that this source module does not depend on it. */
+typedef int (*pgcdc_publication_filter_fn)(void *arg, const char *schema, const char *table,
+                                           char *err, size_t errlen);
+
 /* Creates or alters the publication as cfg says, on the replication
- * connection before streaming starts. Every identifier is quoted. */
-int pgcdc_publication_ensure(struct pgcdc_stream *s, const struct pgcdc_config *cfg, char *err,
+ * connection before streaming starts; in filtered mode its tables are those
+ * filter (called with arg) captures. Every identifier is quoted. */
+int pgcdc_publication_ensure(struct pgcdc_stream *s, const struct pgcdc_config *cfg,
+                             pgcdc_publication_filter_fn filter, void *arg, char *err,
                              size_t errlen);
 
 #endif

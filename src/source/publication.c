@@ -25,7 +25,6 @@
 #include "pgcdc/buf.h"
 #include "pgcdc/config.h"
 #include "pgcdc/error.h"
-#include "pgcdc/filter.h"
 #include "pgcdc/log.h"
 #include "pgcdc/stream.h"
 
@@ -44,7 +43,7 @@ static int append_qualified(struct pgcdc_stream *s, struct pgcdc_buf *b, const c
 
 /* The comma-separated, quoted list of tables that pass the filters, and how
  * many there are. */
-static int filtered_tables(struct pgcdc_stream *s, const struct pgcdc_config *cfg,
+static int filtered_tables(struct pgcdc_stream *s, pgcdc_publication_filter_fn filter, void *arg,
                            struct pgcdc_buf *list, int *count, char *err, size_t errlen)
 {
     void *resv = NULL;
@@ -64,7 +63,7 @@ static int filtered_tables(struct pgcdc_stream *s, const struct pgcdc_config *cf
     res = resv;
     for (int i = 0; i < PQntuples(res); i++) {
         const char *nsp = PQgetvalue(res, i, 0), *rel = PQgetvalue(res, i, 1);
-        int in = pgcdc_filter_table(cfg, nsp, rel, err, errlen);
+        int in = filter(arg, nsp, rel, err, errlen);
 
         if (in < 0) {
             PQclear(res);
@@ -158,7 +157,8 @@ static int current_tables(struct pgcdc_stream *s, const char *publit, bool *exis
     return 0;
 }
 
-int pgcdc_publication_ensure(struct pgcdc_stream *s, const struct pgcdc_config *cfg, char *err,
+int pgcdc_publication_ensure(struct pgcdc_stream *s, const struct pgcdc_config *cfg,
+                             pgcdc_publication_filter_fn filter, void *arg, char *err,
                              size_t errlen)
 {
     struct pgcdc_buf want = PGCDC_BUF_INIT, have = PGCDC_BUF_INIT, sql = PGCDC_BUF_INIT;
@@ -215,7 +215,7 @@ int pgcdc_publication_ensure(struct pgcdc_stream *s, const struct pgcdc_config *
                        cfg->publication_name);
         goto out;
     }
-    rc = filtered_tables(s, cfg, &want, &count, err, errlen);
+    rc = filtered_tables(s, filter, arg, &want, &count, err, errlen);
     if (rc < 0)
         goto out;
     if (count == 0) {
