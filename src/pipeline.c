@@ -697,8 +697,8 @@ static int adopt_position(struct pgcdc_pipeline *p, pgcdc_lsn lsn, char *err, si
  * and the slot, and settles a disagreement as offset.mismatch.strategy
  * says. A stored position ahead of the server's WAL, or recorded on another
  * system or timeline, or a slot that is missing or ahead of it, means WAL
- * was lost on one side; by default that stops pgcdc (-ERANGE) for a person
- * to decide. *use_slot: start from the slot (set once it exists).
+ * was lost on one side; by default that stops pgcdc (-PGCDC_ECONFIG) for a
+ * person to decide. *use_slot: start from the slot (set once it exists).
  */
 static int reconcile(struct pgcdc_pipeline *p, const struct pgcdc_server_info *info,
                      bool slot_exists, pgcdc_lsn slot_flush, bool *use_slot, char *err,
@@ -751,14 +751,14 @@ static int reconcile(struct pgcdc_pipeline *p, const struct pgcdc_server_info *i
     case PGCDC_CONFIG_MISMATCH_FAIL:
         snprintf(err, errlen, "%s; the slot is at %s; " MISMATCH_CHOICES, why,
                  slot_exists ? pgcdc_lsn_format(slot_flush, c) : "(none)");
-        return -ERANGE;
+        return -PGCDC_ECONFIG;
     case PGCDC_CONFIG_MISMATCH_TRUST_OFFSET:
         if (behind_slot) {
             snprintf(err, errlen,
                      "%s; offset.mismatch.strategy is trust_offset, which cannot go back before "
                      "the slot: use trust_slot or trust_greater_lsn to resume from the slot",
                      why);
-            return -ERANGE;
+            return -PGCDC_ECONFIG;
         }
         pgcdc_log_warn("%s; offset.mismatch.strategy trust_offset: keeping the stored position",
                        why);
@@ -1092,12 +1092,12 @@ static bool retryable(int rc)
 }
 
 /* Errors that no retry or restart can cure: a person must act (exit 78).
- * -PGCDC_ECONFIG (error.h), the classes of pq.h and stream.h, and -ERANGE
- * for a position mismatch. */
+ * -PGCDC_ECONFIG (error.h, which a position mismatch is too: the choice is
+ * offset.mismatch.strategy), and the classes of pq.h and stream.h. */
 static bool needs_person(int rc)
 {
     return rc == -PGCDC_ECONFIG || rc == -EACCES || rc == -ENOENT || rc == -ENOTSUP ||
-           rc == -ESTALE || rc == -ERANGE;
+           rc == -ESTALE;
 }
 
 /* The stream ended with an error that names an object: say what it means. */
