@@ -7,8 +7,10 @@ tests do not see each other's events.
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import uuid
 
@@ -17,6 +19,16 @@ import pytest
 
 PGCDC_BIN = os.environ.get("PGCDC_BIN", "")
 
+# A pgcdc built with AddressSanitizer or UndefinedBehaviorSanitizer (tests/run's
+# sanitize setup) writes each report into a file here as well as failing, so
+# that the test fails on it even where pgcdc's exit status or stderr is not
+# looked at (a stop by signal, a process that a test only reads events of).
+# Every pgcdc a test starts inherits these options.
+SANITIZER_DIR = tempfile.mkdtemp(prefix="pgcdc-sanitizer-")
+for _var, _name in (("ASAN_OPTIONS", "asan"), ("UBSAN_OPTIONS", "ubsan")):
+    os.environ[_var] = ":".join(filter(None, [
+        os.environ.get(_var, ""), f"log_path={SANITIZER_DIR}/{_name}", "exitcode=86"]))
+
 
 def pytest_collection_modifyitems(config, items):
     if not os.environ.get("PGHOST"):
@@ -24,6 +36,25 @@ def pytest_collection_modifyitems(config, items):
             "PGHOST is not set: start the servers with eval \"$(tests/harness/up)\"")
     if not os.path.exists(PGCDC_BIN):
         raise pytest.UsageError("PGCDC_BIN does not name the pgcdc binary")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(SANITIZER_DIR, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def no_sanitizer_report():
+    """Fails the test when a pgcdc it ran wrote a sanitizer report (checked
+    after the other fixtures have stopped their pgcdc processes)."""
+    yield
+    reports = []
+    for name in sorted(os.listdir(SANITIZER_DIR)):
+        path = os.path.join(SANITIZER_DIR, name)
+        with open(path, errors="replace") as f:
+            reports.append(f"--- {name}\n{f.read()}")
+        os.remove(path)
+    if reports:
+        pytest.fail("pgcdc wrote a sanitizer report:\n" + "\n".join(reports), pytrace=False)
 
 
 def dsn(**extra):
