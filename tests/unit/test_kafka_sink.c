@@ -18,6 +18,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -324,7 +325,7 @@ Test(kafka_sink, murmur2_matches_kafka_test_vectors)
 
 /* ---- mock cluster ---------------------------------------------------- */
 
-Test(kafka_sink, every_event_reported_once_with_its_txn, .timeout = 60)
+Test(kafka_sink, every_event_reported_once_with_its_txn, .timeout = 180)
 {
     static struct recorder rec;
     static struct readback recs[MAX_EVENTS];
@@ -337,13 +338,13 @@ Test(kafka_sink, every_event_reported_once_with_its_txn, .timeout = 60)
     flush_ok(s, 30000);
     check_reports(&rec, 500, 7000);
 
-    size_t got = consume_all(rd_kafka_mock_cluster_bootstraps(mc), topic, 4, 500, recs, 20000);
+    size_t got = consume_all(rd_kafka_mock_cluster_bootstraps(mc), topic, 4, 500, recs, 30000);
     check_log(recs, got, 500, 4);
     pgcdc_sink_free(&s);
     cr_assert_null(s);
 }
 
-Test(kafka_sink, reports_come_only_from_poll_or_flush, .timeout = 60)
+Test(kafka_sink, reports_come_only_from_poll_or_flush, .timeout = 180)
 {
     static struct recorder rec;
     rd_kafka_mock_cluster_t *mc;
@@ -351,11 +352,16 @@ Test(kafka_sink, reports_come_only_from_poll_or_flush, .timeout = 60)
     struct pgcdc_sink *s = mock_sink(&rec, 0, topic, 1, &mc);
 
     produce_ok(s, topic, "k", "v", 1);
-    usleep(500 * 1000); /* plenty for the mock to acknowledge */
+    /* The sink's descriptor turns readable once the acknowledgement waits
+     * in librdkafka's queue: only then does "no report yet" mean anything,
+     * however slow the machine. */
+    struct pollfd pfd = {.fd = pgcdc_sink_fd(s), .events = POLLIN};
+    cr_assert_geq(pfd.fd, 0);
+    cr_assert_eq(poll(&pfd, 1, 30000), 1, "nothing queued for poll within 30 s");
     cr_assert_eq(rec.n, 0, "report delivered outside poll/flush");
     cr_assert_eq(pgcdc_sink_in_flight(s), 1);
     char err[256];
-    int64_t deadline = now_ms() + 10000;
+    int64_t deadline = now_ms() + 30000;
     while (rec.n == 0 && now_ms() < deadline)
         cr_assert_eq(pgcdc_sink_poll(s, 100, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(rec.n, 1);
@@ -365,7 +371,7 @@ Test(kafka_sink, reports_come_only_from_poll_or_flush, .timeout = 60)
     pgcdc_sink_free(&s);
 }
 
-Test(kafka_sink, tombstones_and_keyless_events_are_delivered, .timeout = 60)
+Test(kafka_sink, tombstones_and_keyless_events_are_delivered, .timeout = 180)
 {
     static struct recorder rec;
     static struct readback recs[8];
@@ -381,7 +387,7 @@ Test(kafka_sink, tombstones_and_keyless_events_are_delivered, .timeout = 60)
     cr_assert_eq(rec.failed, 0, "%s", rec.last_errstr);
     cr_assert_eq(reports_for(&rec, 11), 1);
 
-    size_t got = consume_all(rd_kafka_mock_cluster_bootstraps(mc), topic, 1, 3, recs, 20000);
+    size_t got = consume_all(rd_kafka_mock_cluster_bootstraps(mc), topic, 1, 3, recs, 30000);
     cr_assert_eq(got, 3);
     cr_assert_str_eq(recs[0].key, "k1");
     cr_assert_not(recs[0].tombstone);
@@ -394,7 +400,7 @@ Test(kafka_sink, tombstones_and_keyless_events_are_delivered, .timeout = 60)
     pgcdc_sink_free(&s);
 }
 
-Test(kafka_sink, full_window_gives_eagain_until_polled, .timeout = 60)
+Test(kafka_sink, full_window_gives_eagain_until_polled, .timeout = 180)
 {
     static struct recorder rec;
     rd_kafka_mock_cluster_t *mc;
@@ -409,7 +415,7 @@ Test(kafka_sink, full_window_gives_eagain_until_polled, .timeout = 60)
     cr_assert_eq(pgcdc_sink_produce(s, &m, err, sizeof(err)), -EAGAIN);
     cr_assert_eq(pgcdc_sink_in_flight(s), 10, "a refused event must not be queued");
 
-    int64_t deadline = now_ms() + 10000;
+    int64_t deadline = now_ms() + 30000;
     while (rec.n < 10 && now_ms() < deadline)
         cr_assert_eq(pgcdc_sink_poll(s, 100, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(rec.n, 10);
@@ -421,7 +427,7 @@ Test(kafka_sink, full_window_gives_eagain_until_polled, .timeout = 60)
     pgcdc_sink_free(&s);
 }
 
-Test(kafka_sink, brokers_down_means_backpressure_then_catching_up, .timeout = 90)
+Test(kafka_sink, brokers_down_means_backpressure_then_catching_up, .timeout = 180)
 {
     static struct recorder rec;
     static struct readback recs[MAX_EVENTS];
@@ -458,12 +464,12 @@ Test(kafka_sink, brokers_down_means_backpressure_then_catching_up, .timeout = 90
     check_reports(&rec, window + 1, 0);
 
     size_t got =
-        consume_all(rd_kafka_mock_cluster_bootstraps(mc), topic, 3, window + 1, recs, 20000);
+        consume_all(rd_kafka_mock_cluster_bootstraps(mc), topic, 3, window + 1, recs, 30000);
     check_log(recs, got, window + 1, 3);
     pgcdc_sink_free(&s);
 }
 
-Test(kafka_sink, new_topic_while_cluster_down_is_eagain_not_fatal, .timeout = 60)
+Test(kafka_sink, new_topic_while_cluster_down_is_eagain_not_fatal, .timeout = 180)
 {
     static struct recorder rec;
     rd_kafka_mock_cluster_t *mc;
@@ -492,7 +498,7 @@ Test(kafka_sink, new_topic_while_cluster_down_is_eagain_not_fatal, .timeout = 60
     pgcdc_sink_free(&s);
 }
 
-Test(kafka_sink, retriable_broker_errors_deliver_once_in_order, .timeout = 90)
+Test(kafka_sink, retriable_broker_errors_deliver_once_in_order, .timeout = 180)
 {
     static struct recorder rec;
     static struct readback recs[MAX_EVENTS];
@@ -523,12 +529,12 @@ Test(kafka_sink, retriable_broker_errors_deliver_once_in_order, .timeout = 90)
     flush_ok(s, 60000);
     check_reports(&rec, 400, 0);
 
-    size_t got = consume_all(rd_kafka_mock_cluster_bootstraps(mc), topic, 4, 400, recs, 20000);
+    size_t got = consume_all(rd_kafka_mock_cluster_bootstraps(mc), topic, 4, 400, recs, 30000);
     check_log(recs, got, 400, 4);
     pgcdc_sink_free(&s);
 }
 
-Test(kafka_sink, permanent_broker_error_fails_delivery_with_reason, .timeout = 60)
+Test(kafka_sink, permanent_broker_error_fails_delivery_with_reason, .timeout = 180)
 {
     static struct recorder rec;
     rd_kafka_mock_cluster_t *mc;
@@ -541,7 +547,7 @@ Test(kafka_sink, permanent_broker_error_fails_delivery_with_reason, .timeout = 6
                                       RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
     produce_ok(s, topic, "k1", "v1", 2);
     char err[256];
-    int64_t deadline = now_ms() + 20000;
+    int64_t deadline = now_ms() + 30000;
     while (rec.n < 2 && now_ms() < deadline)
         pgcdc_sink_poll(s, 100, err, sizeof(err));
     cr_assert_eq(rec.n, 2);
@@ -554,7 +560,7 @@ Test(kafka_sink, permanent_broker_error_fails_delivery_with_reason, .timeout = 6
     pgcdc_sink_free(&s);
 }
 
-Test(kafka_sink, fatal_producer_error_stops_the_sink, .timeout = 60)
+Test(kafka_sink, fatal_producer_error_stops_the_sink, .timeout = 180)
 {
     static struct recorder rec;
     rd_kafka_mock_cluster_t *mc;
@@ -567,7 +573,7 @@ Test(kafka_sink, fatal_producer_error_stops_the_sink, .timeout = 60)
     rd_kafka_test_fatal_error(pgcdc_kafka_sink_handle(s),
                               RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, "injected by test");
     int rc = 0;
-    int64_t deadline = now_ms() + 10000;
+    int64_t deadline = now_ms() + 30000;
     while (rc == 0 && now_ms() < deadline)
         rc = pgcdc_sink_poll(s, 100, err, sizeof(err));
     cr_assert_eq(rc, -EIO);
@@ -582,7 +588,7 @@ Test(kafka_sink, fatal_producer_error_stops_the_sink, .timeout = 60)
     pgcdc_sink_free(&s);
 }
 
-Test(kafka_sink, free_does_not_wait_for_a_down_cluster, .timeout = 60)
+Test(kafka_sink, free_does_not_wait_for_a_down_cluster, .timeout = 180)
 {
     static struct recorder rec;
     rd_kafka_mock_cluster_t *mc;
@@ -595,7 +601,10 @@ Test(kafka_sink, free_does_not_wait_for_a_down_cluster, .timeout = 60)
     produce_numbered(s, topic, 20, 100);
     int64_t t0 = now_ms();
     pgcdc_sink_free(&s);
-    cr_assert_lt(now_ms() - t0, 5000, "free waited %lld ms", (long long)(now_ms() - t0));
+    /* bounded, not waiting for brokers that never come back (with
+     * message.timeout.ms=0 destroy alone would wait forever); the bound
+     * leaves room for a loaded machine */
+    cr_assert_lt(now_ms() - t0, 20000, "free waited %lld ms", (long long)(now_ms() - t0));
     cr_assert_eq(rec.n, 1, "undelivered events must get no report");
 }
 
@@ -603,7 +612,7 @@ Test(kafka_sink, free_does_not_wait_for_a_down_cluster, .timeout = 60)
  * producer's InitProducerId with COORDINATOR_LOAD_IN_PROGRESS; librdkafka
  * logs that as a warning and retries. A healthy start logs no warning, so the
  * sink logs that transient at info level (and only that one). */
-Test(kafka_sink, coordinator_warming_up_is_no_warning, .timeout = 60)
+Test(kafka_sink, coordinator_warming_up_is_no_warning, .timeout = 180)
 {
     static struct recorder rec;
     const char *topic = "t_warmup";
@@ -817,7 +826,7 @@ static void topic_config(const char *bootstrap, const char *topic, const char *n
     rd_kafka_destroy(rk);
 }
 
-Test(kafka_sink, real_broker_creates_topic_and_partitions_like_java, .timeout = 120)
+Test(kafka_sink, real_broker_creates_topic_and_partitions_like_java, .timeout = 180)
 {
     const char *bootstrap = getenv("KAFKA_BOOTSTRAP");
     if (!bootstrap || !*bootstrap)

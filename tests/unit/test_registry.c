@@ -346,7 +346,9 @@ Test(registry, connection_refused_is_transient_and_quick)
     cr_assert_eq(pgcdc_registry_register(r, "orders-value", schema_v1, strlen(schema_v1), &id, err,
                                          sizeof(err)),
                  -EAGAIN, "%s", err);
-    cr_assert_lt(seconds_since(&t0), 2.0);
+    /* no retry inside one call: well under the 5 s of a retried request,
+     * with room for a loaded machine or memcheck */
+    cr_assert_lt(seconds_since(&t0), 5.0);
     cr_assert_eq(id, 77);
     cr_assert_not_null(strstr(err, "'orders-value'"), "%s", err);
     cr_assert_not_null(strstr(err, "127.0.0.1"), "%s", err);
@@ -378,7 +380,7 @@ Test(registry, a_silent_server_times_out_as_transient)
         pgcdc_registry_register(r, "t-value", schema_v1, strlen(schema_v1), &id, err, sizeof(err)),
         -EAGAIN, "%s", err);
     took = seconds_since(&t0);
-    cr_assert(took >= 0.25 && took < 3.0, "took %.3f s", took);
+    cr_assert(took >= 0.25 && took < 10.0, "took %.3f s", took);
     pgcdc_registry_free(r);
     close(fd);
 }
@@ -408,8 +410,10 @@ static void on_retry(void *arg, const char *subject, unsigned attempt, unsigned 
 Test(registry, retry_backs_off_exponentially_and_gives_up_after_the_budget)
 {
     struct retry_log log = {0};
+    /* The budget leaves room for four attempts even when each takes a few
+     * hundred milliseconds (a loaded machine, memcheck). */
     struct pgcdc_registry_retry retry = {
-        .initial_ms = 20, .max_ms = 80, .total_ms = 1000, .on_retry = on_retry, .arg = &log};
+        .initial_ms = 20, .max_ms = 80, .total_ms = 3000, .on_retry = on_retry, .arg = &log};
     char url[128], err[512];
     struct pgcdc_registry *r;
     struct timespec t0;
@@ -423,7 +427,7 @@ Test(registry, retry_backs_off_exponentially_and_gives_up_after_the_budget)
                                                &id, err, sizeof(err)),
                  -EAGAIN, "%s", err);
     took = seconds_since(&t0);
-    cr_assert(took >= 0.99 && took < 3.0, "took %.3f s", took);
+    cr_assert(took >= 2.99 && took < 13.0, "took %.3f s", took);
     cr_assert_geq(log.calls, 4);
     cr_assert_eq(log.waits[0], 20);
     cr_assert_eq(log.waits[1], 40);
@@ -479,7 +483,7 @@ Test(registry, retry_stops_when_the_stop_flag_is_set)
                                                &id, err, sizeof(err)),
                  -ECANCELED, "%s", err);
     took = seconds_since(&t0);
-    cr_assert(took >= 0.14 && took < 1.0, "took %.3f s", took);
+    cr_assert(took >= 0.14 && took < 3.0, "took %.3f s (the wait is 5 s)", took);
     cr_assert_eq(log.calls, 1);
     cr_assert_eq(log.waits[0], 5000);
     pgcdc_registry_free(r);
