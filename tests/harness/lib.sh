@@ -3,7 +3,9 @@
 # Shared pieces of the test harness scripts (up, down, kafka-stop,
 # kafka-start, kafka-tool). Sourced, never run.
 #
-# State directory layout ($PGCDC_HARNESS_DIR, default /tmp/pgcdc-harness):
+# State directory layout ($PGCDC_HARNESS_DIR, default
+# /tmp/pgcdc-harness-<checkout>-<hash of the checkout's path>, so that each
+# checkout has its own servers and `down` never stops another checkout's):
 #   env                  the export lines that `up` prints
 #   pg/data              PostgreSQL cluster, owned by the user postgres
 #   pg/                  also the unix socket directory (.s.PGSQL.<port>)
@@ -21,7 +23,15 @@ set -eEuo pipefail
 trap 'printf "harness: error: line %s of %s failed: %s\n" "$LINENO" "${BASH_SOURCE[0]##*/}" "$BASH_COMMAND" >&2' ERR
 
 HARNESS_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-STATE=$(realpath -m "${PGCDC_HARNESS_DIR:-/tmp/pgcdc-harness}")
+
+# The default state directory belongs to the checkout the scripts are in.
+default_state() {
+	local root name
+	root=$(cd "$HARNESS_SRC/../.." && pwd -P)
+	name=$(basename "$root" | tr -c 'A-Za-z0-9._\n-' '_')
+	echo "/tmp/pgcdc-harness-$name-$(printf '%s' "$root" | sha1sum | cut -c1-8)"
+}
+STATE=$(realpath -m "${PGCDC_HARNESS_DIR:-$(default_state)}")
 CACHE=${PGCDC_HARNESS_CACHE:-${HOME:-/root}/.cache/pgcdc-harness}
 PGBIN=${PGCDC_PGBIN:-/usr/lib/postgresql/15/bin}
 PG_OS_USER=postgres
