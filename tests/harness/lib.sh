@@ -18,6 +18,10 @@
 #   jars-kafka-<version>/       Kafka jars from Maven Central
 #   apicurio-<version>/         unpacked Apicurio Registry distribution
 # The cache survives `down`; it is filled on first use by Maven.
+#
+# Port reservations ($PGCDC_HARNESS_PORTS, default /tmp/pgcdc-harness-ports),
+# shared by every harness on the machine: one file per port, naming the
+# state directory that holds it (see free_port).
 
 set -eEuo pipefail
 trap 'printf "harness: error: line %s of %s failed: %s\n" "$LINENO" "${BASH_SOURCE[0]##*/}" "$BASH_COMMAND" >&2' ERR
@@ -32,6 +36,7 @@ default_state() {
 	echo "/tmp/pgcdc-harness-$name-$(printf '%s' "$root" | sha1sum | cut -c1-8)"
 }
 STATE=$(realpath -m "${PGCDC_HARNESS_DIR:-$(default_state)}")
+PORTS=${PGCDC_HARNESS_PORTS:-/tmp/pgcdc-harness-ports}
 CACHE=${PGCDC_HARNESS_CACHE:-${HOME:-/root}/.cache/pgcdc-harness}
 PGBIN=${PGCDC_PGBIN:-/usr/lib/postgresql/15/bin}
 PG_OS_USER=postgres
@@ -66,22 +71,73 @@ APICURIO_VERSION=$(pom_prop apicurio.version)
 KAFKA_JARS=$CACHE/jars-kafka-$KAFKA_VERSION
 APICURIO_HOME=$CACHE/apicurio-$APICURIO_VERSION
 
-# Prints a free TCP port on 127.0.0.1, never one already given to another
-# server of this state directory (which may not listen on it yet).
+# Prints a free TCP port on 127.0.0.1 and reserves it for this state
+# directory. A port the kernel hands out for bind(0) comes from its
+# ephemeral range, the range that every connect() and every other bind(0)
+# on the machine draws from (librdkafka's mock brokers in the unit tests,
+# other harnesses, client connections): between the choice and the
+# server's own bind, seconds later while a JVM starts, another process
+# could take it, and the server's start failed. So the port comes from
+# below that range, where the kernel never allocates, and is reserved under
+# a machine-wide lock in $PORTS; a reservation lasts while its state
+# directory exists.
 free_port() {
-	local taken
-	taken=$(cat "$STATE/pg/port" "$STATE/registry/port" 2>/dev/null || true)
-	taken="$taken $(sed -n 's/^[a-z]*=//p' "$STATE/kafka/ports" 2>/dev/null || true)"
-	"$PY" -c 'import socket, sys
-taken = set(sys.argv[1].split())
-while True:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = str(s.getsockname()[1])
-    s.close()
-    if port not in taken:
+	"$PY" - "$STATE" "$PORTS" <<'EOF'
+import fcntl, os, random, socket, sys
+
+state, ports = sys.argv[1], sys.argv[2]
+with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+    ephemeral = [int(x) for x in f.read().split()]
+first, last = 20000, ephemeral[0] - 1
+if last - first < 2000:  # an unusual ephemeral range: take the ports above it
+    first, last = ephemeral[1] + 1, 65535
+os.makedirs(ports, exist_ok=True)
+try:
+    os.chmod(ports, 0o1777)  # shared by every user's harness
+except PermissionError:
+    pass
+with open(os.path.join(ports, ".lock"), "a") as lock:
+    try:
+        os.fchmod(lock.fileno(), 0o666)
+    except PermissionError:
+        pass
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    for _ in range(2000):
+        port = random.randint(first, last)
+        path = os.path.join(ports, str(port))
+        try:
+            with open(path) as f:
+                owner = f.read().strip()
+        except FileNotFoundError:
+            owner = ""
+        if owner and os.path.isdir(owner):
+            continue  # held by a harness whose state directory is still there
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))  # no SO_REUSEADDR: any use of the port refuses
+        except OSError:
+            continue
+        finally:
+            s.close()
+        try:
+            with open(path + ".tmp", "w") as f:
+                f.write(state + "\n")
+            os.replace(path + ".tmp", path)
+        except OSError:
+            continue  # a stale reservation of another user's
         print(port)
-        break' "$taken"
+        sys.exit(0)
+sys.exit(f"harness: no free port in {first}-{last}")
+EOF
+}
+
+# Drops the port reservations of this state directory.
+free_ports_release() {
+	local f
+	for f in "$PORTS"/[0-9]*; do
+		[ -f "$f" ] || continue
+		[ "$(cat "$f" 2>/dev/null)" != "$STATE" ] || rm -f "$f"
+	done
 }
 
 port_open() { # port
@@ -96,6 +152,20 @@ pid_alive() { # pidfile
 	pid=$(cat "$1" 2>/dev/null) || return 1
 	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
 	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$STATE/"
+}
+
+# Waits until the process just started into pidfile has exec'd its server
+# or exited. Until the exec its command line is the forking shell's, which
+# does not name the state directory, so pid_alive would take a server that
+# is starting (slowly, on a loaded machine) for one that died.
+await_exec() { # pidfile
+	local pid i
+	pid=$(cat "$1")
+	for ((i = 0; i < 600; i++)); do
+		pid_alive "$1" && return 0
+		kill -0 "$pid" 2>/dev/null || return 0 # exited; the caller says so
+		sleep 0.05
+	done
 }
 
 # Sends a signal to the process in pidfile and waits for it to exit;
@@ -160,6 +230,7 @@ kafka_spawn() {
 		-cp "$KAFKA_JARS/*" kafka.Kafka "$k/server.properties" \
 		</dev/null >>"$k/kafka.log" 2>&1 9>&- &
 	echo $! >"$k/kafka.pid"
+	await_exec "$k/kafka.pid"
 }
 
 # Waits for the "started" line written to the log since kafka_spawn, and
