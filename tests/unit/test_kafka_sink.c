@@ -253,7 +253,21 @@ static void check_log(const struct readback *recs, size_t got, size_t n, int par
     static int seen[MAX_EVENTS];
     int64_t last_index[64];
     cr_assert_leq(partitions, 64);
-    cr_assert_eq(got, n, "read back %zu records, produced %zu", got, n);
+    if (got != n) {
+        /* name what is missing: a record lost and a slow read differ */
+        char missing[256] = "";
+        size_t len = 0;
+        memset(seen, 0, sizeof(seen));
+        for (size_t i = 0; i < got; i++) {
+            unsigned idx;
+            if (sscanf(recs[i].key, "key-%u", &idx) == 1 && idx < MAX_EVENTS)
+                seen[idx]++;
+        }
+        for (size_t i = 0; i < n && len < sizeof(missing) - 16; i++)
+            if (!seen[i])
+                len += (size_t)snprintf(missing + len, sizeof(missing) - len, " key-%zu", i);
+        cr_assert_fail("read back %zu records, produced %zu; missing:%s", got, n, missing);
+    }
     memset(seen, 0, sizeof(seen));
     for (int p = 0; p < partitions; p++)
         last_index[p] = -1;
