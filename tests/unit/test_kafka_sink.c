@@ -121,16 +121,25 @@ static void unique_topic(char *buf, size_t len, const char *what)
     snprintf(buf, len, "pgcdc_test_%s_%ld_%lld", what, (long)getpid(), (long long)time(NULL));
 }
 
-/* A sink on a fresh mock cluster holding topic with the given partitions. */
-static struct pgcdc_sink *mock_sink(struct recorder *rec, size_t max_in_flight, const char *topic,
-                                    int partitions, rd_kafka_mock_cluster_t **mc /* OUT */)
+/* A sink on a fresh mock cluster holding topic with the given partitions;
+ * requests_in_flight is librdkafka's max.in.flight (0: its default). */
+static struct pgcdc_sink *mock_sink_with(struct recorder *rec, size_t max_in_flight,
+                                         const char *topic, int partitions,
+                                         const char *requests_in_flight,
+                                         rd_kafka_mock_cluster_t **mc /* OUT */)
 {
     /* short reconnect backoff: the tests take brokers down and up */
-    static const char *const props[] = {"test.mock.num.brokers",    "3",  "linger.ms", "1",
-                                        "reconnect.backoff.max.ms", "200"};
+    const char *props[] = {"test.mock.num.brokers",
+                           "3",
+                           "linger.ms",
+                           "1",
+                           "reconnect.backoff.max.ms",
+                           "200",
+                           "max.in.flight.requests.per.connection",
+                           requests_in_flight};
     struct pgcdc_kafka_opts o = {
         .props = props,
-        .nprops = 3,
+        .nprops = requests_in_flight ? 4 : 3,
         .topic_partitions = partitions,
         .topic_replication = -1,
         .max_in_flight = max_in_flight,
@@ -143,6 +152,12 @@ static struct pgcdc_sink *mock_sink(struct recorder *rec, size_t max_in_flight, 
     cr_assert_not_null(*mc);
     cr_assert_eq(rd_kafka_mock_topic_create(*mc, topic, partitions, MOCK_BROKERS), 0);
     return s;
+}
+
+static struct pgcdc_sink *mock_sink(struct recorder *rec, size_t max_in_flight, const char *topic,
+                                    int partitions, rd_kafka_mock_cluster_t **mc /* OUT */)
+{
+    return mock_sink_with(rec, max_in_flight, topic, partitions, NULL, mc);
 }
 
 /* Produces like the pipeline's loop: an event the sink cannot take yet (the
@@ -518,7 +533,17 @@ Test(kafka_sink, retriable_broker_errors_deliver_once_in_order, .timeout = 180)
     static struct readback recs[MAX_EVENTS];
     rd_kafka_mock_cluster_t *mc;
     const char *topic = "t_retry";
-    struct pgcdc_sink *s = mock_sink(&rec, 0, topic, 4, &mc);
+    /* One request in flight per broker. With librdkafka's default of five,
+     * slow runs (memcheck, a loaded machine) lost key-1, the first record
+     * after the injected errors, in 4 of 6 runs: librdkafka reported it
+     * delivered, yet the mock cluster's log lacked it; with one in flight,
+     * 0 of 6. The mock models idempotence only roughly (it acknowledges a
+     * retried batch whose sequence falls within its window of recent
+     * requests as a duplicate, without writing it), so the loss is the
+     * mock's, not pgcdc's: the sink only relays librdkafka's reports. What
+     * this test checks, one report per event and the log in order despite
+     * retriable errors, needs no pipelining. */
+    struct pgcdc_sink *s = mock_sink_with(&rec, 0, topic, 4, "1", &mc);
 
     /* learn the topic first so the errors hit the produce requests */
     produce_ok(s, topic, "key-0", "value-0", 0);
