@@ -631,8 +631,10 @@ Test(registry, async_silent_server_never_blocks_and_retries)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     struct retry_log log = {0};
+    /* A blocking call would take the whole 1 s timeout; a non-blocking one
+     * takes far less even on a loaded machine or under memcheck. */
     struct pgcdc_registry_opts opts = {
-        .timeout_ms = 300,
+        .timeout_ms = 1000,
         .retry = {.initial_ms = 50, .max_ms = 100, .on_retry = on_retry, .arg = &log},
     };
     socklen_t alen = sizeof(a);
@@ -651,9 +653,9 @@ Test(registry, async_silent_server_never_blocks_and_retries)
     snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(a.sin_port));
     opts.url = url;
     cr_assert_eq(pgcdc_registry_new(&r, &opts, err, sizeof(err)), 0, "%s", err);
-    cr_assert_eq(drive_async(r, "t-value", schema_v1, &id, err, sizeof(err), 2.0, &longest),
+    cr_assert_eq(drive_async(r, "t-value", schema_v1, &id, err, sizeof(err), 5.0, &longest),
                  -EINPROGRESS, "%s", err);
-    cr_assert_lt(longest, 0.1, "a call took %.3f s", longest);
+    cr_assert_lt(longest, 0.5, "a call took %.3f s", longest);
     cr_assert_geq(log.calls, 2, "transient failures are retried: %u", log.calls);
     cr_assert_str_eq(log.subject, "t-value");
     cr_assert(pgcdc_registry_busy(r));
