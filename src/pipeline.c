@@ -415,7 +415,8 @@ static int handle_change(struct pgcdc_pipeline *p, pgcdc_lsn lsn, char *err, siz
     p->src.lsn = lsn;
     pgcdc_change_batch_at(p->batch, p->txn_events);
     n = pgcdc_change_batch_pgoutput(p->batch, p->msg, &p->src, wall_us(), &ev, err, errlen);
-    if (n >= 0)
+    /* Counted once, not again when a held message is retried. */
+    if (n >= 0 && !p->held)
         pgcdc_relcache_count_filtered(p->rels, p->msg);
     if (n <= 0)
         return n;
@@ -848,17 +849,24 @@ static int connect_and_start(struct pgcdc_pipeline *p, bool first, char *err, si
                 return rc;
         }
     }
-    rc = pgcdc_publication_ensure(p->stream, cfg, table_filter, p, err, errlen);
-    if (rc < 0)
-        return rc;
-    /* Two captured tables on one topic is refused before anything streams;
-     * tables that appear later are checked as their Relation messages come. */
+    /* Two captured tables on one topic is refused before the publication is
+     * created or altered; tables that appear later are checked as their
+     * Relation messages come. A publication pgcdc does not manage captures
+     * what it publishes; one it manages, whatever table passes the filters. */
     if (first) {
-        rc = pgcdc_catalog_publication_tables(p->catalog, cfg->publication_name,
-                                              pgcdc_relcache_claim_table, p->rels, err, errlen);
+        if (cfg->autocreate == PGCDC_CONFIG_AUTOCREATE_DISABLED)
+            rc = pgcdc_catalog_publication_tables(p->catalog, cfg->publication_name,
+                                                  pgcdc_relcache_claim_table, p->rels, err,
+                                                  errlen);
+        else
+            rc = pgcdc_catalog_user_tables(p->catalog, pgcdc_relcache_claim_table, p->rels, err,
+                                           errlen);
         if (rc < 0)
             return rc;
     }
+    rc = pgcdc_publication_ensure(p->stream, cfg, table_filter, p, err, errlen);
+    if (rc < 0)
+        return rc;
     if (!exists) {
         rc = pgcdc_stream_create_slot(p->stream, cfg->slot_name, &slot_flush, err, errlen);
         if (rc < 0)

@@ -33,7 +33,7 @@ int pgcdc_catalog_new(struct pgcdc_catalog **out /* OUT */, const char *conninfo
 int pgcdc_catalog_claim_slot(struct pgcdc_catalog *c, const char *slot, char *err,
                              size_t errlen);
 
-/* Called once per table by pgcdc_catalog_publication_tables(); a negative
+/* Called once per table by the table walks below; a negative
  * return stops the walk and is returned. */
 typedef int (*pgcdc_catalog_table_fn)(void *arg, uint32_t relid, const char *nspname,
                                       const char *relname, char *err, size_t errlen);
@@ -45,6 +45,13 @@ typedef int (*pgcdc_catalog_table_fn)(void *arg, uint32_t relid, const char *nsp
 int pgcdc_catalog_publication_tables(void *catalog, const char *pubname,
                                      pgcdc_catalog_table_fn fn, void *arg, char *err,
                                      size_t errlen);
+
+/* Calls fn for every table a publication pgcdc creates or sets could
+ * publish (ordinary and partitioned tables outside the system schemas, not
+ * partitions, which publish through their root), in name order. Returns as
+ * pgcdc_catalog_publication_tables() does. */
+int pgcdc_catalog_user_tables(void *catalog, pgcdc_catalog_table_fn fn, void *arg, char *err,
+                              size_t errlen);
 
 /* The current schema and table name of relid (copied, cut to fit). 0,
  * -ENOENT when no such relation exists any more, or another negative errno

@@ -134,30 +134,21 @@ int pgcdc_catalog_claim_slot(struct pgcdc_catalog *c, const char *slot, char *er
     return 0;
 }
 
-int pgcdc_catalog_publication_tables(void *catalog, const char *pubname,
-                                     pgcdc_catalog_table_fn fn, void *arg, char *err,
-                                     size_t errlen)
+/* Runs a query whose rows are (oid, schema, table) and calls fn on each;
+ * what names the list for an error message. */
+static int walk_tables(struct pgcdc_catalog *c, const char *sql, const char *param,
+                       const char *what, pgcdc_catalog_table_fn fn, void *arg, char *err,
+                       size_t errlen)
 {
-    struct pgcdc_catalog *c = catalog;
-    const char *params[1] = {pubname};
+    const char *params[1] = {param};
     PGresult *res;
     int rc;
 
     rc = catalog_connect(c, err, errlen);
     if (rc < 0)
         return rc;
-    res = PQexecParams(c->conn,
-                       "SELECT c.oid, n.nspname, c.relname "
-                       "FROM pg_catalog.pg_publication_tables pt "
-                       "JOIN pg_catalog.pg_namespace n ON n.nspname = pt.schemaname "
-                       "JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid "
-                       "AND c.relname = pt.tablename "
-                       "WHERE pt.pubname = $1 ORDER BY 2, 3",
-                       1, NULL, params, NULL, NULL, 0);
+    res = PQexecParams(c->conn, sql, param ? 1 : 0, NULL, param ? params : NULL, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        char what[160];
-
-        snprintf(what, sizeof(what), "cannot list the tables of publication '%s'", pubname);
         pgcdc_pq_result_error(c->conn, res, what, err, errlen);
         rc = pgcdc_pq_result_errno(c->conn, res);
         PQclear(res);
@@ -168,6 +159,35 @@ int pgcdc_catalog_publication_tables(void *catalog, const char *pubname,
                 PQgetvalue(res, i, 2), err, errlen);
     PQclear(res);
     return rc;
+}
+
+int pgcdc_catalog_publication_tables(void *catalog, const char *pubname,
+                                     pgcdc_catalog_table_fn fn, void *arg, char *err,
+                                     size_t errlen)
+{
+    char what[160];
+
+    snprintf(what, sizeof(what), "cannot list the tables of publication '%s'", pubname);
+    return walk_tables(catalog,
+                       "SELECT c.oid, n.nspname, c.relname "
+                       "FROM pg_catalog.pg_publication_tables pt "
+                       "JOIN pg_catalog.pg_namespace n ON n.nspname = pt.schemaname "
+                       "JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid "
+                       "AND c.relname = pt.tablename "
+                       "WHERE pt.pubname = $1 ORDER BY 2, 3",
+                       pubname, what, fn, arg, err, errlen);
+}
+
+int pgcdc_catalog_user_tables(void *catalog, pgcdc_catalog_table_fn fn, void *arg, char *err,
+                              size_t errlen)
+{
+    return walk_tables(catalog,
+                       "SELECT c.oid, n.nspname, c.relname FROM pg_catalog.pg_class c "
+                       "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                       "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
+                       "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+                       "AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 2, 3",
+                       NULL, "cannot list the database's tables", fn, arg, err, errlen);
 }
 
 int pgcdc_catalog_rel_name(void *catalog, uint32_t relid, char *nspname, size_t nsplen,

@@ -89,6 +89,10 @@ def test_two_tables_on_one_topic_stop_at_start_naming_both(db, pgcdc, table):
     assert f"'public.{base} x'" in err and f"'public.{base}_x'" in err, err
     assert f"topic '{p.name}.public.{base}_x'" in err, err
     assert "streaming from slot" not in err
+    # Refused before anything was created: no publication, no slot.
+    assert sql(db, "SELECT count(*) FROM pg_publication WHERE pubname = %s", p.name) == [(0,)]
+    assert sql(db, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = %s",
+               p.name) == [(0,)]
 
 
 def test_a_rename_onto_another_tables_topic_stops_naming_both(db, pgcdc, table):
