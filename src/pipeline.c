@@ -8,16 +8,21 @@
  *   2. serve the sink's delivery reports, which feed the tracker;
  *   3. on the status timer, or at once when the server asks: persist the
  *      tracker's safe LSN, then confirm it in a standby status update;
- *   4. wait for the socket, the sink's descriptor or the next timer: the
- *      only place pgcdc waits.
+ *   4. wait for the socket, the sink's descriptor, the sockets of the schema
+ *      registry's and the catalog's pending requests, or the next timer:
+ *      the only place pgcdc waits while it streams.
  *
  * Nothing below the loop waits. When the sink cannot take an event now
- * (-EAGAIN: its window is full, a topic is being created), the message that
- * produced it is held: the loop stops reading the replication stream, keeps
- * serving reports and sending status updates, and tries the message again
- * later. A message may make several events (a key change is a delete, a
- * tombstone and a create); the retry drops the ones already produced, so
- * each is produced once.
+ * (-EAGAIN: its window is full, a topic is being created), or an answer is
+ * not in yet (-EINPROGRESS: the registry registers a schema, the catalog
+ * looks up a primary key, a type or a relation's name for a Relation
+ * message), the message that produced it is held: the loop stops reading
+ * the replication stream, keeps serving reports and sending status updates,
+ * and tries the message again once what it waits for may be there. A
+ * message may make several events (a key change is a delete, a tombstone
+ * and a create); the retry drops the ones already produced, so each is
+ * produced once. The catalog keeps its answers for the held message until
+ * it is handled, so each retry asks only the next question.
  *
  * The stored position is written before the server is told, so the file is
  * never behind the slot. Transactions whose commit LSN lies below the stored
@@ -31,6 +36,14 @@
  * produced is delivered, then a fresh tracker starts from the safe LSN and
  * the delivered part of an interrupted transaction, which the server sends
  * again whole.
+ *
+ * What still waits outside the loop happens before streaming, bounded and
+ * ended by a stop request: connecting (database.connect.timeout.ms), and
+ * the catalog's start-up queries (the slot claim, the table lists; bounded
+ * by the same timeout). The start-up commands on the replication connection
+ * itself (IDENTIFY_SYSTEM, the publication's DDL, CREATE_REPLICATION_SLOT,
+ * START_REPLICATION) wait for the server's answer. So does the backoff
+ * before a reconnection (in slices, ended by a stop request).
  */
 #include "pgcdc/pipeline.h"
 
@@ -89,6 +102,9 @@
 /* Sockets of the schema registry's pending request the loop polls, at most. */
 #define WAIT_REGISTRY_FDS 4
 
+/* The catalog connection's socket while a lookup waits for its answer. */
+#define WAIT_CATALOG_FDS 1
+
 /* A held message whose sink refused it for another reason than a full
  * window (a queue of bytes full, a topic not ready) is tried again after
  * this long, unless a delivery report comes first. */
@@ -99,7 +115,7 @@ struct pgcdc_pipeline {
     volatile sig_atomic_t *stop;     /* set by the signal handler */
     struct pgcdc_stream *stream;     /* replication connection, NULL while disconnected */
     struct pgcdc_relcache *rels;     /* table model */
-    struct pgcdc_catalog *catalog;   /* primary key lookups */
+    struct pgcdc_catalog *catalog;   /* primary key, type and name lookups */
     struct pgcdc_tracker *tracker;   /* in-flight transactions, NULL before run */
     struct pgcdc_store *store;       /* persisted position */
     struct pgcdc_sink *sink;         /* where events go */
@@ -576,6 +592,7 @@ static int handle_or_hold(struct pgcdc_pipeline *p, const struct pgcdc_frame *f,
 
     if (rc != -EAGAIN && rc != -EINPROGRESS) {
         p->held = false;
+        pgcdc_catalog_done(p->catalog);
         return rc;
     }
     if (p->txn_events > p->skip_below)
@@ -807,6 +824,9 @@ static int connect_and_start(struct pgcdc_pipeline *p, bool first, char *err, si
     bool exists, use_slot;
     int rc;
 
+    /* Start-up queries wait for their answers (bounded, and not past a
+     * stop); once streaming, lookups hand their waits to the loop. */
+    pgcdc_catalog_set_nonblocking(p->catalog, false);
     rc = pgcdc_stream_connect(&p->stream, cfg->database_dsn, cfg->connect_timeout_ms, p->stop,
                               err, errlen);
     if (rc < 0)
@@ -887,6 +907,7 @@ static int connect_and_start(struct pgcdc_pipeline *p, bool first, char *err, si
                    cfg->publication_name, pgcdc_lsn_format(p->persisted, a));
     p->server_sent = 0;
     p->last_status_us = mono_us();
+    pgcdc_catalog_set_nonblocking(p->catalog, true);
     return 0;
 }
 
@@ -952,6 +973,7 @@ static int restart_tracker(struct pgcdc_pipeline *p, char *err, size_t errlen)
     p->in_txn = false;
     p->skip_txn = false;
     p->held = false;
+    pgcdc_catalog_done(p->catalog);
     p->txn = PGCDC_TRACKER_NO_TXN;
     p->txn_events = 0;
     p->skip_below = 0;
@@ -979,7 +1001,7 @@ static int next_timeout_ms(struct pgcdc_pipeline *p, bool window_full)
     /* A full window is left by a delivery report, which the sink's
      * descriptor announces; anything else is tried again on a timer. */
     if (p->held && !window_full && !(p->registry && pgcdc_registry_busy(p->registry)) &&
-        p->held_retry_us < wake)
+        !pgcdc_catalog_busy(p->catalog) && p->held_retry_us < wake)
         wake = p->held_retry_us;
     /* A sink without a descriptor is served on every pass. */
     if (pgcdc_sink_fd(p->sink) < 0 && pgcdc_sink_in_flight(p->sink) > 0)
@@ -992,26 +1014,29 @@ static int next_timeout_ms(struct pgcdc_pipeline *p, bool window_full)
 }
 
 /* Waits for the replication socket (unless reading is paused), the sink's
- * descriptor, or the next timer. */
+ * descriptor, the sockets of the registry's and
+ * the catalog's pending requests, or the next timer. */
 static int wait_for_work(struct pgcdc_pipeline *p, char *err, size_t errlen)
 {
-    struct pollfd pfd[2 + WAIT_REGISTRY_FDS];
+    struct pollfd pfd[2 + WAIT_REGISTRY_FDS + WAIT_CATALOG_FDS];
     nfds_t n = 1;
     bool window_full = pgcdc_sink_in_flight(p->sink) >= (size_t)p->cfg->max_queue_size;
     int timeout = next_timeout_ms(p, window_full);
-    int rc;
+    int k = 0, rc;
 
     if (p->registry) {
         int rt;
-        int k = pgcdc_registry_pollfds(p->registry, pfd + 2, WAIT_REGISTRY_FDS, &rt);
 
+        k = pgcdc_registry_pollfds(p->registry, pfd + 2, WAIT_REGISTRY_FDS, &rt);
         if (rt >= 0 && rt < timeout)
             timeout = rt;
-        if (k > 0) {
-            /* Keep the registry's sockets right after the first two. */
-            n = 2 + (nfds_t)k;
-        }
+        if (k < 0)
+            k = 0;
     }
+    k += pgcdc_catalog_pollfd(p->catalog, pfd + 2 + k);
+    /* Keep the registry's and the catalog's sockets right after the first two. */
+    if (k > 0)
+        n = 2 + (nfds_t)k;
     if (timeout == 0)
         return 0;
     pfd[0].fd = pgcdc_stream_socket(p->stream);
@@ -1051,11 +1076,12 @@ static int step(struct pgcdc_pipeline *p, char *err, size_t errlen)
             return rc;
         }
     }
+    pgcdc_catalog_perform(p->catalog);
     /* A held message is tried again once what it waits for may be there:
-     * room in the sink's window, the registry's answer. */
+     * room in the sink's window, the registry's or the catalog's answer. */
     if (p->held && !*p->stop &&
         pgcdc_sink_in_flight(p->sink) < (size_t)p->cfg->max_queue_size &&
-        !(p->registry && pgcdc_registry_busy(p->registry))) {
+        !(p->registry && pgcdc_registry_busy(p->registry)) && !pgcdc_catalog_busy(p->catalog)) {
         rc = handle_or_hold(p, &p->held_frame, err, errlen);
         if (rc < 0)
             return rc == -ECONNRESET ? -EPROTO : rc;

@@ -7,6 +7,7 @@
 #ifndef PGCDC_CATALOG_H
 #define PGCDC_CATALOG_H
 
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -77,6 +78,31 @@ int pgcdc_catalog_pk_columns(void *catalog, uint32_t relid, char **names /* OUT 
  */
 int pgcdc_catalog_type_info(void *catalog, uint32_t oid, bool refresh,
                             struct pgcdc_type_info *out /* OUT */, char *err, size_t errlen);
+
+/*
+ * Streaming (on): a lookup above whose answer is not in sends its query and
+ * returns -EINPROGRESS instead of waiting; the caller holds its message and
+ * handles it again once pgcdc_catalog_busy() is false, then calls
+ * pgcdc_catalog_done(). Off (the default, for the start-up queries): every
+ * query waits for its answer, at most connect_timeout_ms (then -ETIMEDOUT,
+ * and the connection is closed) and not after *stop is set (-EINTR).
+ */
+void pgcdc_catalog_set_nonblocking(struct pgcdc_catalog *c, bool on);
+
+/* A query sent by a non-blocking lookup is not answered yet. */
+bool pgcdc_catalog_busy(struct pgcdc_catalog *c);
+
+/* Fills *pfd with the catalog connection's socket while a query is
+ * pending: 1, or 0 when there is nothing to wait for. */
+int pgcdc_catalog_pollfd(struct pgcdc_catalog *c, struct pollfd *pfd /* OUT */);
+
+/* Reads what the server sent for the pending query, without waiting; its
+ * answer (or the connection's failure) is kept for the lookup's retry. */
+void pgcdc_catalog_perform(struct pgcdc_catalog *c);
+
+/* The message whose lookups were answered is handled (or given up): the
+ * answers kept for it are dropped, as is that of a query still pending. */
+void pgcdc_catalog_done(struct pgcdc_catalog *c);
 
 /* Closes the connection (releasing the claim) and frees; sets *cp to NULL.
  * NULL-safe. */

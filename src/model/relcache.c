@@ -479,10 +479,24 @@ static int map_column(struct pgcdc_relcache *rc, struct pgcdc_relcol *col, bool 
     return pgcdc_types_map_info(&ti, col->typmod, unknown_ok, &col->tm, terr, terrlen);
 }
 
-static int fill_columns(struct pgcdc_relcache *rc, struct pgcdc_rel *rel,
-                        const struct pgcdc_msg *msg, bool refresh, char *err, size_t errlen)
+/* Logs the warnings of fill_columns() and frees them. */
+static void flush_warnings(const struct pgcdc_rel *rel, char **warn, bool log)
 {
-    rel->ncols = msg->u.relation.ncols;
+    for (uint16_t i = 0; warn && i < rel->ncols; i++) {
+        if (warn[i] && log)
+            pgcdc_log_warn("table '%s.%s': column '%s': %s", rel->nspname, rel->relname,
+                           rel->cols[i].name, warn[i]);
+        free(warn[i]);
+    }
+    free(warn);
+}
+
+/* Maps the columns of rel; warn[i] gets the reason column i is left out
+ * (malloc'd), when it is. */
+static int map_columns(struct pgcdc_relcache *rc, struct pgcdc_rel *rel,
+                       const struct pgcdc_msg *msg, bool refresh, char **warn, char *err,
+                       size_t errlen)
+{
     rel->cols = calloc(rel->ncols ? rel->ncols : 1, sizeof(*rel->cols));
     if (rel->cols == NULL)
         return -ENOMEM;
@@ -526,9 +540,8 @@ static int fill_columns(struct pgcdc_relcache *rc, struct pgcdc_rel *rel,
         /* A type dropped after the change was made cannot be described any
          * more: the column is left out, as for a type pgcdc does not know. */
         if ((trc == -ENOTSUP || trc == -ENOENT) && !col->key) {
-            if (rel->included)
-                pgcdc_log_warn("table '%s.%s': column '%s': %s", rel->nspname, rel->relname,
-                               col->name, terr);
+            if (rel->included && (warn[i] = strdup(terr)) == NULL)
+                return -ENOMEM;
             col->included = false;
             continue;
         }
@@ -539,6 +552,24 @@ static int fill_columns(struct pgcdc_relcache *rc, struct pgcdc_rel *rel,
         }
     }
     return 0;
+}
+
+/* Fills the columns of rel. The warnings for columns left out are logged
+ * only once every column is mapped: a lookup that has to wait
+ * (-EINPROGRESS) makes the caller try the whole message again. */
+static int fill_columns(struct pgcdc_relcache *rc, struct pgcdc_rel *rel,
+                        const struct pgcdc_msg *msg, bool refresh, char *err, size_t errlen)
+{
+    char **warn;
+    int ret;
+
+    rel->ncols = msg->u.relation.ncols;
+    warn = calloc(rel->ncols ? rel->ncols : 1, sizeof(*warn));
+    if (warn == NULL)
+        return -ENOMEM;
+    ret = map_columns(rc, rel, msg, refresh, warn, err, errlen);
+    flush_warnings(rel, warn, ret == 0);
+    return ret;
 }
 
 int pgcdc_relcache_apply(struct pgcdc_relcache *rc, const struct pgcdc_msg *msg,

@@ -7,6 +7,16 @@
  * named by oid is (pg_type, pg_enum, pg_depend for extensions), cached per
  * oid and read again when the relation cache asks for a refresh.
  *
+ * Once pgcdc streams, the lookups do not wait (pgcdc_catalog_set_nonblocking):
+ * a lookup that needs the server sends its query and returns -EINPROGRESS,
+ * the event loop polls the connection's socket (pgcdc_catalog_pollfd) and
+ * reads the answer (pgcdc_catalog_perform), and the message that asked is
+ * handled again. Answers are kept, by query and parameter, until that
+ * message is done (pgcdc_catalog_done), so the retry finds every answer its
+ * earlier attempts asked for and asks the next question, if any. Before
+ * streaming, queries wait for their answer, but no longer than
+ * connect_timeout_ms and not after a stop request.
+ *
  * The same connection holds the claim on the slot: a session advisory lock
  * keyed by the slot name's hash under a class of pgcdc's own. Publication
  * and slot are set up only once it is held, so a second pgcdc started on
@@ -17,10 +27,12 @@
 #include "pgcdc/catalog.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -31,6 +43,73 @@
  * an application's single-key locks; SQL text, as it is only used there. */
 #define CLAIM_CLASS "1885823844"
 
+/* Longest single wait of a query before streaming, so a stop request is
+ * seen quickly. */
+#define WAIT_SLICE_MS 100
+
+/* The queries, by index. */
+enum query {
+    Q_CLAIM,       /* the slot's advisory lock and who holds the slot */
+    Q_PUB_TABLES,  /* the tables of a publication */
+    Q_USER_TABLES, /* the tables a managed publication could publish */
+    Q_REL_NAME,    /* schema and name of a relation */
+    Q_PK,          /* primary key columns of a relation */
+    Q_TYPE,        /* one pg_type row */
+    Q_LABELS,      /* an enum's labels */
+};
+
+static const char *const query_sql[] = {
+    [Q_CLAIM] =
+        "SELECT pg_catalog.pg_try_advisory_lock(" CLAIM_CLASS ", pg_catalog.hashtext($1)), "
+        "(SELECT pg_catalog.string_agg(l.pid::text, ', ') "
+        "FROM pg_catalog.pg_locks l WHERE l.locktype = 'advisory' "
+        "AND l.database = (SELECT oid FROM pg_catalog.pg_database "
+        "WHERE datname = pg_catalog.current_database()) "
+        "AND l.classid = (" CLAIM_CLASS ")::pg_catalog.oid "
+        "AND l.objid = (pg_catalog.hashtext($1))::pg_catalog.oid "
+        "AND l.objsubid = 2 AND l.granted AND l.pid <> pg_catalog.pg_backend_pid()), "
+        "(SELECT s.active_pid FROM pg_catalog.pg_replication_slots s "
+        "WHERE s.slot_name = $1 AND s.active)",
+    [Q_PUB_TABLES] = "SELECT c.oid, n.nspname, c.relname "
+                     "FROM pg_catalog.pg_publication_tables pt "
+                     "JOIN pg_catalog.pg_namespace n ON n.nspname = pt.schemaname "
+                     "JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid "
+                     "AND c.relname = pt.tablename "
+                     "WHERE pt.pubname = $1 ORDER BY 2, 3",
+    [Q_USER_TABLES] = "SELECT c.oid, n.nspname, c.relname FROM pg_catalog.pg_class c "
+                      "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                      "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
+                      "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+                      "AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 2, 3",
+    [Q_REL_NAME] = "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c "
+                   "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                   "WHERE c.oid = $1::pg_catalog.oid",
+    [Q_PK] = "SELECT a.attname FROM pg_catalog.pg_index i "
+             "JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid "
+             "AND a.attnum = ANY (i.indkey) "
+             "WHERE i.indrelid = $1::oid AND i.indisprimary ORDER BY a.attnum",
+    [Q_TYPE] =
+        "SELECT t.typtype, t.typname, n.nspname, t.typbasetype, t.typtypmod, "
+        "CASE WHEN t.typlen = -1 THEN t.typelem ELSE 0 END, "
+        "COALESCE((SELECT e.extname FROM pg_catalog.pg_depend d "
+        "JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid "
+        "WHERE d.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND d.objid = t.oid "
+        "AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass "
+        "AND d.deptype = 'e' LIMIT 1), '') "
+        "FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace "
+        "WHERE t.oid = $1::pg_catalog.oid",
+    [Q_LABELS] = "SELECT COALESCE(pg_catalog.string_agg(enumlabel, ',' ORDER BY "
+                 "enumsortorder), '') FROM pg_catalog.pg_enum "
+                 "WHERE enumtypid = $1::pg_catalog.oid",
+};
+
+/* The answer to one query of the message being handled. */
+struct answer {
+    enum query q;   /* which query */
+    char param[64]; /* its parameter ("" for none) */
+    PGresult *res;  /* its result; NULL when the connection failed */
+};
+
 /* One described type. */
 struct type_entry {
     struct pgcdc_type_info info; /* labels points at labels below */
@@ -39,13 +118,23 @@ struct type_entry {
 
 struct pgcdc_catalog {
     char *conninfo;                /* as configured */
-    int connect_timeout_ms;        /* limit on connecting, 0 = none */
-    volatile sig_atomic_t *stop;   /* ends a connection attempt */
+    int connect_timeout_ms;        /* limit on connecting and start-up queries, 0 = none */
+    volatile sig_atomic_t *stop;   /* ends a connection attempt or a start-up query */
     PGconn *conn;                  /* opened on first use, NULL before */
     bool claimed;                  /* conn holds the slot's advisory lock */
     struct type_entry *types; /* described types, by oid (linear: there are few) */
     size_t ntypes;            /* entries used */
     size_t captypes;          /* entries allocated */
+    bool nonblocking;         /* streaming: a lookup that must ask returns -EINPROGRESS */
+    bool pending;             /* a query was sent and its answer is not all in */
+    bool flushing;            /* ... and not all of it is sent yet */
+    bool discard;             /* ... and its message is no longer handled */
+    enum query pending_q;     /* the query sent */
+    char pending_param[64];   /* its parameter */
+    PGresult *pending_res;    /* its first result, once in */
+    struct answer *answers;   /* answers for the message being handled */
+    size_t nanswers;          /* entries used */
+    size_t capanswers;        /* entries allocated */
 };
 
 int pgcdc_catalog_new(struct pgcdc_catalog **out, const char *conninfo, int connect_timeout_ms,
@@ -69,19 +158,291 @@ static int catalog_connect(struct pgcdc_catalog *c, char *err, size_t errlen)
 {
     const char *const keys[] = {"dbname", "fallback_application_name", NULL};
     const char *const vals[] = {c->conninfo, "pgcdc-catalog", NULL};
+    int rc;
 
     if (c->conn && PQstatus(c->conn) == CONNECTION_OK)
         return 0;
     PQfinish(c->conn);
     c->conn = NULL;
     c->claimed = false;
-    return pgcdc_pq_connect(&c->conn, keys, vals, c->connect_timeout_ms, c->stop,
-                            "cannot open the catalog connection", NULL, err, errlen);
+    c->pending = false;
+    c->flushing = false;
+    PQclear(c->pending_res);
+    c->pending_res = NULL;
+    rc = pgcdc_pq_connect(&c->conn, keys, vals, c->connect_timeout_ms, c->stop,
+                          "cannot open the catalog connection", NULL, err, errlen);
+    if (rc < 0)
+        return rc;
+    /* Sending a query never waits for the socket either. */
+    if (PQsetnonblocking(c->conn, 1) != 0) {
+        pgcdc_pq_conn_error(c->conn, "cannot make the catalog connection non-blocking", err,
+                            errlen);
+        return -EIO;
+    }
+    return 0;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sends the query; not all of it may be on its way yet (flushing). */
+static int send_query(struct pgcdc_catalog *c, enum query q, const char *param, char *err,
+                      size_t errlen)
+{
+    const char *params[1] = {param};
+    int f;
+
+    if (!PQsendQueryParams(c->conn, query_sql[q], param ? 1 : 0, NULL, param ? params : NULL,
+                           NULL, NULL, 0) ||
+        (f = PQflush(c->conn)) < 0) {
+        pgcdc_pq_conn_error(c->conn, "cannot send a query on the catalog connection", err,
+                            errlen);
+        return pgcdc_pq_result_errno(c->conn, NULL);
+    }
+    c->pending = true;
+    c->flushing = f == 1;
+    c->discard = false;
+    c->pending_q = q;
+    snprintf(c->pending_param, sizeof(c->pending_param), "%s", param ? param : "");
+    c->pending_res = NULL;
+    return 0;
+}
+
+/* Keeps an answer for the message being handled (a NULL res: the
+ * connection failed). */
+static void keep_answer(struct pgcdc_catalog *c, enum query q, const char *param, PGresult *res)
+{
+    if (c->nanswers == c->capanswers) {
+        size_t n = c->capanswers ? c->capanswers * 2 : 8;
+        struct answer *a = realloc(c->answers, n * sizeof(*a));
+
+        if (a == NULL) {
+            /* Asked again on the retry. */
+            PQclear(res);
+            return;
+        }
+        c->answers = a;
+        c->capanswers = n;
+    }
+    c->answers[c->nanswers].q = q;
+    snprintf(c->answers[c->nanswers].param, sizeof(c->answers[0].param), "%s", param);
+    c->answers[c->nanswers].res = res;
+    c->nanswers++;
+}
+
+/* Reads what the server sent for the pending query, without waiting. true
+ * once it is all in (or the connection failed): the answer is then kept
+ * unless its message is gone, and nothing is pending any more. */
+static bool collect(struct pgcdc_catalog *c)
+{
+    bool failed = false;
+
+    if (c->flushing) {
+        int f = PQflush(c->conn);
+
+        failed = f < 0;
+        c->flushing = f == 1;
+    }
+    if (!failed && !PQconsumeInput(c->conn))
+        failed = true;
+    while (!failed && !PQisBusy(c->conn)) {
+        PGresult *r = PQgetResult(c->conn);
+
+        if (r == NULL) {
+            c->pending = false;
+            break;
+        }
+        if (c->pending_res == NULL)
+            c->pending_res = r;
+        else
+            PQclear(r);
+    }
+    if (failed) {
+        PQclear(c->pending_res);
+        c->pending_res = NULL;
+        c->pending = false;
+        c->flushing = false;
+    }
+    if (c->pending)
+        return false;
+    if (c->discard)
+        PQclear(c->pending_res);
+    else
+        keep_answer(c, c->pending_q, c->pending_param, c->pending_res);
+    c->pending_res = NULL;
+    c->discard = false;
+    return true;
+}
+
+/* Waits for the pending query's answer, as long as connecting may take
+ * and no longer than a stop request. */
+static int wait_pending(struct pgcdc_catalog *c, char *err, size_t errlen)
+{
+    int64_t deadline = mono_ms() + c->connect_timeout_ms;
+
+    while (!collect(c)) {
+        struct pollfd pfd = {.fd = PQsocket(c->conn),
+                             .events = (short)(POLLIN | (c->flushing ? POLLOUT : 0))};
+        int slice = WAIT_SLICE_MS;
+
+        if (c->stop && *c->stop) {
+            snprintf(err, errlen, "catalog query: stopped while waiting for the server");
+            return -EINTR;
+        }
+        if (c->connect_timeout_ms > 0) {
+            int64_t left = deadline - mono_ms();
+
+            if (left <= 0) {
+                snprintf(err, errlen,
+                         "catalog query: no answer from the server within %d ms "
+                         "(database.connect.timeout.ms)",
+                         c->connect_timeout_ms);
+                /* Closing is the one way to be sure the query ends; the
+                 * claim goes with it and is taken again on the next try. */
+                PQfinish(c->conn);
+                c->conn = NULL;
+                c->claimed = false;
+                c->pending = false;
+                c->flushing = false;
+                PQclear(c->pending_res);
+                c->pending_res = NULL;
+                return -ETIMEDOUT;
+            }
+            if (left < slice)
+                slice = (int)left;
+        }
+        if (poll(&pfd, 1, slice) < 0 && errno != EINTR) {
+            snprintf(err, errlen, "catalog query: poll failed: %s", strerror(errno));
+            return -errno;
+        }
+    }
+    return 0;
+}
+
+/* Drops the answers kept for a message. */
+static void clear_answers(struct pgcdc_catalog *c)
+{
+    for (size_t i = 0; i < c->nanswers; i++)
+        PQclear(c->answers[i].res);
+    c->nanswers = 0;
+}
+
+/* The kept answer to query q with param, if any. */
+static bool find_answer(struct pgcdc_catalog *c, enum query q, const char *param, PGresult **res)
+{
+    const char *key = param ? param : "";
+
+    for (size_t i = 0; i < c->nanswers; i++) {
+        if (c->answers[i].q == q && strcmp(c->answers[i].param, key) == 0) {
+            *res = c->answers[i].res;
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Runs query q with param (NULL: none) and points *res at its result, which
+ * belongs to the catalog (release it with release()); a NULL *res means the
+ * connection failed (PQresultStatus and pgcdc_pq_result_error handle it).
+ * Non-blocking, a query not yet answered is sent (unless another one is
+ * pending) and -EINPROGRESS returned; otherwise it waits (wait_pending).
+ */
+static int run(struct pgcdc_catalog *c, enum query q, const char *param, PGresult **res,
+               char *err, size_t errlen)
+{
+    int rc;
+
+    *res = NULL;
+    if (c->nonblocking) {
+        /* Answers first: one that says the connection failed is read from
+         * the failed connection, not from a new one. */
+        if (find_answer(c, q, param, res))
+            return 0;
+        if (c->pending && !collect(c))
+            return -EINPROGRESS;
+        if (find_answer(c, q, param, res))
+            return 0;
+        rc = catalog_connect(c, err, errlen);
+        if (rc == 0)
+            rc = send_query(c, q, param, err, errlen);
+        return rc < 0 ? rc : -EINPROGRESS;
+    }
+    rc = catalog_connect(c, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (c->pending) {
+        /* Left by a message that was given up: its answer is not needed. */
+        c->discard = true;
+        rc = wait_pending(c, err, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    clear_answers(c);
+    rc = send_query(c, q, param, err, errlen);
+    if (rc == 0)
+        rc = wait_pending(c, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (c->nanswers == 0) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    *res = c->answers[--c->nanswers].res;
+    return 0;
+}
+
+/* Gives back a result of run(): answers of a non-blocking lookup stay until
+ * pgcdc_catalog_done(). */
+static void release(struct pgcdc_catalog *c, PGresult *res)
+{
+    if (!c->nonblocking)
+        PQclear(res);
+}
+
+void pgcdc_catalog_set_nonblocking(struct pgcdc_catalog *c, bool on)
+{
+    c->nonblocking = on;
+    if (!on)
+        pgcdc_catalog_done(c);
+}
+
+bool pgcdc_catalog_busy(struct pgcdc_catalog *c)
+{
+    return c->pending;
+}
+
+int pgcdc_catalog_pollfd(struct pgcdc_catalog *c, struct pollfd *pfd)
+{
+    if (!c->pending || c->conn == NULL)
+        return 0;
+    pfd->fd = PQsocket(c->conn);
+    pfd->events = (short)(POLLIN | (c->flushing ? POLLOUT : 0));
+    pfd->revents = 0;
+    return 1;
+}
+
+void pgcdc_catalog_perform(struct pgcdc_catalog *c)
+{
+    if (c->pending && c->conn)
+        collect(c);
+}
+
+void pgcdc_catalog_done(struct pgcdc_catalog *c)
+{
+    if (c->nanswers > 0)
+        clear_answers(c);
+    if (c->pending)
+        c->discard = true;
 }
 
 int pgcdc_catalog_claim_slot(struct pgcdc_catalog *c, const char *slot, char *err, size_t errlen)
 {
-    const char *params[1] = {slot};
     PGresult *res;
     int rc;
 
@@ -90,18 +451,9 @@ int pgcdc_catalog_claim_slot(struct pgcdc_catalog *c, const char *slot, char *er
         return rc;
     if (c->claimed)
         return 0;
-    res = PQexecParams(c->conn,
-                       "SELECT pg_catalog.pg_try_advisory_lock(" CLAIM_CLASS ", pg_catalog.hashtext($1)), "
-                       "(SELECT pg_catalog.string_agg(l.pid::text, ', ') "
-                       "FROM pg_catalog.pg_locks l WHERE l.locktype = 'advisory' "
-                       "AND l.database = (SELECT oid FROM pg_catalog.pg_database "
-                       "WHERE datname = pg_catalog.current_database()) "
-                       "AND l.classid = (" CLAIM_CLASS ")::pg_catalog.oid "
-                       "AND l.objid = (pg_catalog.hashtext($1))::pg_catalog.oid "
-                       "AND l.objsubid = 2 AND l.granted AND l.pid <> pg_catalog.pg_backend_pid()), "
-                       "(SELECT s.active_pid FROM pg_catalog.pg_replication_slots s "
-                       "WHERE s.slot_name = $1 AND s.active)",
-                       1, NULL, params, NULL, NULL, 0);
+    rc = run(c, Q_CLAIM, slot, &res, err, errlen);
+    if (rc < 0)
+        return rc;
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         char what[160];
 
@@ -109,7 +461,7 @@ int pgcdc_catalog_claim_slot(struct pgcdc_catalog *c, const char *slot, char *er
                  slot);
         pgcdc_pq_result_error(c->conn, res, what, err, errlen);
         rc = pgcdc_pq_result_errno(c->conn, res);
-        PQclear(res);
+        release(c, res);
         return rc;
     }
     if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
@@ -118,7 +470,7 @@ int pgcdc_catalog_claim_slot(struct pgcdc_catalog *c, const char *slot, char *er
                  "it first, or give this one its own 'slot.name' and 'publication.name'; "
                  "nothing was changed",
                  slot, PQgetisnull(res, 0, 1) ? "unknown" : PQgetvalue(res, 0, 1));
-        PQclear(res);
+        release(c, res);
         return -EBUSY;
     }
     c->claimed = true;
@@ -127,37 +479,35 @@ int pgcdc_catalog_claim_slot(struct pgcdc_catalog *c, const char *slot, char *er
                  "replication slot '%s' is in use by server process %s: stop the client "
                  "streaming from it first; nothing was changed",
                  slot, PQgetvalue(res, 0, 2));
-        PQclear(res);
+        release(c, res);
         return -EBUSY;
     }
-    PQclear(res);
+    release(c, res);
     return 0;
 }
 
 /* Runs a query whose rows are (oid, schema, table) and calls fn on each;
  * what names the list for an error message. */
-static int walk_tables(struct pgcdc_catalog *c, const char *sql, const char *param,
+static int walk_tables(struct pgcdc_catalog *c, enum query q, const char *param,
                        const char *what, pgcdc_catalog_table_fn fn, void *arg, char *err,
                        size_t errlen)
 {
-    const char *params[1] = {param};
     PGresult *res;
     int rc;
 
-    rc = catalog_connect(c, err, errlen);
+    rc = run(c, q, param, &res, err, errlen);
     if (rc < 0)
         return rc;
-    res = PQexecParams(c->conn, sql, param ? 1 : 0, NULL, param ? params : NULL, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         pgcdc_pq_result_error(c->conn, res, what, err, errlen);
         rc = pgcdc_pq_result_errno(c->conn, res);
-        PQclear(res);
+        release(c, res);
         return rc;
     }
     for (int i = 0; i < PQntuples(res) && rc == 0; i++)
         rc = fn(arg, (uint32_t)strtoul(PQgetvalue(res, i, 0), NULL, 10), PQgetvalue(res, i, 1),
                 PQgetvalue(res, i, 2), err, errlen);
-    PQclear(res);
+    release(c, res);
     return rc;
 }
 
@@ -168,25 +518,13 @@ int pgcdc_catalog_publication_tables(void *catalog, const char *pubname,
     char what[160];
 
     snprintf(what, sizeof(what), "cannot list the tables of publication '%s'", pubname);
-    return walk_tables(catalog,
-                       "SELECT c.oid, n.nspname, c.relname "
-                       "FROM pg_catalog.pg_publication_tables pt "
-                       "JOIN pg_catalog.pg_namespace n ON n.nspname = pt.schemaname "
-                       "JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid "
-                       "AND c.relname = pt.tablename "
-                       "WHERE pt.pubname = $1 ORDER BY 2, 3",
-                       pubname, what, fn, arg, err, errlen);
+    return walk_tables(catalog, Q_PUB_TABLES, pubname, what, fn, arg, err, errlen);
 }
 
 int pgcdc_catalog_user_tables(void *catalog, pgcdc_catalog_table_fn fn, void *arg, char *err,
                               size_t errlen)
 {
-    return walk_tables(catalog,
-                       "SELECT c.oid, n.nspname, c.relname FROM pg_catalog.pg_class c "
-                       "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-                       "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
-                       "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-                       "AND n.nspname NOT LIKE 'pg\\_%' ORDER BY 2, 3",
+    return walk_tables(catalog, Q_USER_TABLES,
                        NULL, "cannot list the database's tables", fn, arg, err, errlen);
 }
 
@@ -195,19 +533,13 @@ int pgcdc_catalog_rel_name(void *catalog, uint32_t relid, char *nspname, size_t 
 {
     struct pgcdc_catalog *c = catalog;
     char oid[16];
-    const char *params[1] = {oid};
     PGresult *res;
     int rc;
 
-    rc = catalog_connect(c, err, errlen);
+    snprintf(oid, sizeof(oid), "%u", relid);
+    rc = run(c, Q_REL_NAME, oid, &res, err, errlen);
     if (rc < 0)
         return rc;
-    snprintf(oid, sizeof(oid), "%u", relid);
-    res = PQexecParams(c->conn,
-                       "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c "
-                       "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-                       "WHERE c.oid = $1::pg_catalog.oid",
-                       1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         char what[80];
 
@@ -217,16 +549,16 @@ int pgcdc_catalog_rel_name(void *catalog, uint32_t relid, char *nspname, size_t 
         /* -ENOENT means "no such relation" to the caller, not a lost object. */
         if (rc == -ENOENT)
             rc = -EIO;
-        PQclear(res);
+        release(c, res);
         return rc;
     }
     if (PQntuples(res) != 1) {
-        PQclear(res);
+        release(c, res);
         return -ENOENT;
     }
     snprintf(nspname, nsplen, "%s", PQgetvalue(res, 0, 0));
     snprintf(relname, rellen, "%s", PQgetvalue(res, 0, 1));
-    PQclear(res);
+    release(c, res);
     return 0;
 }
 
@@ -235,27 +567,20 @@ int pgcdc_catalog_pk_columns(void *catalog, uint32_t relid, char **names, int ma
 {
     struct pgcdc_catalog *c = catalog;
     char oid[16];
-    const char *params[1] = {oid};
     PGresult *res;
     int n, rc;
 
-    rc = catalog_connect(c, err, errlen);
+    snprintf(oid, sizeof(oid), "%u", relid);
+    rc = run(c, Q_PK, oid, &res, err, errlen);
     if (rc < 0)
         return rc;
-    snprintf(oid, sizeof(oid), "%u", relid);
-    res = PQexecParams(c->conn,
-                       "SELECT a.attname FROM pg_catalog.pg_index i "
-                       "JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid "
-                       "AND a.attnum = ANY (i.indkey) "
-                       "WHERE i.indrelid = $1::oid AND i.indisprimary ORDER BY a.attnum",
-                       1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         char what[96];
 
         snprintf(what, sizeof(what), "cannot read the primary key of relation %u", relid);
         pgcdc_pq_result_error(c->conn, res, what, err, errlen);
         rc = pgcdc_pq_result_errno(c->conn, res);
-        PQclear(res);
+        release(c, res);
         return rc;
     }
     n = PQntuples(res);
@@ -266,11 +591,11 @@ int pgcdc_catalog_pk_columns(void *catalog, uint32_t relid, char **names, int ma
         if (names[i] == NULL) {
             while (i-- > 0)
                 free(names[i]);
-            PQclear(res);
+            release(c, res);
             return -ENOMEM;
         }
     }
-    PQclear(res);
+    release(c, res);
     return n;
 }
 
@@ -294,25 +619,15 @@ static int query_type(struct pgcdc_catalog *c, uint32_t oid, struct type_row *ro
                       size_t errlen)
 {
     char text[16];
-    const char *params[1] = {text};
     PGresult *res;
+    int rc;
 
     snprintf(text, sizeof(text), "%u", oid);
-    res = PQexecParams(
-        c->conn,
-        "SELECT t.typtype, t.typname, n.nspname, t.typbasetype, t.typtypmod, "
-        "CASE WHEN t.typlen = -1 THEN t.typelem ELSE 0 END, "
-        "COALESCE((SELECT e.extname FROM pg_catalog.pg_depend d "
-        "JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid "
-        "WHERE d.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND d.objid = t.oid "
-        "AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass "
-        "AND d.deptype = 'e' LIMIT 1), '') "
-        "FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace "
-        "WHERE t.oid = $1::pg_catalog.oid",
-        1, NULL, params, NULL, NULL, 0);
+    rc = run(c, Q_TYPE, text, &res, err, errlen);
+    if (rc < 0)
+        return rc;
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        int rc = -EIO;
-
+        rc = -EIO;
         if (PQresultStatus(res) == PGRES_TUPLES_OK) {
             /* Dropped since the change being decoded was made: the stream
              * is behind the catalog. */
@@ -327,7 +642,7 @@ static int query_type(struct pgcdc_catalog *c, uint32_t oid, struct type_row *ro
             pgcdc_pq_result_error(c->conn, res, what, err, errlen);
             rc = pgcdc_pq_result_errno(c->conn, res);
         }
-        PQclear(res);
+        release(c, res);
         return rc;
     }
     row->typtype = PQgetvalue(res, 0, 0)[0];
@@ -337,7 +652,7 @@ static int query_type(struct pgcdc_catalog *c, uint32_t oid, struct type_row *ro
     row->typtypmod = (int32_t)strtol(PQgetvalue(res, 0, 4), NULL, 10);
     row->elem = (uint32_t)strtoul(PQgetvalue(res, 0, 5), NULL, 10);
     copy_field(row->extension, sizeof(row->extension), PQgetvalue(res, 0, 6));
-    PQclear(res);
+    release(c, res);
     return 0;
 }
 
@@ -345,26 +660,25 @@ static int query_type(struct pgcdc_catalog *c, uint32_t oid, struct type_row *ro
 static int query_labels(struct pgcdc_catalog *c, uint32_t oid, char **out, char *err, size_t errlen)
 {
     char text[16];
-    const char *params[1] = {text};
     PGresult *res;
+    int rc;
 
     snprintf(text, sizeof(text), "%u", oid);
-    res = PQexecParams(c->conn,
-                       "SELECT COALESCE(pg_catalog.string_agg(enumlabel, ',' ORDER BY "
-                       "enumsortorder), '') FROM pg_catalog.pg_enum "
-                       "WHERE enumtypid = $1::pg_catalog.oid",
-                       1, NULL, params, NULL, NULL, 0);
+    rc = run(c, Q_LABELS, text, &res, err, errlen);
+    if (rc < 0)
+        return rc;
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         char what[80];
-        int rc = pgcdc_pq_result_errno(c->conn, res);
+
+        rc = pgcdc_pq_result_errno(c->conn, res);
 
         snprintf(what, sizeof(what), "cannot read the labels of enum type %u", oid);
         pgcdc_pq_result_error(c->conn, res, what, err, errlen);
-        PQclear(res);
+        release(c, res);
         return rc;
     }
     *out = strdup(PQgetvalue(res, 0, 0));
-    PQclear(res);
+    release(c, res);
     if (*out == NULL) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
@@ -442,9 +756,6 @@ int pgcdc_catalog_type_info(void *catalog, uint32_t oid, bool refresh, struct pg
         *out = slot->info;
         return 0;
     }
-    rc = catalog_connect(c, err, errlen);
-    if (rc < 0)
-        return rc;
     rc = describe_type(c, oid, &fresh, err, errlen);
     if (rc < 0)
         return rc;
@@ -477,6 +788,9 @@ void pgcdc_catalog_free(struct pgcdc_catalog **cp)
     for (size_t i = 0; i < (*cp)->ntypes; i++)
         free((*cp)->types[i].labels);
     free((*cp)->types);
+    clear_answers(*cp);
+    free((*cp)->answers);
+    PQclear((*cp)->pending_res);
     PQfinish((*cp)->conn);
     free((*cp)->conninfo);
     free(*cp);

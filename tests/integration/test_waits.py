@@ -1,14 +1,16 @@
 """The loop is the only place pgcdc waits: a schema registry that hangs
 (stopped with SIGSTOP) for longer than the server's wal_sender_timeout costs
 neither the replication connection nor a prompt stop, and every event
-arrives once the registry answers again."""
+arrives once the registry answers again. The same holds for the server
+process that answers pgcdc's catalog queries."""
 import os
 import signal
 import time
+import uuid
 
 import pytest
 
-from conftest import sql
+from conftest import by_topic, sql
 from kafka_util import BOOTSTRAP, REGISTRY, consume
 
 WAL_SENDER_TIMEOUT_S = 3
@@ -112,3 +114,84 @@ def test_hung_registry_keeps_the_connection_and_a_prompt_stop(db, pgcdc, table,
     p.start()
     recs = consume(f"{p.name}.public.{c}", 3, timeout=90)
     assert sorted(r["key"]["id"] for r in recs) == [1, 2, 3]
+
+
+def catalog_backend_pid(db, slot):
+    """The server process of pgcdc's catalog connection: the one holding the
+    slot's claim (an advisory lock keyed by the slot name's hash)."""
+    rows = sql(db, "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+               "AND classid = 1885823844 AND objid = hashtext(%s)::oid", slot)
+    assert len(rows) == 1, rows
+    return rows[0][0]
+
+
+@pytest.fixture
+def hung_catalog(db):
+    """Calls hang(slot) to stop the server process that answers pgcdc's
+    catalog queries, as a server process stuck on I/O or a lock would; it is
+    always continued."""
+    stopped = []
+
+    def hang(slot):
+        pid = catalog_backend_pid(db, slot)
+        os.kill(pid, signal.SIGSTOP)
+        stopped.append(pid)
+
+    def resume():
+        while stopped:
+            os.kill(stopped.pop(), signal.SIGCONT)
+
+    hang.resume = resume
+    yield hang
+    resume()
+
+
+@pytest.fixture
+def mood(db):
+    name = "mood_" + uuid.uuid4().hex[:8]
+    sql(db, f"CREATE TYPE {name} AS ENUM ('sad', 'ok', 'happy')")
+    yield name
+    sql(db, f"DROP TYPE IF EXISTS {name} CASCADE")
+
+
+def test_hung_catalog_query_keeps_the_connection_and_a_prompt_stop(db, pgcdc, table, mood,
+                                                                   short_wal_sender_timeout,
+                                                                   hung_catalog):
+    a = table("id int PRIMARY KEY")
+    # Columns of a user-defined type, and a replica identity that does not
+    # name the key: the Relation messages of these tables need the catalog.
+    b = table(f"id int PRIMARY KEY, m {mood}")
+    c = table(f"id int PRIMARY KEY, m {mood}")
+    sql(db, f"ALTER TABLE {c} REPLICA IDENTITY FULL")
+    p = pgcdc(table_include_list=f"public\\.({a}|{b}|{c})").start()
+    sql(db, f"INSERT INTO {a} VALUES (1)")
+    p.events(1)
+    pid = walsender_pid(db, p.name)
+    assert pid
+
+    hung_catalog(p.name)
+    sql(db, f"INSERT INTO {b} SELECT g, 'happy' FROM generate_series(1, 5) g")
+    hold_past_the_timeout(db, p, pid)
+    assert not by_topic(p.lines(), f"{p.name}.public.{b}")
+    hung_catalog.resume()
+    ev = by_topic(p.events(6), f"{p.name}.public.{b}")
+    assert sorted(e["key"]["id"] for e in ev) == [1, 2, 3, 4, 5]
+    assert {e["value"]["after"]["m"] for e in ev} == {"happy"}
+    assert walsender_pid(db, p.name) == pid
+
+    # Hung again: a stop is honoured at once, and nothing is lost.
+    hung_catalog(p.name)
+    sql(db, f"INSERT INTO {c} SELECT g, 'sad' FROM generate_series(1, 3) g")
+    hold_past_the_timeout(db, p, pid)
+    t0 = time.monotonic()
+    p.proc.send_signal(signal.SIGTERM)
+    rc = p.proc.wait(30)
+    took = time.monotonic() - t0
+    p.proc = None
+    assert rc == 0, p.stderr()[-3000:]
+    assert took < 1.5, f"SIGTERM took {took:.1f} s during a catalog query that hangs"
+    hung_catalog.resume()
+    p.start()
+    ev = by_topic(p.events(9), f"{p.name}.public.{c}")
+    assert sorted(e["key"]["id"] for e in ev) == [1, 2, 3]
+    assert {e["value"]["after"]["m"] for e in ev} == {"sad"}
