@@ -32,18 +32,20 @@
  * are delivered (tracker.h): after a stop in the middle of a large
  * transaction, the restart drops exactly those and sends the rest.
  *
- * A lost connection is retried with exponential backoff: first everything
- * produced is delivered, then a fresh tracker starts from the safe LSN and
- * the delivered part of an interrupted transaction, which the server sends
+ * A lost connection is retried with exponential backoff, a timer of the
+ * loop: meanwhile the sink is served, so delivery reports keep moving the
+ * tracker and the stored position. Once everything produced is delivered
+ * and the backoff is over, a fresh tracker starts from the safe LSN and the
+ * delivered part of an interrupted transaction, which the server sends
  * again whole.
  *
  * What still waits outside the loop happens before streaming, bounded and
- * ended by a stop request: connecting (database.connect.timeout.ms), and
+ * ended by a stop request: connecting (database.connect.timeout.ms; also
+ * each attempt to reconnect, during which the sink is not served), and
  * the catalog's start-up queries (the slot claim, the table lists; bounded
  * by the same timeout). The start-up commands on the replication connection
  * itself (IDENTIFY_SYSTEM, the publication's DDL, CREATE_REPLICATION_SLOT,
- * START_REPLICATION) wait for the server's answer. So does the backoff
- * before a reconnection (in slices, ended by a stop request).
+ * START_REPLICATION) wait for the server's answer.
  */
 #include "pgcdc/pipeline.h"
 
@@ -156,6 +158,9 @@ struct pgcdc_pipeline {
     struct pgcdc_frame held_frame;   /* the held XLogData, pointing into the stream's buffer */
     int64_t held_retry_us;           /* monotonic time to try the held message again */
     uint64_t events;                 /* events produced in this run */
+    bool reconnecting;               /* the connection was lost: deliver, then connect again */
+    int64_t reconnect_us;            /* monotonic time of the next connection attempt */
+    int backoff_ms;                  /* wait before the next connection attempt */
 };
 
 static int64_t mono_us(void)
@@ -985,7 +990,7 @@ static int restart_tracker(struct pgcdc_pipeline *p, char *err, size_t errlen)
 
 /* Milliseconds until the loop has something to do on a timer: the next
  * status update, the next store write when the position moved, the next try
- * of a held message; at most WAIT_MAX_MS. */
+ * of a held message, the next connection attempt; at most WAIT_MAX_MS. */
 static int next_timeout_ms(struct pgcdc_pipeline *p, bool window_full)
 {
     int64_t now = mono_us();
@@ -1003,6 +1008,8 @@ static int next_timeout_ms(struct pgcdc_pipeline *p, bool window_full)
     if (p->held && !window_full && !(p->registry && pgcdc_registry_busy(p->registry)) &&
         !pgcdc_catalog_busy(p->catalog) && p->held_retry_us < wake)
         wake = p->held_retry_us;
+    if (p->reconnecting && p->reconnect_us < wake)
+        wake = p->reconnect_us;
     /* A sink without a descriptor is served on every pass. */
     if (pgcdc_sink_fd(p->sink) < 0 && pgcdc_sink_in_flight(p->sink) > 0)
         wake = now;
@@ -1013,8 +1020,8 @@ static int next_timeout_ms(struct pgcdc_pipeline *p, bool window_full)
     return wake <= now ? 0 : (int)((wake - now + 999) / 1000);
 }
 
-/* Waits for the replication socket (unless reading is paused), the sink's
- * descriptor, the sockets of the registry's and
+/* Waits for the replication socket (unless reading is paused, or there is
+ * no connection), the sink's descriptor, the sockets of the registry's and
  * the catalog's pending requests, or the next timer. */
 static int wait_for_work(struct pgcdc_pipeline *p, char *err, size_t errlen)
 {
@@ -1039,17 +1046,20 @@ static int wait_for_work(struct pgcdc_pipeline *p, char *err, size_t errlen)
         n = 2 + (nfds_t)k;
     if (timeout == 0)
         return 0;
-    pfd[0].fd = pgcdc_stream_socket(p->stream);
+    pfd[0].fd = -1;
     pfd[0].events = 0;
-    /* Backpressure or a held message: leave the socket alone; the status
-     * timer keeps the server from timing us out meanwhile. */
-    if (!p->held && !window_full)
-        pfd[0].events |= POLLIN;
-    rc = pgcdc_stream_flush_output(p->stream, err, errlen);
-    if (rc < 0)
-        return rc;
-    if (rc > 0)
-        pfd[0].events |= POLLOUT;
+    if (p->stream) {
+        pfd[0].fd = pgcdc_stream_socket(p->stream);
+        /* Backpressure or a held message: leave the socket alone; the
+         * status timer keeps the server from timing us out meanwhile. */
+        if (!p->held && !window_full)
+            pfd[0].events |= POLLIN;
+        rc = pgcdc_stream_flush_output(p->stream, err, errlen);
+        if (rc < 0)
+            return rc;
+        if (rc > 0)
+            pfd[0].events |= POLLOUT;
+    }
     pfd[1].fd = pgcdc_sink_fd(p->sink);
     pfd[1].events = POLLIN;
     if (n == 1 && pfd[1].fd >= 0)
@@ -1079,14 +1089,14 @@ static int step(struct pgcdc_pipeline *p, char *err, size_t errlen)
     pgcdc_catalog_perform(p->catalog);
     /* A held message is tried again once what it waits for may be there:
      * room in the sink's window, the registry's or the catalog's answer. */
-    if (p->held && !*p->stop &&
+    if (p->held && p->stream && !*p->stop &&
         pgcdc_sink_in_flight(p->sink) < (size_t)p->cfg->max_queue_size &&
         !(p->registry && pgcdc_registry_busy(p->registry)) && !pgcdc_catalog_busy(p->catalog)) {
         rc = handle_or_hold(p, &p->held_frame, err, errlen);
         if (rc < 0)
             return rc == -ECONNRESET ? -EPROTO : rc;
     }
-    while (!p->held && n < READ_BATCH &&
+    while (p->stream && !p->held && n < READ_BATCH &&
            pgcdc_sink_in_flight(p->sink) < (size_t)p->cfg->max_queue_size && !*p->stop) {
         rc = pgcdc_stream_read(p->stream, &buf, &len, err, errlen);
         if (rc == 0)
@@ -1169,12 +1179,63 @@ static void sleep_ms_unless_stopped(struct pgcdc_pipeline *p, int ms)
     }
 }
 
+/*
+ * While the connection is lost, called on every pass of the loop, which
+ * meanwhile serves the sink: once everything produced is reported and the
+ * backoff is over, starts a fresh tracker from the safe LSN, confirms it and
+ * connects again. A failure worth a retry doubles the backoff (up to its
+ * maximum) and waits again; any other is returned.
+ */
+static int try_reconnect(struct pgcdc_pipeline *p, char *err, size_t errlen)
+{
+    char serr[512];
+    int rc;
+
+    if (mono_us() < p->reconnect_us || pgcdc_sink_in_flight(p->sink) > 0)
+        return 0;
+    /* What was delivered moves the position before the tracker restarts. */
+    rc = pgcdc_sink_poll(p->sink, 0, err, errlen);
+    if (rc < 0)
+        return rc == -ECONNRESET ? -EIO : rc;
+    if (p->broken) {
+        snprintf(err, errlen, "%s", p->broken_err);
+        return -EPROTO;
+    }
+    if (p->delivery_failed) {
+        snprintf(err, errlen, "%s", p->delivery_err);
+        return -EIO;
+    }
+    rc = restart_tracker(p, err, errlen);
+    if (rc == 0)
+        rc = send_status(p, true, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = connect_and_start(p, false, serr, sizeof(serr));
+    if (rc == 0) {
+        p->reconnecting = false;
+        return 0;
+    }
+    pgcdc_stream_free(&p->stream);
+    if (rc == -EINTR && *p->stop)
+        return 0;
+    if (!retryable(rc)) {
+        snprintf(err, errlen, "%s", serr);
+        return rc;
+    }
+    p->backoff_ms = p->backoff_ms * 2 > p->cfg->reconnect_backoff_max_ms
+                        ? p->cfg->reconnect_backoff_max_ms
+                        : p->backoff_ms * 2;
+    pgcdc_log_warn("%s; retrying in %d ms", serr, p->backoff_ms);
+    p->reconnect_us = mono_us() + (int64_t)p->backoff_ms * 1000;
+    return 0;
+}
+
 int pgcdc_pipeline_run(struct pgcdc_pipeline *p, char *err, size_t errlen)
 {
     struct pgcdc_position pos;
     char a[PGCDC_LSN_BUFLEN];
     bool found;
-    int rc, backoff = p->cfg->reconnect_backoff_initial_ms;
+    int rc;
 
     rc = pgcdc_store_load(p->store, &pos, &found, err, errlen);
     if (rc < 0)
@@ -1220,54 +1281,36 @@ int pgcdc_pipeline_run(struct pgcdc_pipeline *p, char *err, size_t errlen)
     if (rc < 0)
         goto out;
 
+    p->backoff_ms = p->cfg->reconnect_backoff_initial_ms;
     while (!*p->stop) {
-        char serr[512];
-
         if (p->hup && *p->hup) {
             *p->hup = 0;
             pgcdc_log_info("SIGHUP ignored: pgcdc logs to stderr and reads its configuration "
                            "only at start (restart it to apply changes)");
         }
+        if (p->reconnecting) {
+            rc = try_reconnect(p, err, errlen);
+            if (rc < 0)
+                goto out;
+        }
         rc = step(p, err, errlen);
         if ((rc == -EINTR || rc == -ECANCELED) && *p->stop)
             break;
         if (rc == 0) {
-            backoff = p->cfg->reconnect_backoff_initial_ms;
+            if (p->stream)
+                p->backoff_ms = p->cfg->reconnect_backoff_initial_ms;
             continue;
         }
         if (rc == -ENOENT)
             explain(p, rc, err, errlen);
-        if (rc != -ECONNRESET)
+        if (rc != -ECONNRESET || p->stream == NULL)
             goto out;
-        /* The connection dropped: deliver what we have, then reconnect. */
+        /* The connection dropped: the loop goes on serving the sink, and
+         * connects again once all is delivered and the backoff is over. */
         pgcdc_log_warn("%s; reconnecting", err);
         pgcdc_stream_free(&p->stream);
-        rc = settle(p, -1, err, errlen);
-        if (rc < 0)
-            goto out;
-        rc = restart_tracker(p, err, errlen);
-        if (rc < 0)
-            goto out;
-        rc = send_status(p, true, err, errlen);
-        if (rc < 0)
-            goto out;
-        for (;;) {
-            sleep_ms_unless_stopped(p, backoff);
-            if (*p->stop)
-                break;
-            rc = connect_and_start(p, false, serr, sizeof(serr));
-            if (rc == 0)
-                break;
-            pgcdc_stream_free(&p->stream);
-            if (!retryable(rc)) {
-                snprintf(err, errlen, "%s", serr);
-                goto out;
-            }
-            pgcdc_log_warn("%s; retrying in %d ms", serr, backoff);
-            backoff = backoff * 2 > p->cfg->reconnect_backoff_max_ms
-                          ? p->cfg->reconnect_backoff_max_ms
-                          : backoff * 2;
-        }
+        p->reconnecting = true;
+        p->reconnect_us = mono_us() + (int64_t)p->backoff_ms * 1000;
     }
     rc = 0;
 

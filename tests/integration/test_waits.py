@@ -195,3 +195,28 @@ def test_hung_catalog_query_keeps_the_connection_and_a_prompt_stop(db, pgcdc, ta
     ev = by_topic(p.events(9), f"{p.name}.public.{c}")
     assert sorted(e["key"]["id"] for e in ev) == [1, 2, 3]
     assert {e["value"]["after"]["m"] for e in ev} == {"sad"}
+
+
+def test_stop_during_the_reconnect_backoff_is_prompt(db, pgcdc, table):
+    t = table("id int PRIMARY KEY")
+    # The backoff is a timer of the loop: a long one does not delay a stop.
+    p = pgcdc(table_include_list=f"public\\.{t}", reconnect_backoff_initial_ms="60000",
+              reconnect_backoff_max_ms="60000").start()
+    sql(db, f"INSERT INTO {t} VALUES (1)")
+    p.events(1)
+    killed = sql(db, "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
+                 "WHERE slot_name = %s AND active_pid IS NOT NULL", p.name)
+    assert killed == [(True,)]
+    p.wait_log("reconnecting")
+    sql(db, f"INSERT INTO {t} VALUES (2)")
+    t0 = time.monotonic()
+    p.proc.send_signal(signal.SIGTERM)
+    rc = p.proc.wait(30)
+    took = time.monotonic() - t0
+    p.proc = None
+    assert rc == 0, p.stderr()[-3000:]
+    assert took < 1.5, f"SIGTERM took {took:.1f} s during the reconnect backoff"
+    assert p.stderr().count("streaming from slot") == 1
+    p.cfg["reconnect.backoff.initial.ms"] = "100"
+    p.start()
+    assert sorted(e["key"]["id"] for e in p.events(2)) == [1, 2]
