@@ -238,6 +238,12 @@ def test_sigterm_restart_emits_nothing_twice(db, pgcdc, table):
     ids = [e["key"]["id"] for e in p.lines()]
     assert ids == list(range(80))
     assert p.stop() == 0
+    # The server ends the walsender once it sees the connection close, which
+    # may come a moment after pgcdc has exited.
+    deadline = time.time() + 30
+    while time.time() < deadline and sql(db, "SELECT active FROM pg_replication_slots "
+                                         "WHERE slot_name = %s", p.name)[0][0]:
+        time.sleep(0.05)
     # The slot was told everything: nothing is pending for it.
     pending = sql(db, "SELECT count(*) FROM pg_logical_slot_peek_binary_changes(%s, NULL, NULL, "
                   "'proto_version', '1', 'publication_names', %s)", p.name, p.name)
