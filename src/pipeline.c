@@ -994,8 +994,10 @@ static int restart_tracker(struct pgcdc_pipeline *p, char *err, size_t errlen)
 static int next_timeout_ms(struct pgcdc_pipeline *p, bool window_full)
 {
     int64_t now = mono_us();
-    int64_t wake = p->last_status_us + (int64_t)p->cfg->status_interval_ms * 1000;
     int64_t cap = now + (int64_t)WAIT_MAX_MS * 1000;
+    /* Without a connection there is no status to send. */
+    int64_t wake = p->stream ? p->last_status_us + (int64_t)p->cfg->status_interval_ms * 1000
+                             : cap;
 
     if (pgcdc_tracker_safe_lsn(p->tracker) > p->persisted) {
         int64_t t = p->last_persist_us + (int64_t)p->cfg->offset_flush_interval_ms * 1000;
@@ -1309,6 +1311,11 @@ int pgcdc_pipeline_run(struct pgcdc_pipeline *p, char *err, size_t errlen)
          * connects again once all is delivered and the backoff is over. */
         pgcdc_log_warn("%s; reconnecting", err);
         pgcdc_stream_free(&p->stream);
+        /* A held message pointed into the stream's buffer; the server sends
+         * it again (restart_tracker() drops its delivered part). */
+        p->held = false;
+        pgcdc_catalog_done(p->catalog);
+        p->reply_requested = false;
         p->reconnecting = true;
         p->reconnect_us = mono_us() + (int64_t)p->backoff_ms * 1000;
     }

@@ -317,8 +317,10 @@ static int wait_pending(struct pgcdc_catalog *c, char *err, size_t errlen)
                 slice = (int)left;
         }
         if (poll(&pfd, 1, slice) < 0 && errno != EINTR) {
-            snprintf(err, errlen, "catalog query: poll failed: %s", strerror(errno));
-            return -errno;
+            int e = errno;
+
+            snprintf(err, errlen, "catalog query: poll failed: %s", strerror(e));
+            return -e;
         }
     }
     return 0;

@@ -220,3 +220,35 @@ def test_stop_during_the_reconnect_backoff_is_prompt(db, pgcdc, table):
     p.cfg["reconnect.backoff.initial.ms"] = "100"
     p.start()
     assert sorted(e["key"]["id"] for e in p.events(2)) == [1, 2]
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_connection_lost_while_a_message_is_held_waits_idle(db, pgcdc, table, mood,
+                                                            hung_catalog):
+    t = table(f"id int PRIMARY KEY, m {mood}")
+    p = pgcdc(table_include_list=f"public\\.{t}", reconnect_backoff_initial_ms="4000",
+              reconnect_backoff_max_ms="4000").start()
+    # The Relation message waits for the catalog, then the connection goes.
+    hung_catalog(p.name)
+    sql(db, f"INSERT INTO {t} VALUES (1, 'ok')")
+    killed = sql(db, "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots "
+                 "WHERE slot_name = %s AND active_pid IS NOT NULL", p.name)
+    assert killed == [(True,)]
+    p.wait_log("reconnecting")
+    # The backoff is waited out idle, not by spinning over the lost message.
+    before = cpu_seconds(p.proc.pid)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 2:
+        assert p.stderr().count("streaming from slot") == 1, p.stderr()[-3000:]
+        time.sleep(0.1)
+    used = cpu_seconds(p.proc.pid) - before
+    assert used < 0.3, f"pgcdc used {used:.2f} s of CPU in 2 s of reconnect backoff"
+    hung_catalog.resume()
+    p.wait_log("streaming from slot", count=2)
+    ev = p.events(1)
+    assert [(e["key"]["id"], e["value"]["after"]["m"]) for e in ev] == [(1, "ok")]
