@@ -44,8 +44,9 @@
  * each attempt to reconnect, during which the sink is not served), and
  * the catalog's start-up queries (the slot claim, the table lists; bounded
  * by the same timeout). The start-up commands on the replication connection
- * itself (IDENTIFY_SYSTEM, the publication's DDL, CREATE_REPLICATION_SLOT,
- * START_REPLICATION) wait for the server's answer.
+ * itself (IDENTIFY_SYSTEM, the publication's DDL, CREATE_REPLICATION_SLOT)
+ * wait for the server's answer as long as it takes, which may be long (a
+ * lock on a table, running transactions), but not past a stop request.
  */
 #include "pgcdc/pipeline.h"
 

@@ -46,7 +46,9 @@ int pgcdc_stream_check_wal_level(const char *wal_level, char *err, size_t errlen
 /* Server facts gathered by connect. */
 const struct pgcdc_server_info *pgcdc_stream_server(const struct pgcdc_stream *s);
 
-/* Runs one SQL statement that returns no rows or rows that are ignored. */
+/* Runs one SQL statement that returns no rows or rows that are ignored.
+ * This and pgcdc_stream_query() wait for the server as long as it takes,
+ * but return -EINTR once the stop flag given to connect is set. */
 int pgcdc_stream_exec(struct pgcdc_stream *s, const char *sql, char *err, size_t errlen);
 
 /* Runs one SQL query; returns the libpq result (PGresult *, as void * to keep

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,12 @@ struct pgcdc_stream {
     struct pgcdc_server_info info; /* what connect learned */
     char *copybuf;                 /* last CopyData from PQgetCopyData, freed on next read */
     bool streaming;                /* inside CopyBoth */
+    volatile sig_atomic_t *stop;   /* ends the wait for a command's answer, or NULL */
 };
+
+/* Longest single wait for a command's answer, so a stop request is seen
+ * quickly. */
+#define QUERY_SLICE_MS 100
 
 int64_t pgcdc_stream_now_pg(void)
 {
@@ -42,11 +48,63 @@ int64_t pgcdc_stream_now_pg(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 - PGCDC_PG_EPOCH_UNIX_US;
 }
 
+/*
+ * PQexec that a stop request ends: a command may wait long for the server
+ * (creating a slot waits for running transactions, the publication's DDL for
+ * a lock on a table). NULL with *stopped set when stopped; the connection is
+ * then closed with the stream.
+ */
+static PGresult *exec_unless_stopped(struct pgcdc_stream *s, const char *sql, bool *stopped)
+{
+    PGresult *last = NULL;
+
+    *stopped = false;
+    if (!PQsendQuery(s->conn, sql))
+        return NULL;
+    for (;;) {
+        PGresult *r;
+        ExecStatusType st;
+
+        while (PQisBusy(s->conn)) {
+            struct pollfd pfd = {.fd = PQsocket(s->conn), .events = POLLIN};
+
+            if (s->stop && *s->stop) {
+                *stopped = true;
+                PQclear(last);
+                return NULL;
+            }
+            if ((poll(&pfd, 1, QUERY_SLICE_MS) < 0 && errno != EINTR) ||
+                !PQconsumeInput(s->conn))
+                break; /* PQgetResult reports it */
+        }
+        r = PQgetResult(s->conn);
+        if (r == NULL)
+            return last;
+        st = PQresultStatus(r);
+        /* As PQexec: the last result, but an error wins. */
+        if (last && PQresultStatus(last) == PGRES_FATAL_ERROR) {
+            PQclear(r);
+        } else {
+            PQclear(last);
+            last = r;
+        }
+        if (st == PGRES_COPY_BOTH || st == PGRES_COPY_IN || st == PGRES_COPY_OUT ||
+            PQstatus(s->conn) == CONNECTION_BAD)
+            return last;
+    }
+}
+
 int pgcdc_stream_query(struct pgcdc_stream *s, const char *sql, void **res, char *err,
                        size_t errlen)
 {
-    PGresult *r = PQexec(s->conn, sql);
+    bool stopped;
+    PGresult *r = exec_unless_stopped(s, sql, &stopped);
     ExecStatusType st = PQresultStatus(r);
+
+    if (stopped) {
+        snprintf(err, errlen, "stopped while waiting for PostgreSQL to answer a command");
+        return -EINTR;
+    }
 
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
         int rc = pgcdc_pq_result_errno(s->conn, r);
@@ -205,6 +263,7 @@ int pgcdc_stream_connect(struct pgcdc_stream **out, const char *conninfo, int ti
     s = calloc(1, sizeof(*s));
     if (s == NULL)
         return -ENOMEM;
+    s->stop = stop;
     /* expand_dbname: conninfo (key=value or URI) fills the other keys; the
      * replication key after it always wins. */
     rc = pgcdc_pq_connect(&s->conn, keys, vals, timeout_ms, stop, "cannot connect to PostgreSQL",

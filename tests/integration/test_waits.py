@@ -8,9 +8,10 @@ import signal
 import time
 import uuid
 
+import psycopg
 import pytest
 
-from conftest import by_topic, sql
+from conftest import by_topic, dsn, sql
 from kafka_util import BOOTSTRAP, REGISTRY, consume
 
 WAL_SENDER_TIMEOUT_S = 3
@@ -252,3 +253,30 @@ def test_connection_lost_while_a_message_is_held_waits_idle(db, pgcdc, table, mo
     p.wait_log("streaming from slot", count=2)
     ev = p.events(1)
     assert [(e["key"]["id"], e["value"]["after"]["m"]) for e in ev] == [(1, "ok")]
+
+
+def test_stop_while_the_publication_waits_for_a_lock(db, pgcdc, table):
+    t = table("id int PRIMARY KEY")
+    p = pgcdc(table_include_list=f"public\\.{t}")
+    with psycopg.connect(dsn()) as holder:
+        # A session holds the table: creating the publication for it waits.
+        sql(holder, f"LOCK TABLE {t} IN ACCESS EXCLUSIVE MODE")
+        p.start(wait_streaming=False)
+        deadline = time.time() + 30
+        while time.time() < deadline and not sql(
+                db, "SELECT 1 FROM pg_stat_activity WHERE application_name = 'pgcdc' "
+                "AND wait_event_type = 'Lock'"):
+            assert p.proc.poll() is None, p.stderr()[-3000:]
+            time.sleep(0.05)
+        assert sql(db, "SELECT 1 FROM pg_stat_activity WHERE application_name = 'pgcdc' "
+                   "AND wait_event_type = 'Lock'"), p.stderr()[-3000:]
+        t0 = time.monotonic()
+        p.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = p.proc.wait(30)
+        finally:
+            took = time.monotonic() - t0
+            holder.rollback()
+        p.proc = None
+    assert rc == 0, p.stderr()[-3000:]
+    assert took < 1.5, f"SIGTERM took {took:.1f} s while a command waited for a lock"
