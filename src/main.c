@@ -23,7 +23,6 @@
 
 #include "pgcdc/config.h"
 #include "pgcdc/error.h"
-#include "pgcdc/kafka_sink.h"
 #include "pgcdc/log.h"
 #include "pgcdc/pipeline.h"
 #include "pgcdc_config.h"
@@ -82,34 +81,6 @@ static int install_signals(void)
     return 0;
 }
 
-/* Sets every kafka.* property on a scratch librdkafka configuration, so a
- * misspelt or invalid one is a configuration error before anything runs. */
-static int check_kafka_properties(const struct pgcdc_config *cfg, char *err, size_t errlen)
-{
-    struct pgcdc_kafka_opts opts;
-    const char **props;
-    int rc;
-
-    if (cfg->kafka_count == 0)
-        return 0;
-    props = calloc(cfg->kafka_count * 2, sizeof(*props));
-    if (props == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
-    for (size_t i = 0; i < cfg->kafka_count; i++) {
-        props[2 * i] = cfg->kafka[i].name;
-        props[2 * i + 1] = cfg->kafka[i].value;
-    }
-    memset(&opts, 0, sizeof(opts));
-    opts.props = props;
-    opts.nprops = cfg->kafka_count;
-    opts.max_in_flight = (size_t)cfg->max_queue_size;
-    rc = pgcdc_kafka_sink_check_conf(&opts, err, errlen);
-    free(props);
-    return rc;
-}
-
 /* Reads -c and -o into cfg. Returns 0, or an exit code after printing the
  * problem. */
 static int load_config(struct pgcdc_config *cfg, int argc, char **argv)
@@ -154,7 +125,7 @@ static int load_config(struct pgcdc_config *cfg, int argc, char **argv)
         }
     }
     if (pgcdc_config_validate(cfg, err, sizeof(err)) < 0 ||
-        check_kafka_properties(cfg, err, sizeof(err)) < 0) {
+        pgcdc_pipeline_check_kafka(cfg, err, sizeof(err)) < 0) {
         fprintf(stderr, "pgcdc: %s: %s\n", file, err);
         return EXIT_CONFIG;
     }

@@ -209,33 +209,61 @@ static void on_delivery(void *arg, uint64_t txn, int err, const char *errstr)
     }
 }
 
+/* The Kafka sink's options from the configuration. opts->props is
+ * allocated: free it. */
+static int kafka_opts(const struct pgcdc_config *cfg, struct pgcdc_kafka_opts *opts /* OUT */,
+                      char *err, size_t errlen)
+{
+    const char **props = calloc(cfg->kafka_count * 2 + 1, sizeof(*props));
+
+    memset(opts, 0, sizeof(*opts));
+    if (props == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < cfg->kafka_count; i++) {
+        props[2 * i] = cfg->kafka[i].name;
+        props[2 * i + 1] = cfg->kafka[i].value;
+    }
+    opts->props = props;
+    opts->nprops = cfg->kafka_count;
+    opts->topic_partitions = cfg->topic_partitions;
+    opts->topic_replication = cfg->topic_replication_factor;
+    opts->topic_cleanup_policy =
+        cfg->topic_cleanup == PGCDC_CONFIG_CLEANUP_COMPACT ? "compact" : "delete";
+    opts->max_in_flight = (size_t)cfg->max_queue_size;
+    return 0;
+}
+
+int pgcdc_pipeline_check_kafka(const struct pgcdc_config *cfg, char *err, size_t errlen)
+{
+    struct pgcdc_kafka_opts opts;
+    int rc;
+
+    if (cfg->kafka_count == 0)
+        return 0;
+    rc = kafka_opts(cfg, &opts, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = pgcdc_kafka_sink_check_conf(&opts, err, errlen);
+    free((void *)opts.props);
+    return rc;
+}
+
 static int make_sink(struct pgcdc_pipeline *p, char *err, size_t errlen)
 {
     const struct pgcdc_config *cfg = p->cfg;
     struct pgcdc_kafka_opts opts;
-    const char **props;
     int rc;
 
     if (cfg->sink == PGCDC_CONFIG_SINK_STDOUT)
         return pgcdc_stdout_sink_new(&p->sink, STDOUT_FILENO, (size_t)cfg->max_queue_size,
                                      on_delivery, p, err, errlen);
-    props = calloc(cfg->kafka_count * 2 + 1, sizeof(*props));
-    if (props == NULL)
-        return -ENOMEM;
-    for (size_t i = 0; i < cfg->kafka_count; i++) {
-        props[2 * i] = cfg->kafka[i].name;
-        props[2 * i + 1] = cfg->kafka[i].value;
-    }
-    memset(&opts, 0, sizeof(opts));
-    opts.props = props;
-    opts.nprops = cfg->kafka_count;
-    opts.topic_partitions = cfg->topic_partitions;
-    opts.topic_replication = cfg->topic_replication_factor;
-    opts.topic_cleanup_policy =
-        cfg->topic_cleanup == PGCDC_CONFIG_CLEANUP_COMPACT ? "compact" : "delete";
-    opts.max_in_flight = (size_t)cfg->max_queue_size;
+    rc = kafka_opts(cfg, &opts, err, errlen);
+    if (rc < 0)
+        return rc;
     rc = pgcdc_kafka_sink_new(&p->sink, &opts, on_delivery, p, err, errlen);
-    free(props);
+    free((void *)opts.props);
     return rc;
 }
 
@@ -1023,6 +1051,25 @@ static int next_timeout_ms(struct pgcdc_pipeline *p, bool window_full)
     return wake <= now ? 0 : (int)((wake - now + 999) / 1000);
 }
 
+/* Serves the delivery reports that are in; a report that lost an event or
+ * that the tracker refused is an error. */
+static int serve_reports(struct pgcdc_pipeline *p, char *err, size_t errlen)
+{
+    int rc = pgcdc_sink_poll(p->sink, 0, err, errlen);
+
+    if (rc < 0)
+        return rc == -ECONNRESET ? -EIO : rc;
+    if (p->broken) {
+        snprintf(err, errlen, "%s", p->broken_err);
+        return -EPROTO;
+    }
+    if (p->delivery_failed) {
+        snprintf(err, errlen, "%s", p->delivery_err);
+        return -EIO;
+    }
+    return 0;
+}
+
 /* Waits for the replication socket (unless reading is paused, or there is
  * no connection), the sink's descriptor, the sockets of the registry's and
  * the catalog's pending requests, or the next timer. */
@@ -1111,17 +1158,9 @@ static int step(struct pgcdc_pipeline *p, char *err, size_t errlen)
             return rc == -ECONNRESET ? -EPROTO : rc;
         n++;
     }
-    rc = pgcdc_sink_poll(p->sink, 0, err, errlen);
+    rc = serve_reports(p, err, errlen);
     if (rc < 0)
-        return rc == -ECONNRESET ? -EIO : rc;
-    if (p->broken) {
-        snprintf(err, errlen, "%s", p->broken_err);
-        return -EPROTO;
-    }
-    if (p->delivery_failed) {
-        snprintf(err, errlen, "%s", p->delivery_err);
-        return -EIO;
-    }
+        return rc;
     rc = send_status(p, false, err, errlen);
     if (rc < 0)
         return rc;
@@ -1197,17 +1236,9 @@ static int try_reconnect(struct pgcdc_pipeline *p, char *err, size_t errlen)
     if (mono_us() < p->reconnect_us || pgcdc_sink_in_flight(p->sink) > 0)
         return 0;
     /* What was delivered moves the position before the tracker restarts. */
-    rc = pgcdc_sink_poll(p->sink, 0, err, errlen);
+    rc = serve_reports(p, err, errlen);
     if (rc < 0)
-        return rc == -ECONNRESET ? -EIO : rc;
-    if (p->broken) {
-        snprintf(err, errlen, "%s", p->broken_err);
-        return -EPROTO;
-    }
-    if (p->delivery_failed) {
-        snprintf(err, errlen, "%s", p->delivery_err);
-        return -EIO;
-    }
+        return rc;
     rc = restart_tracker(p, err, errlen);
     if (rc == 0)
         rc = send_status(p, true, err, errlen);

@@ -27,6 +27,11 @@ int pgcdc_pipeline_new(struct pgcdc_pipeline **out /* OUT */, const struct pgcdc
  * with backoff. */
 int pgcdc_pipeline_run(struct pgcdc_pipeline *p, char *err, size_t errlen);
 
+/* Sets every kafka.* property of cfg on a scratch librdkafka configuration,
+ * so that a misspelt or invalid one is a configuration error before anything
+ * runs. 0, or a negative errno with text in err. */
+int pgcdc_pipeline_check_kafka(const struct pgcdc_config *cfg, char *err, size_t errlen);
+
 /* After a failed run: true when no retry can cure the error (a setup
  * problem, a dropped or invalidated slot or publication, refused
  * credentials, a position mismatch), so a person must act. */
