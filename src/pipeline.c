@@ -75,6 +75,7 @@
 #include "pgcdc/publication.h"
 #include "pgcdc/registry.h"
 #include "pgcdc/relcache.h"
+#include "pgcdc/session.h"
 #include "pgcdc/sink.h"
 #include "pgcdc/stdout_sink.h"
 #include "pgcdc/store.h"
@@ -711,13 +712,6 @@ static int send_status(struct pgcdc_pipeline *p, bool force, char *err, size_t e
     return 0;
 }
 
-/* The text naming the choices offset.mismatch.strategy offers. */
-#define MISMATCH_CHOICES                                                                           \
-    "pgcdc stopped and confirmed nothing; set offset.mismatch.strategy to trust_slot (resume "     \
-    "from the slot; what lies between is sent again or skipped), trust_offset (keep the stored "   \
-    "position; the server's changes up to it are skipped) or trust_greater_lsn (the greater of "  \
-    "the two), or put back the position file that belongs to this server"
-
 /* Records the position as lsn (chosen by offset.mismatch.strategy) with the
  * server's identity, at once. A new lsn also means a fresh tracker from
  * there and no partial transaction; the same lsn keeps the stored partial
@@ -744,98 +738,6 @@ static int adopt_position(struct pgcdc_pipeline *p, pgcdc_lsn lsn, char *err, si
     return pgcdc_tracker_new(&p->tracker, lsn, 0, err, errlen);
 }
 
-/*
- * Holds the stored position against the server (its WAL end and identity)
- * and the slot, and settles a disagreement as offset.mismatch.strategy
- * says. A stored position ahead of the server's WAL, or recorded on another
- * system or timeline, or a slot that is missing or ahead of it, means WAL
- * was lost on one side; by default that stops pgcdc (-PGCDC_ECONFIG) for a
- * person to decide. *use_slot: start from the slot (set once it exists).
- */
-static int reconcile(struct pgcdc_pipeline *p, const struct pgcdc_server_info *info,
-                     bool slot_exists, pgcdc_lsn slot_flush, bool *use_slot, char *err,
-                     size_t errlen)
-{
-    const struct pgcdc_config *cfg = p->cfg;
-    enum pgcdc_config_mismatch strategy = cfg->offset_mismatch;
-    char a[PGCDC_LSN_BUFLEN], b[PGCDC_LSN_BUFLEN], c[PGCDC_LSN_BUFLEN];
-    char why[512];
-    bool behind_slot = false;
-
-    *use_slot = false;
-    why[0] = '\0';
-    if (p->persisted == 0)
-        return 0; /* nothing stored: the slot's position is the start */
-    if (p->system_id[0] && strcmp(p->system_id, info->system_id) != 0)
-        snprintf(why, sizeof(why),
-                 "the stored position %s was recorded on database system %s, but the server is "
-                 "system %s",
-                 pgcdc_lsn_format(p->persisted, a), p->system_id, info->system_id);
-    else if (p->timeline && p->timeline != info->timeline)
-        snprintf(why, sizeof(why),
-                 "the stored position %s was recorded on timeline %u, but the server is on "
-                 "timeline %u (a failover or a restore happened)",
-                 pgcdc_lsn_format(p->persisted, a), p->timeline, info->timeline);
-    else if (p->persisted > info->xlogpos)
-        snprintf(why, sizeof(why),
-                 "the stored position %s is ahead of the server's WAL at %s (a restore to an "
-                 "earlier point, a failover to a replica that is behind, or another server's "
-                 "position file)",
-                 pgcdc_lsn_format(p->persisted, a), pgcdc_lsn_format(info->xlogpos, b));
-    else if (!slot_exists)
-        snprintf(why, sizeof(why),
-                 "replication slot '%s' does not exist, but the stored position says changes "
-                 "up to %s were delivered from it (the slot was dropped: changes made since "
-                 "are lost to it)",
-                 cfg->slot_name, pgcdc_lsn_format(p->persisted, a));
-    else if (slot_flush > p->persisted) {
-        behind_slot = true;
-        snprintf(why, sizeof(why),
-                 "replication slot '%s' is at %s, past the stored position %s (the slot was "
-                 "advanced or recreated: the changes in between would be skipped)",
-                 cfg->slot_name, pgcdc_lsn_format(slot_flush, a),
-                 pgcdc_lsn_format(p->persisted, b));
-    }
-    if (why[0] == '\0')
-        return 0;
-
-    switch (strategy) {
-    case PGCDC_CONFIG_MISMATCH_FAIL:
-        snprintf(err, errlen, "%s; the slot is at %s; " MISMATCH_CHOICES, why,
-                 slot_exists ? pgcdc_lsn_format(slot_flush, c) : "(none)");
-        return -PGCDC_ECONFIG;
-    case PGCDC_CONFIG_MISMATCH_TRUST_OFFSET:
-        if (behind_slot) {
-            snprintf(err, errlen,
-                     "%s; offset.mismatch.strategy is trust_offset, which cannot go back before "
-                     "the slot: use trust_slot or trust_greater_lsn to resume from the slot",
-                     why);
-            return -PGCDC_ECONFIG;
-        }
-        pgcdc_log_warn("%s; offset.mismatch.strategy trust_offset: keeping the stored position",
-                       why);
-        return 0;
-    case PGCDC_CONFIG_MISMATCH_NO_VALIDATION:
-        pgcdc_log_warn("%s; offset.mismatch.strategy no_validation: streaming as requested", why);
-        return 0;
-    case PGCDC_CONFIG_MISMATCH_TRUST_GREATER:
-        if (!behind_slot && slot_exists) {
-            pgcdc_log_warn("%s; offset.mismatch.strategy trust_greater_lsn: keeping the stored "
-                           "position",
-                           why);
-            return 0;
-        }
-        break;
-    case PGCDC_CONFIG_MISMATCH_TRUST_SLOT:
-        break;
-    }
-    pgcdc_log_warn("%s; offset.mismatch.strategy %s: resuming from the slot", why,
-                   strategy == PGCDC_CONFIG_MISMATCH_TRUST_SLOT ? "trust_slot"
-                                                                : "trust_greater_lsn");
-    *use_slot = true;
-    return 0;
-}
-
 /* The table filters, for the publication's table list. */
 static int table_filter(void *arg, const char *schema, const char *table, char *err,
                         size_t errlen)
@@ -845,51 +747,38 @@ static int table_filter(void *arg, const char *schema, const char *table, char *
     return pgcdc_filter_table(p->cfg, schema, table, err, errlen);
 }
 
-/* Connects, claims the slot, checks the stored position against the
- * server, prepares the publication and the slot (in that order: pgoutput
- * reads the publication as of each change's WAL position, so it must exist
- * before the slot's first one) and starts streaming. */
+/* Opens the replication session (session.h), records what it decided
+ * about the position, and starts streaming. */
 static int connect_and_start(struct pgcdc_pipeline *p, bool first, char *err, size_t errlen)
 {
     const struct pgcdc_config *cfg = p->cfg;
     const struct pgcdc_server_info *info;
-    pgcdc_lsn slot_flush;
+    struct pgcdc_session_opts o = {
+        .cfg = cfg,
+        .catalog = p->catalog,
+        .stop = p->stop,
+        .first = first,
+        .stored = p->persisted,
+        .system_id = p->system_id,
+        .timeline = p->timeline,
+        .claim = pgcdc_relcache_claim_table,
+        .claim_arg = p->rels,
+        .filter = table_filter,
+        .filter_arg = p,
+    };
+    struct pgcdc_session ses;
     char a[PGCDC_LSN_BUFLEN];
-    bool exists, use_slot;
     int rc;
 
     /* Start-up queries wait for their answers (bounded, and not past a
      * stop); once streaming, lookups hand their waits to the loop. */
     pgcdc_catalog_set_nonblocking(p->catalog, false);
-    rc = pgcdc_stream_connect(&p->stream, cfg->database_dsn, cfg->connect_timeout_ms, p->stop,
-                              err, errlen);
+    rc = pgcdc_session_open(&ses, &o, err, errlen);
+    p->stream = ses.stream;
     if (rc < 0)
         return rc;
     info = pgcdc_stream_server(p->stream);
     snprintf(p->db, sizeof(p->db), "%s", info->dbname);
-    if (first)
-        pgcdc_log_info("connected to PostgreSQL %d.%d, database '%s', system %s, pgoutput "
-                       "protocol %d",
-                       info->version_num / 10000, info->version_num % 100, info->dbname,
-                       info->system_id, info->proto_version);
-    /* Nothing is created or altered before this. */
-    rc = pgcdc_catalog_claim_slot(p->catalog, cfg->slot_name, err, errlen);
-    if (rc < 0)
-        return rc;
-    rc = pgcdc_stream_slot_info(p->stream, cfg->slot_name, &exists, &slot_flush, err, errlen);
-    if (rc < 0)
-        return rc;
-    if (!exists && !first) {
-        snprintf(err, errlen,
-                 "replication slot '%s' was dropped while pgcdc streamed from it: the changes "
-                 "since %s are lost to it; to start again, delete the position file '%s' and "
-                 "restart pgcdc (it creates the slot anew)",
-                 cfg->slot_name, pgcdc_lsn_format(p->persisted, a), cfg->offset_file);
-        return -ENOENT;
-    }
-    rc = reconcile(p, info, exists, slot_flush, &use_slot, err, errlen);
-    if (rc < 0)
-        return rc;
     if (strcmp(p->system_id, info->system_id) != 0 || p->timeline != info->timeline) {
         bool had = p->system_id[0] != '\0';
 
@@ -897,39 +786,14 @@ static int connect_and_start(struct pgcdc_pipeline *p, bool first, char *err, si
         p->timeline = info->timeline;
         /* Record the identity with the position at once when it changed
          * by choice, so the next start does not ask again. */
-        if (had && !use_slot && p->persisted) {
+        if (had && !ses.adopt && p->persisted) {
             rc = adopt_position(p, p->persisted, err, errlen);
             if (rc < 0)
                 return rc;
         }
     }
-    /* Two captured tables on one topic is refused before the publication is
-     * created or altered; tables that appear later are checked as their
-     * Relation messages come. A publication pgcdc does not manage captures
-     * what it publishes; one it manages, whatever table passes the filters. */
-    if (first) {
-        if (cfg->autocreate == PGCDC_CONFIG_AUTOCREATE_DISABLED)
-            rc = pgcdc_catalog_publication_tables(p->catalog, cfg->publication_name,
-                                                  pgcdc_relcache_claim_table, p->rels, err,
-                                                  errlen);
-        else
-            rc = pgcdc_catalog_user_tables(p->catalog, pgcdc_relcache_claim_table, p->rels, err,
-                                           errlen);
-        if (rc < 0)
-            return rc;
-    }
-    rc = pgcdc_publication_ensure(p->stream, cfg, table_filter, p, err, errlen);
-    if (rc < 0)
-        return rc;
-    if (!exists) {
-        rc = pgcdc_stream_create_slot(p->stream, cfg->slot_name, &slot_flush, err, errlen);
-        if (rc < 0)
-            return rc;
-        pgcdc_log_info("created replication slot '%s' at %s", cfg->slot_name,
-                       pgcdc_lsn_format(slot_flush, a));
-    }
-    if (use_slot) {
-        rc = adopt_position(p, slot_flush, err, errlen);
+    if (ses.adopt) {
+        rc = adopt_position(p, ses.adopt_lsn, err, errlen);
         if (rc < 0)
             return rc;
     }

@@ -38,6 +38,7 @@ HEADERS = {
     "publication.h": "source",
     "catalog.h": "source",
     "pq.h": "source",
+    "session.h": "source",
     # model
     "relcache.h": "model",
     "change.h": "model",

@@ -68,9 +68,16 @@ int pgcdc_stream_slot_info(struct pgcdc_stream *s, const char *slot, bool *exist
                            pgcdc_lsn *confirmed_flush /* OUT */, char *err, size_t errlen);
 
 /* Creates the logical slot with pgoutput; *confirmed_flush is where it
- * starts. */
-int pgcdc_stream_create_slot(struct pgcdc_stream *s, const char *slot,
+ * starts (its consistent point). export_snapshot: the slot exports the
+ * snapshot of that point, named in snapshot (snaplen bytes), which other
+ * connections can import (SET TRANSACTION SNAPSHOT) until this connection
+ * runs its next command. */
+int pgcdc_stream_create_slot(struct pgcdc_stream *s, const char *slot, bool export_snapshot,
+                             char *snapshot /* OUT */, size_t snaplen,
                              pgcdc_lsn *confirmed_flush /* OUT */, char *err, size_t errlen);
+
+/* Drops the slot, waiting while another session still holds it. */
+int pgcdc_stream_drop_slot(struct pgcdc_stream *s, const char *slot, char *err, size_t errlen);
 
 /* START_REPLICATION from start (0/0 = the slot's confirmed_flush). */
 int pgcdc_stream_start(struct pgcdc_stream *s, const char *slot, const char *publication,

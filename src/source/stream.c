@@ -358,8 +358,9 @@ int pgcdc_stream_slot_info(struct pgcdc_stream *s, const char *slot, bool *exist
     return 0;
 }
 
-int pgcdc_stream_create_slot(struct pgcdc_stream *s, const char *slot,
-                             pgcdc_lsn *confirmed_flush, char *err, size_t errlen)
+int pgcdc_stream_create_slot(struct pgcdc_stream *s, const char *slot, bool export_snapshot,
+                             char *snapshot, size_t snaplen, pgcdc_lsn *confirmed_flush,
+                             char *err, size_t errlen)
 {
     char ident[256], sql[768];
     void *resv = NULL;
@@ -367,24 +368,48 @@ int pgcdc_stream_create_slot(struct pgcdc_stream *s, const char *slot,
     int rc;
 
     *confirmed_flush = 0;
+    if (snaplen > 0)
+        snapshot[0] = '\0';
     if (pgcdc_stream_quote_ident(s, slot, ident, sizeof(ident)) < 0) {
         snprintf(err, errlen, "slot name '%s' cannot be quoted", slot);
         return -EINVAL;
     }
     if (s->info.version_num >= 150000)
-        snprintf(sql, sizeof(sql),
-                 "CREATE_REPLICATION_SLOT %s LOGICAL pgoutput (SNAPSHOT 'nothing')", ident);
+        snprintf(sql, sizeof(sql), "CREATE_REPLICATION_SLOT %s LOGICAL pgoutput (SNAPSHOT '%s')",
+                 ident, export_snapshot ? "export" : "nothing");
     else
-        snprintf(sql, sizeof(sql), "CREATE_REPLICATION_SLOT %s LOGICAL pgoutput NOEXPORT_SNAPSHOT",
-                 ident);
+        snprintf(sql, sizeof(sql), "CREATE_REPLICATION_SLOT %s LOGICAL pgoutput %s", ident,
+                 export_snapshot ? "EXPORT_SNAPSHOT" : "NOEXPORT_SNAPSHOT");
     rc = pgcdc_stream_query(s, sql, &resv, err, errlen);
     if (rc < 0)
         return rc;
     res = resv;
     if (PQntuples(res) == 1 && PQnfields(res) >= 2)
         pgcdc_lsn_parse(PQgetvalue(res, 0, 1), confirmed_flush);
+    if (export_snapshot) {
+        if (PQntuples(res) != 1 || PQnfields(res) < 3 || PQgetisnull(res, 0, 2) ||
+            strlen(PQgetvalue(res, 0, 2)) >= snaplen) {
+            snprintf(err, errlen, "replication slot '%s' was created without the snapshot asked "
+                     "for", slot);
+            PQclear(res);
+            return -EPROTO;
+        }
+        snprintf(snapshot, snaplen, "%s", PQgetvalue(res, 0, 2));
+    }
     PQclear(res);
     return 0;
+}
+
+int pgcdc_stream_drop_slot(struct pgcdc_stream *s, const char *slot, char *err, size_t errlen)
+{
+    char ident[256], sql[512];
+
+    if (pgcdc_stream_quote_ident(s, slot, ident, sizeof(ident)) < 0) {
+        snprintf(err, errlen, "slot name '%s' cannot be quoted", slot);
+        return -EINVAL;
+    }
+    snprintf(sql, sizeof(sql), "DROP_REPLICATION_SLOT %s WAIT", ident);
+    return pgcdc_stream_exec(s, sql, err, errlen);
 }
 
 int pgcdc_stream_start(struct pgcdc_stream *s, const char *slot, const char *publication,
