@@ -28,6 +28,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -407,6 +408,74 @@ static void release(struct pgcdc_catalog *c, PGresult *res)
         PQclear(res);
 }
 
+/*
+ * run(), then the check every lookup makes of its result: rows (exactly
+ * rows of them when rows >= 0). Otherwise the result is released and the
+ * error's class returned (pq.h), with "<what>: <the server's message>" in
+ * err, what formatted from what_fmt and ap.
+ */
+static int run_checked_v(struct pgcdc_catalog *c, enum query q, const char *param, int rows,
+                         PGresult **res, char *err, size_t errlen, const char *what_fmt,
+                         va_list ap) __attribute__((format(printf, 8, 0)));
+
+static int run_checked_v(struct pgcdc_catalog *c, enum query q, const char *param, int rows,
+                         PGresult **res, char *err, size_t errlen, const char *what_fmt,
+                         va_list ap)
+{
+    char what[192];
+    int rc = run(c, q, param, res, err, errlen);
+
+    if (rc < 0)
+        return rc;
+    if (PQresultStatus(*res) == PGRES_TUPLES_OK && (rows < 0 || PQntuples(*res) == rows))
+        return 0;
+    vsnprintf(what, sizeof(what), what_fmt, ap);
+    pgcdc_pq_result_error(c->conn, *res, what, err, errlen);
+    rc = pgcdc_pq_result_errno(c->conn, *res);
+    /* To a name lookup -ENOENT means "no such relation", not a lost object. */
+    if (q == Q_REL_NAME && rc == -ENOENT)
+        rc = -EIO;
+    release(c, *res);
+    *res = NULL;
+    return rc;
+}
+
+/* run_checked_v() with the arguments of what_fmt. */
+static int run_checked(struct pgcdc_catalog *c, enum query q, const char *param, int rows,
+                       PGresult **res, char *err, size_t errlen, const char *what_fmt, ...)
+    __attribute__((format(printf, 8, 9)));
+
+static int run_checked(struct pgcdc_catalog *c, enum query q, const char *param, int rows,
+                       PGresult **res, char *err, size_t errlen, const char *what_fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, what_fmt);
+    rc = run_checked_v(c, q, param, rows, res, err, errlen, what_fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* run_checked() of a query whose parameter is oid. */
+static int run_checked_oid(struct pgcdc_catalog *c, enum query q, uint32_t oid, int rows,
+                           PGresult **res, char *err, size_t errlen, const char *what_fmt, ...)
+    __attribute__((format(printf, 8, 9)));
+
+static int run_checked_oid(struct pgcdc_catalog *c, enum query q, uint32_t oid, int rows,
+                           PGresult **res, char *err, size_t errlen, const char *what_fmt, ...)
+{
+    char text[16];
+    va_list ap;
+    int rc;
+
+    snprintf(text, sizeof(text), "%u", oid);
+    va_start(ap, what_fmt);
+    rc = run_checked_v(c, q, text, rows, res, err, errlen, what_fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
 void pgcdc_catalog_set_nonblocking(struct pgcdc_catalog *c, bool on)
 {
     c->nonblocking = on;
@@ -453,19 +522,10 @@ int pgcdc_catalog_claim_slot(struct pgcdc_catalog *c, const char *slot, char *er
         return rc;
     if (c->claimed)
         return 0;
-    rc = run(c, Q_CLAIM, slot, &res, err, errlen);
+    rc = run_checked(c, Q_CLAIM, slot, 1, &res, err, errlen,
+                     "replication slot '%s': cannot take pgcdc's lock on it", slot);
     if (rc < 0)
         return rc;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        char what[160];
-
-        snprintf(what, sizeof(what), "replication slot '%s': cannot take pgcdc's lock on it",
-                 slot);
-        pgcdc_pq_result_error(c->conn, res, what, err, errlen);
-        rc = pgcdc_pq_result_errno(c->conn, res);
-        release(c, res);
-        return rc;
-    }
     if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
         snprintf(err, errlen,
                  "replication slot '%s' is in use by another pgcdc (server process %s): stop "
@@ -497,15 +557,9 @@ static int walk_tables(struct pgcdc_catalog *c, enum query q, const char *param,
     PGresult *res;
     int rc;
 
-    rc = run(c, q, param, &res, err, errlen);
+    rc = run_checked(c, q, param, -1, &res, err, errlen, "%s", what);
     if (rc < 0)
         return rc;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        pgcdc_pq_result_error(c->conn, res, what, err, errlen);
-        rc = pgcdc_pq_result_errno(c->conn, res);
-        release(c, res);
-        return rc;
-    }
     for (int i = 0; i < PQntuples(res) && rc == 0; i++)
         rc = fn(arg, (uint32_t)strtoul(PQgetvalue(res, i, 0), NULL, 10), PQgetvalue(res, i, 1),
                 PQgetvalue(res, i, 2), err, errlen);
@@ -534,26 +588,13 @@ int pgcdc_catalog_rel_name(void *catalog, uint32_t relid, char *nspname, size_t 
                            char *relname, size_t rellen, char *err, size_t errlen)
 {
     struct pgcdc_catalog *c = catalog;
-    char oid[16];
     PGresult *res;
     int rc;
 
-    snprintf(oid, sizeof(oid), "%u", relid);
-    rc = run(c, Q_REL_NAME, oid, &res, err, errlen);
+    rc = run_checked_oid(c, Q_REL_NAME, relid, -1, &res, err, errlen,
+                         "cannot read the name of relation %u", relid);
     if (rc < 0)
         return rc;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        char what[80];
-
-        snprintf(what, sizeof(what), "cannot read the name of relation %u", relid);
-        pgcdc_pq_result_error(c->conn, res, what, err, errlen);
-        rc = pgcdc_pq_result_errno(c->conn, res);
-        /* -ENOENT means "no such relation" to the caller, not a lost object. */
-        if (rc == -ENOENT)
-            rc = -EIO;
-        release(c, res);
-        return rc;
-    }
     if (PQntuples(res) != 1) {
         release(c, res);
         return -ENOENT;
@@ -568,23 +609,13 @@ int pgcdc_catalog_pk_columns(void *catalog, uint32_t relid, char **names, int ma
                              size_t errlen)
 {
     struct pgcdc_catalog *c = catalog;
-    char oid[16];
     PGresult *res;
     int n, rc;
 
-    snprintf(oid, sizeof(oid), "%u", relid);
-    rc = run(c, Q_PK, oid, &res, err, errlen);
+    rc = run_checked_oid(c, Q_PK, relid, -1, &res, err, errlen,
+                         "cannot read the primary key of relation %u", relid);
     if (rc < 0)
         return rc;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        char what[96];
-
-        snprintf(what, sizeof(what), "cannot read the primary key of relation %u", relid);
-        pgcdc_pq_result_error(c->conn, res, what, err, errlen);
-        rc = pgcdc_pq_result_errno(c->conn, res);
-        release(c, res);
-        return rc;
-    }
     n = PQntuples(res);
     if (n > max)
         n = max;
@@ -620,32 +651,20 @@ static void copy_field(char *dst, size_t n, const char *src)
 static int query_type(struct pgcdc_catalog *c, uint32_t oid, struct type_row *row, char *err,
                       size_t errlen)
 {
-    char text[16];
     PGresult *res;
     int rc;
 
-    snprintf(text, sizeof(text), "%u", oid);
-    rc = run(c, Q_TYPE, text, &res, err, errlen);
+    rc = run_checked_oid(c, Q_TYPE, oid, -1, &res, err, errlen,
+                         "cannot read type %u from the catalog", oid);
     if (rc < 0)
         return rc;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        rc = -EIO;
-        if (PQresultStatus(res) == PGRES_TUPLES_OK) {
-            /* Dropped since the change being decoded was made: the stream
-             * is behind the catalog. */
-            snprintf(err, errlen,
-                     "type oid %u is no longer in pg_type (dropped after the change was made)",
-                     oid);
-            rc = -ENOENT;
-        } else {
-            char what[80];
-
-            snprintf(what, sizeof(what), "cannot read type %u from the catalog", oid);
-            pgcdc_pq_result_error(c->conn, res, what, err, errlen);
-            rc = pgcdc_pq_result_errno(c->conn, res);
-        }
+    if (PQntuples(res) != 1) {
+        /* Dropped since the change being decoded was made: the stream is
+         * behind the catalog. */
+        snprintf(err, errlen,
+                 "type oid %u is no longer in pg_type (dropped after the change was made)", oid);
         release(c, res);
-        return rc;
+        return -ENOENT;
     }
     row->typtype = PQgetvalue(res, 0, 0)[0];
     copy_field(row->name, sizeof(row->name), PQgetvalue(res, 0, 1));
@@ -661,24 +680,13 @@ static int query_type(struct pgcdc_catalog *c, uint32_t oid, struct type_row *ro
 /* The labels of enum oid, comma-joined in enumsortorder (malloc'd). */
 static int query_labels(struct pgcdc_catalog *c, uint32_t oid, char **out, char *err, size_t errlen)
 {
-    char text[16];
     PGresult *res;
     int rc;
 
-    snprintf(text, sizeof(text), "%u", oid);
-    rc = run(c, Q_LABELS, text, &res, err, errlen);
+    rc = run_checked_oid(c, Q_LABELS, oid, 1, &res, err, errlen,
+                         "cannot read the labels of enum type %u", oid);
     if (rc < 0)
         return rc;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        char what[80];
-
-        rc = pgcdc_pq_result_errno(c->conn, res);
-
-        snprintf(what, sizeof(what), "cannot read the labels of enum type %u", oid);
-        pgcdc_pq_result_error(c->conn, res, what, err, errlen);
-        release(c, res);
-        return rc;
-    }
     *out = strdup(PQgetvalue(res, 0, 0));
     release(c, res);
     if (*out == NULL) {
