@@ -9,8 +9,9 @@
  *   3. on the status timer, or at once when the server asks: persist the
  *      tracker's safe LSN, then confirm it in a standby status update;
  *   4. wait for the socket, the sink's descriptor, the sockets of the schema
- *      registry's and the catalog's pending requests, or the next timer:
- *      the only place pgcdc waits while it streams.
+ *      registry's and the catalog's pending requests (a catalog connection
+ *      being opened again included), or the next timer: the only place
+ *      pgcdc waits while it streams.
  *
  * Nothing below the loop waits. When the sink cannot take an event now
  * (-EAGAIN: its window is full, a topic is being created), or an answer is
@@ -943,18 +944,19 @@ static int wait_for_work(struct pgcdc_pipeline *p, char *err, size_t errlen)
     nfds_t n = 1;
     bool window_full = pgcdc_sink_in_flight(p->sink) >= (size_t)p->cfg->max_queue_size;
     int timeout = next_timeout_ms(p, window_full);
-    int k = 0, rc;
+    int k = 0, t, rc;
 
     if (p->registry) {
-        int rt;
-
-        k = pgcdc_registry_pollfds(p->registry, pfd + 2, WAIT_REGISTRY_FDS, &rt);
-        if (rt >= 0 && rt < timeout)
-            timeout = rt;
+        k = pgcdc_registry_pollfds(p->registry, pfd + 2, WAIT_REGISTRY_FDS, &t);
+        if (t >= 0 && t < timeout)
+            timeout = t;
         if (k < 0)
             k = 0;
     }
-    k += pgcdc_catalog_pollfd(p->catalog, pfd + 2 + k);
+    /* A catalog connection being opened gives up on a timer of its own. */
+    k += pgcdc_catalog_pollfd(p->catalog, pfd + 2 + k, &t);
+    if (t >= 0 && t < timeout)
+        timeout = t;
     /* Keep the registry's and the catalog's sockets right after the first two. */
     if (k > 0)
         n = 2 + (nfds_t)k;

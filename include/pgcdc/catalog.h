@@ -80,24 +80,32 @@ int pgcdc_catalog_type_info(void *catalog, uint32_t oid, bool refresh,
                             struct pgcdc_type_info *out /* OUT */, char *err, size_t errlen);
 
 /*
- * Streaming (on): a lookup above whose answer is not in sends its query and
+ * Streaming (on): a lookup above whose answer is not in asks its query and
  * returns -EINPROGRESS instead of waiting; the caller holds its message and
  * handles it again once pgcdc_catalog_busy() is false, then calls
- * pgcdc_catalog_done(). Off (the default, for the start-up queries): every
- * query waits for its answer, at most connect_timeout_ms (then -ETIMEDOUT,
- * and the connection is closed) and not after *stop is set (-EINTR).
+ * pgcdc_catalog_done(). A connection that is lost is opened again the same
+ * way, driven by the loop: the lookup's next call after that gets the
+ * connection's error (pq.h's classes; -ETIMEDOUT after connect_timeout_ms).
+ * Off (the default, for the start-up queries): every query waits for its
+ * answer, at most connect_timeout_ms (then -ETIMEDOUT, and the connection
+ * is closed) and not after *stop is set (-EINTR).
  */
 void pgcdc_catalog_set_nonblocking(struct pgcdc_catalog *c, bool on);
 
-/* A query sent by a non-blocking lookup is not answered yet. */
+/* A query asked by a non-blocking lookup is not answered yet (its
+ * connection may still be opening). */
 bool pgcdc_catalog_busy(struct pgcdc_catalog *c);
 
-/* Fills *pfd with the catalog connection's socket while a query is
- * pending: 1, or 0 when there is nothing to wait for. */
-int pgcdc_catalog_pollfd(struct pgcdc_catalog *c, struct pollfd *pfd /* OUT */);
+/* Fills *pfd with the catalog connection's socket and the events to wait
+ * for while a query is pending: 1, or 0 when there is nothing to wait for.
+ * *timeout_ms gets the time left until connecting gives up, which
+ * pgcdc_catalog_perform() must then be called for, or -1 for none. */
+int pgcdc_catalog_pollfd(struct pgcdc_catalog *c, struct pollfd *pfd /* OUT */,
+                         int *timeout_ms /* OUT */);
 
-/* Reads what the server sent for the pending query, without waiting; its
- * answer (or the connection's failure) is kept for the lookup's retry. */
+/* Moves the pending query on without waiting (opening its connection,
+ * sending it, reading the answer); its answer (or the connection's
+ * failure) is kept for the lookup's retry. */
 void pgcdc_catalog_perform(struct pgcdc_catalog *c);
 
 /* The message whose lookups were answered is handled (or given up): the

@@ -37,6 +37,23 @@ int pgcdc_pq_connect(PGconn **out /* OUT */, const char *const *keys, const char
                      int timeout_ms, volatile sig_atomic_t *stop, const char *what,
                      char *sqlstate /* OUT */, char *err, size_t errlen);
 
+/*
+ * The same in steps, for a caller that waits in its own loop. _start begins
+ * connecting (0, or a negative errno as above with text in err); *out is
+ * then under way, and its socket (PQsocket, which may change between
+ * steps) is to be polled for *events, POLLOUT at first. _poll takes one
+ * step without waiting, if the socket is ready for *events: 1 while under
+ * way (with *events updated), 0 once open (in blocking mode), or the
+ * failure's negative errno with text in err and sqlstate as above; the
+ * caller PQfinish()es *out after a failure or when it gives up. _timeout
+ * writes the timeout's message and returns -ETIMEDOUT.
+ */
+int pgcdc_pq_connect_start(PGconn **out /* OUT */, const char *const *keys,
+                           const char *const *vals, const char *what, char *err, size_t errlen);
+int pgcdc_pq_connect_poll(PGconn *conn, short *events /* IN/OUT */, const char *what,
+                          char *sqlstate /* OUT */, char *err, size_t errlen);
+int pgcdc_pq_connect_timeout(const char *what, int timeout_ms, char *err, size_t errlen);
+
 /* "what: <libpq's message>" without libpq's trailing newline and the lines
  * after the first one (DETAIL, HINT, LOCATION). */
 void pgcdc_pq_conn_error(const PGconn *conn, const char *what, char *err, size_t errlen);

@@ -17,6 +17,15 @@
  * streaming, queries wait for their answer, but no longer than
  * connect_timeout_ms and not after a stop request.
  *
+ * A connection lost while streaming is opened again the same way: the
+ * lookup starts a non-blocking connect (pq.h) and returns -EINPROGRESS,
+ * the loop polls its socket for what libpq asks and wakes for its
+ * deadline (connect_timeout_ms), and the query goes out once it is open.
+ * A loss is mostly seen only by the next query (a session ended while
+ * idle, a server restart): such a query is asked again, once, on a new
+ * connection. Connecting errors reach the lookup that asked, classed as
+ * pq.h says.
+ *
  * The same connection holds the claim on the slot: a session advisory lock
  * keyed by the slot name's hash under a class of pgcdc's own. Publication
  * and slot are set up only once it is held, so a second pgcdc started on
@@ -27,6 +36,7 @@
 #include "pgcdc/catalog.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -123,20 +133,35 @@ struct pgcdc_catalog {
     volatile sig_atomic_t *stop;   /* ends a connection attempt or a start-up query */
     PGconn *conn;                  /* opened on first use, NULL before */
     bool claimed;                  /* conn holds the slot's advisory lock */
+    bool connecting;               /* conn is being opened by the loop (streaming) */
+    short connect_events;          /* ... its socket is waited for these */
+    int64_t connect_deadline;      /* ... and it is given up then (ms), 0 = never */
+    bool fresh;                    /* conn has answered no query yet */
     struct type_entry *types; /* described types, by oid (linear: there are few) */
     size_t ntypes;            /* entries used */
     size_t captypes;          /* entries allocated */
     bool nonblocking;         /* streaming: a lookup that must ask returns -EINPROGRESS */
-    bool pending;             /* a query was sent and its answer is not all in */
+    bool pending;             /* a query is asked and its answer is not all in */
+    bool unsent;              /* ... and it waits for conn to open */
     bool flushing;            /* ... and not all of it is sent yet */
+    bool on_fresh;            /* ... on a connection opened for it: a loss is not retried */
     bool discard;             /* ... and its message is no longer handled */
-    enum query pending_q;     /* the query sent */
+    enum query pending_q;     /* the query asked */
     char pending_param[64];   /* its parameter */
+    bool pending_has_param;   /* false: it takes none */
     PGresult *pending_res;    /* its first result, once in */
+    int failed_rc;            /* the connection for it could not be opened (negative errno) */
+    char failed_err[256];     /* ... and why, for the lookup's next call */
     struct answer *answers;   /* answers for the message being handled */
     size_t nanswers;          /* entries used */
     size_t capanswers;        /* entries allocated */
 };
+
+/* What names the catalog connection in connection errors, and to the server. */
+#define CONNECT_WHAT "cannot open the catalog connection"
+#define APPLICATION_NAME "pgcdc-catalog"
+
+static const char *const connect_keys[] = {"dbname", "fallback_application_name", NULL};
 
 int pgcdc_catalog_new(struct pgcdc_catalog **out, const char *conninfo, int connect_timeout_ms,
                       volatile sig_atomic_t *stop, char *err, size_t errlen)
@@ -155,25 +180,41 @@ int pgcdc_catalog_new(struct pgcdc_catalog **out, const char *conninfo, int conn
     return 0;
 }
 
-static int catalog_connect(struct pgcdc_catalog *c, char *err, size_t errlen)
+static int64_t mono_ms(void)
 {
-    const char *const keys[] = {"dbname", "fallback_application_name", NULL};
-    const char *const vals[] = {c->conninfo, "pgcdc-catalog", NULL};
-    int rc;
+    struct timespec ts;
 
-    if (c->conn && PQstatus(c->conn) == CONNECTION_OK)
-        return 0;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Closes the connection; the claim goes with it and is taken again on the
+ * next start. A pending query stays asked. */
+static void drop_conn(struct pgcdc_catalog *c)
+{
     PQfinish(c->conn);
     c->conn = NULL;
     c->claimed = false;
-    c->pending = false;
+    c->connecting = false;
     c->flushing = false;
+}
+
+/* Nothing is asked any more. */
+static void end_pending(struct pgcdc_catalog *c)
+{
+    c->pending = false;
+    c->unsent = false;
+    c->flushing = false;
+    c->discard = false;
     PQclear(c->pending_res);
     c->pending_res = NULL;
-    rc = pgcdc_pq_connect(&c->conn, keys, vals, c->connect_timeout_ms, c->stop,
-                          "cannot open the catalog connection", NULL, err, errlen);
-    if (rc < 0)
-        return rc;
+}
+
+/* conn has just opened. */
+static int opened(struct pgcdc_catalog *c, char *err, size_t errlen)
+{
+    c->connecting = false;
+    c->fresh = true;
     /* Sending a query never waits for the socket either. */
     if (PQsetnonblocking(c->conn, 1) != 0) {
         pgcdc_pq_conn_error(c->conn, "cannot make the catalog connection non-blocking", err,
@@ -183,34 +224,83 @@ static int catalog_connect(struct pgcdc_catalog *c, char *err, size_t errlen)
     return 0;
 }
 
-static int64_t mono_ms(void)
+/* Opens the connection unless it is open, waiting for it (before
+ * streaming); a query still asked is dropped. */
+static int catalog_connect(struct pgcdc_catalog *c, char *err, size_t errlen)
 {
-    struct timespec ts;
+    const char *const vals[] = {c->conninfo, APPLICATION_NAME, NULL};
+    int rc;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (c->conn && !c->connecting && PQstatus(c->conn) == CONNECTION_OK)
+        return 0;
+    drop_conn(c);
+    end_pending(c);
+    rc = pgcdc_pq_connect(&c->conn, connect_keys, vals, c->connect_timeout_ms, c->stop,
+                          CONNECT_WHAT, NULL, err, errlen);
+    if (rc < 0)
+        return rc;
+    return opened(c, err, errlen);
 }
 
-/* Sends the query; not all of it may be on its way yet (flushing). */
-static int send_query(struct pgcdc_catalog *c, enum query q, const char *param, char *err,
-                      size_t errlen)
+/* Starts opening a new connection without waiting; the loop moves it on
+ * (progress()) and the pending query goes out once it is open. */
+static int start_connect(struct pgcdc_catalog *c, char *err, size_t errlen)
 {
-    const char *params[1] = {param};
+    const char *const vals[] = {c->conninfo, APPLICATION_NAME, NULL};
+    int rc;
+
+    drop_conn(c);
+    rc = pgcdc_pq_connect_start(&c->conn, connect_keys, vals, CONNECT_WHAT, err, errlen);
+    if (rc < 0)
+        return rc;
+    c->connecting = true;
+    c->connect_events = POLLOUT;
+    c->connect_deadline = c->connect_timeout_ms > 0 ? mono_ms() + c->connect_timeout_ms : 0;
+    c->unsent = c->pending;
+    return 0;
+}
+
+/* One step of start_connect()'s connection without waiting: 1 while under
+ * way, 0 once open, or the failure (a timeout included) with text in err. */
+static int advance_connect(struct pgcdc_catalog *c, char *err, size_t errlen)
+{
+    int rc = pgcdc_pq_connect_poll(c->conn, &c->connect_events, CONNECT_WHAT, NULL, err, errlen);
+
+    if (rc == 0)
+        return opened(c, err, errlen);
+    if (rc > 0 && c->connect_deadline && mono_ms() >= c->connect_deadline)
+        return pgcdc_pq_connect_timeout(CONNECT_WHAT, c->connect_timeout_ms, err, errlen);
+    return rc;
+}
+
+/* Asks query q with param (NULL: none): pending, not sent yet. */
+static void ask(struct pgcdc_catalog *c, enum query q, const char *param)
+{
+    end_pending(c);
+    c->pending = true;
+    c->unsent = true;
+    c->pending_q = q;
+    c->pending_has_param = param != NULL;
+    snprintf(c->pending_param, sizeof(c->pending_param), "%s", param ? param : "");
+}
+
+/* Sends the pending query; not all of it may be on its way yet (flushing). */
+static int send_pending(struct pgcdc_catalog *c, char *err, size_t errlen)
+{
+    const char *params[1] = {c->pending_param};
+    int n = c->pending_has_param ? 1 : 0;
     int f;
 
-    if (!PQsendQueryParams(c->conn, query_sql[q], param ? 1 : 0, NULL, param ? params : NULL,
-                           NULL, NULL, 0) ||
+    if (!PQsendQueryParams(c->conn, query_sql[c->pending_q], n, NULL, n ? params : NULL, NULL,
+                           NULL, 0) ||
         (f = PQflush(c->conn)) < 0) {
         pgcdc_pq_conn_error(c->conn, "cannot send a query on the catalog connection", err,
                             errlen);
         return pgcdc_pq_result_errno(c->conn, NULL);
     }
-    c->pending = true;
+    c->unsent = false;
     c->flushing = f == 1;
-    c->discard = false;
-    c->pending_q = q;
-    snprintf(c->pending_param, sizeof(c->pending_param), "%s", param ? param : "");
-    c->pending_res = NULL;
+    c->on_fresh = c->fresh;
     return 0;
 }
 
@@ -236,12 +326,36 @@ static void keep_answer(struct pgcdc_catalog *c, enum query q, const char *param
     c->nanswers++;
 }
 
+/* The pending query could not be sent: its connection did not open, or
+ * timed out. The connection is closed, and the error kept for the lookup's
+ * next call unless its message is gone. */
+static void fail_pending(struct pgcdc_catalog *c, int rc)
+{
+    drop_conn(c);
+    if (!c->discard)
+        c->failed_rc = rc;
+    end_pending(c);
+}
+
+/* The pending query's answer says that the connection is gone. */
+static bool answer_lost(const struct pgcdc_catalog *c)
+{
+    ExecStatusType st = c->pending_res ? PQresultStatus(c->pending_res) : PGRES_FATAL_ERROR;
+
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+        return false;
+    return pgcdc_pq_result_errno(c->conn, c->pending_res) == -ECONNRESET;
+}
+
 /* Reads what the server sent for the pending query, without waiting. true
  * once it is all in (or the connection failed): the answer is then kept
- * unless its message is gone, and nothing is pending any more. */
+ * unless its message is gone, and nothing is pending any more. A query
+ * that found its connection gone (the session was ended while idle, the
+ * server restarted) is asked again once, on a new connection. */
 static bool collect(struct pgcdc_catalog *c)
 {
-    bool failed = false;
+    bool failed = false, done = false;
+    int rc;
 
     if (c->flushing) {
         int f = PQflush(c->conn);
@@ -255,7 +369,7 @@ static bool collect(struct pgcdc_catalog *c)
         PGresult *r = PQgetResult(c->conn);
 
         if (r == NULL) {
-            c->pending = false;
+            done = true;
             break;
         }
         if (c->pending_res == NULL)
@@ -266,18 +380,84 @@ static bool collect(struct pgcdc_catalog *c)
     if (failed) {
         PQclear(c->pending_res);
         c->pending_res = NULL;
-        c->pending = false;
-        c->flushing = false;
     }
-    if (c->pending)
+    if (!failed && !done)
         return false;
-    if (c->discard)
+    if (!c->discard && !c->on_fresh && answer_lost(c)) {
         PQclear(c->pending_res);
-    else
+        c->pending_res = NULL;
+        rc = start_connect(c, c->failed_err, sizeof(c->failed_err));
+        if (rc == 0)
+            return false;
+        fail_pending(c, rc);
+        return true;
+    }
+    c->fresh = false;
+    if (!c->discard)
         keep_answer(c, c->pending_q, c->pending_param, c->pending_res);
+    else
+        PQclear(c->pending_res);
     c->pending_res = NULL;
-    c->discard = false;
+    end_pending(c);
     return true;
+}
+
+/* Moves the pending query on without waiting: opening its connection,
+ * sending it, reading its answer. true once it is over: its answer kept
+ * (collect()), or the connection's failure (fail_pending()). */
+static bool progress(struct pgcdc_catalog *c)
+{
+    int rc;
+
+    if (c->connecting) {
+        rc = advance_connect(c, c->failed_err, sizeof(c->failed_err));
+        if (rc > 0)
+            return false;
+        if (rc == 0 && c->discard) {
+            /* Its message is gone: nothing to send. */
+            end_pending(c);
+            return true;
+        }
+        if (rc == 0)
+            rc = send_pending(c, c->failed_err, sizeof(c->failed_err));
+        if (rc < 0) {
+            fail_pending(c, rc);
+            return true;
+        }
+    }
+    return collect(c);
+}
+
+/* Where the loop waits for the pending query: 1 with *pfd filled and
+ * *timeout_ms the time left to connect (-1: no limit), or 0. */
+static int pending_pollfd(const struct pgcdc_catalog *c, struct pollfd *pfd, int *timeout_ms)
+{
+    *timeout_ms = -1;
+    if (!c->pending || c->conn == NULL)
+        return 0;
+    pfd->fd = PQsocket(c->conn);
+    pfd->revents = 0;
+    if (!c->connecting) {
+        pfd->events = (short)(POLLIN | (c->flushing ? POLLOUT : 0));
+        return 1;
+    }
+    pfd->events = c->connect_events;
+    if (c->connect_deadline) {
+        int64_t left = c->connect_deadline - mono_ms();
+
+        *timeout_ms = left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+    }
+    return 1;
+}
+
+/* Hands over the error kept by fail_pending(). */
+static int take_failure(struct pgcdc_catalog *c, char *err, size_t errlen)
+{
+    int rc = c->failed_rc;
+
+    snprintf(err, errlen, "%s", c->failed_err);
+    c->failed_rc = 0;
+    return rc;
 }
 
 /* Waits for the pending query's answer, as long as connecting may take
@@ -286,10 +466,9 @@ static int wait_pending(struct pgcdc_catalog *c, char *err, size_t errlen)
 {
     int64_t deadline = mono_ms() + c->connect_timeout_ms;
 
-    while (!collect(c)) {
-        struct pollfd pfd = {.fd = PQsocket(c->conn),
-                             .events = (short)(POLLIN | (c->flushing ? POLLOUT : 0))};
-        int slice = WAIT_SLICE_MS;
+    while (!progress(c)) {
+        struct pollfd pfd = {.fd = -1, .events = 0};
+        int slice = WAIT_SLICE_MS, t;
 
         if (c->stop && *c->stop) {
             snprintf(err, errlen, "catalog query: stopped while waiting for the server");
@@ -303,20 +482,16 @@ static int wait_pending(struct pgcdc_catalog *c, char *err, size_t errlen)
                          "catalog query: no answer from the server within %d ms "
                          "(database.connect.timeout.ms)",
                          c->connect_timeout_ms);
-                /* Closing is the one way to be sure the query ends; the
-                 * claim goes with it and is taken again on the next try. */
-                PQfinish(c->conn);
-                c->conn = NULL;
-                c->claimed = false;
-                c->pending = false;
-                c->flushing = false;
-                PQclear(c->pending_res);
-                c->pending_res = NULL;
+                /* Closing is the one way to be sure the query ends. */
+                drop_conn(c);
+                end_pending(c);
                 return -ETIMEDOUT;
             }
             if (left < slice)
                 slice = (int)left;
         }
+        if (pending_pollfd(c, &pfd, &t) && t >= 0 && t < slice)
+            slice = t;
         if (poll(&pfd, 1, slice) < 0 && errno != EINTR) {
             int e = errno;
 
@@ -324,6 +499,8 @@ static int wait_pending(struct pgcdc_catalog *c, char *err, size_t errlen)
             return -e;
         }
     }
+    if (c->failed_rc < 0)
+        return take_failure(c, err, errlen);
     return 0;
 }
 
@@ -350,11 +527,51 @@ static bool find_answer(struct pgcdc_catalog *c, enum query q, const char *param
 }
 
 /*
+ * Non-blocking run(): the kept answer, or -EINPROGRESS once query q is
+ * asked. It goes out on the open connection, or, when there is none (or it
+ * turns out to be gone), once a new one is open, which the loop drives.
+ */
+static int run_nonblocking(struct pgcdc_catalog *c, enum query q, const char *param,
+                           PGresult **res, char *err, size_t errlen)
+{
+    int rc;
+
+    /* Answers first: one that says the connection failed is read from the
+     * failed connection, not from a new one. */
+    if (find_answer(c, q, param, res))
+        return 0;
+    if (c->failed_rc < 0)
+        return take_failure(c, err, errlen);
+    if (c->pending && !progress(c))
+        return -EINPROGRESS;
+    if (find_answer(c, q, param, res))
+        return 0;
+    if (c->failed_rc < 0)
+        return take_failure(c, err, errlen);
+    ask(c, q, param);
+    if (c->conn && !c->connecting && PQstatus(c->conn) == CONNECTION_OK) {
+        rc = send_pending(c, err, errlen);
+        if (rc == 0)
+            return -EINPROGRESS;
+        if (c->fresh) {
+            end_pending(c);
+            return rc;
+        }
+        /* Gone while idle: a new connection. */
+    }
+    rc = start_connect(c, err, errlen);
+    if (rc < 0) {
+        end_pending(c);
+        return rc;
+    }
+    return -EINPROGRESS;
+}
+
+/*
  * Runs query q with param (NULL: none) and points *res at its result, which
  * belongs to the catalog (release it with release()); a NULL *res means the
  * connection failed (PQresultStatus and pgcdc_pq_result_error handle it).
- * Non-blocking, a query not yet answered is sent (unless another one is
- * pending) and -EINPROGRESS returned; otherwise it waits (wait_pending).
+ * Non-blocking, see run_nonblocking(); otherwise it waits (wait_pending).
  */
 static int run(struct pgcdc_catalog *c, enum query q, const char *param, PGresult **res,
                char *err, size_t errlen)
@@ -362,20 +579,8 @@ static int run(struct pgcdc_catalog *c, enum query q, const char *param, PGresul
     int rc;
 
     *res = NULL;
-    if (c->nonblocking) {
-        /* Answers first: one that says the connection failed is read from
-         * the failed connection, not from a new one. */
-        if (find_answer(c, q, param, res))
-            return 0;
-        if (c->pending && !collect(c))
-            return -EINPROGRESS;
-        if (find_answer(c, q, param, res))
-            return 0;
-        rc = catalog_connect(c, err, errlen);
-        if (rc == 0)
-            rc = send_query(c, q, param, err, errlen);
-        return rc < 0 ? rc : -EINPROGRESS;
-    }
+    if (c->nonblocking)
+        return run_nonblocking(c, q, param, res, err, errlen);
     rc = catalog_connect(c, err, errlen);
     if (rc < 0)
         return rc;
@@ -387,9 +592,14 @@ static int run(struct pgcdc_catalog *c, enum query q, const char *param, PGresul
             return rc;
     }
     clear_answers(c);
-    rc = send_query(c, q, param, err, errlen);
-    if (rc == 0)
-        rc = wait_pending(c, err, errlen);
+    c->failed_rc = 0;
+    ask(c, q, param);
+    rc = send_pending(c, err, errlen);
+    if (rc < 0) {
+        end_pending(c);
+        return rc;
+    }
+    rc = wait_pending(c, err, errlen);
     if (rc < 0)
         return rc;
     if (c->nanswers == 0) {
@@ -488,26 +698,22 @@ bool pgcdc_catalog_busy(struct pgcdc_catalog *c)
     return c->pending;
 }
 
-int pgcdc_catalog_pollfd(struct pgcdc_catalog *c, struct pollfd *pfd)
+int pgcdc_catalog_pollfd(struct pgcdc_catalog *c, struct pollfd *pfd, int *timeout_ms)
 {
-    if (!c->pending || c->conn == NULL)
-        return 0;
-    pfd->fd = PQsocket(c->conn);
-    pfd->events = (short)(POLLIN | (c->flushing ? POLLOUT : 0));
-    pfd->revents = 0;
-    return 1;
+    return pending_pollfd(c, pfd, timeout_ms);
 }
 
 void pgcdc_catalog_perform(struct pgcdc_catalog *c)
 {
-    if (c->pending && c->conn)
-        collect(c);
+    if (c->pending)
+        progress(c);
 }
 
 void pgcdc_catalog_done(struct pgcdc_catalog *c)
 {
     if (c->nanswers > 0)
         clear_answers(c);
+    c->failed_rc = 0;
     if (c->pending)
         c->discard = true;
 }

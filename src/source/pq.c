@@ -5,7 +5,8 @@
  * but never speaks PostgreSQL would hold pgcdc there forever, deaf to
  * SIGTERM. Connecting here is PQconnectStartParams and PQconnectPoll driven
  * by poll() in slices of at most 100 ms, so a stop request or the timeout
- * ends it at once.
+ * ends it at once. The same steps serve a caller whose own loop waits
+ * (the catalog connection, reopened while pgcdc streams).
  *
  * libpq keeps no result for an error sent while connecting (a wrong
  * password, a missing REPLICATION attribute), only its text. With verbose
@@ -158,70 +159,115 @@ static int connect_errno(const PGconn *conn)
     return e == -EIO ? -ECONNRESET : e;
 }
 
+int pgcdc_pq_connect_start(PGconn **out, const char *const *keys, const char *const *vals,
+                           const char *what, char *err, size_t errlen)
+{
+    PGconn *conn = PQconnectStartParams(keys, vals, 1);
+    int rc;
+
+    *out = NULL;
+    if (conn == NULL) {
+        snprintf(err, errlen, "%s: out of memory", what);
+        return -ENOMEM;
+    }
+    if (PQstatus(conn) == CONNECTION_BAD) {
+        pgcdc_pq_conn_error(conn, what, err, errlen);
+        rc = connect_errno(conn);
+        PQfinish(conn);
+        return rc;
+    }
+    /* The SQLSTATE of a refusal is read from the message text. */
+    PQsetErrorVerbosity(conn, PQERRORS_VERBOSE);
+    *out = conn;
+    return 0;
+}
+
+int pgcdc_pq_connect_poll(PGconn *conn, short *events, const char *what, char *sqlstate,
+                          char *err, size_t errlen)
+{
+    struct pollfd pfd = {.fd = PQsocket(conn), .events = *events};
+    PostgresPollingStatusType st;
+
+    if (sqlstate)
+        sqlstate[0] = '\0';
+    /* PQconnectPoll may be called only once the socket is ready for what
+     * it asked: it would take a connect still under way for a finished one. */
+    if (poll(&pfd, 1, 0) == 0)
+        return 1;
+    st = PQconnectPoll(conn);
+    if (st == PGRES_POLLING_OK) {
+        PQsetErrorVerbosity(conn, PQERRORS_DEFAULT);
+        return 0;
+    }
+    if (st == PGRES_POLLING_FAILED) {
+        pgcdc_pq_conn_error(conn, what, err, errlen);
+        if (sqlstate && find_sqlstate(PQerrorMessage(conn), sqlstate) == NULL)
+            sqlstate[0] = '\0';
+        return connect_errno(conn);
+    }
+    *events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+    return 1;
+}
+
+int pgcdc_pq_connect_timeout(const char *what, int timeout_ms, char *err, size_t errlen)
+{
+    snprintf(err, errlen,
+             "%s: no answer within %d ms (is it PostgreSQL? database.connect.timeout.ms sets "
+             "the limit)",
+             what, timeout_ms);
+    return -ETIMEDOUT;
+}
+
 int pgcdc_pq_connect(PGconn **out, const char *const *keys, const char *const *vals,
                      int timeout_ms, volatile sig_atomic_t *stop, const char *what, char *sqlstate,
                      char *err, size_t errlen)
 {
-    PGconn *conn = PQconnectStartParams(keys, vals, 1);
-    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    PGconn *conn;
+    short events = POLLOUT;
     int64_t deadline = timeout_ms > 0 ? mono_ms() + timeout_ms : 0;
     int rc;
 
     *out = NULL;
     if (sqlstate)
         sqlstate[0] = '\0';
-    if (conn == NULL) {
-        snprintf(err, errlen, "%s: out of memory", what);
-        return -ENOMEM;
-    }
-    if (PQstatus(conn) == CONNECTION_BAD)
-        goto failed;
-    PQsetErrorVerbosity(conn, PQERRORS_VERBOSE);
-    while (st != PGRES_POLLING_OK) {
-        struct pollfd pfd = {.fd = PQsocket(conn), .events = 0};
+    rc = pgcdc_pq_connect_start(&conn, keys, vals, what, err, errlen);
+    if (rc < 0)
+        return rc;
+    for (;;) {
+        struct pollfd pfd = {.fd = PQsocket(conn), .events = events};
         int slice = POLL_SLICE_MS;
 
-        if (st == PGRES_POLLING_FAILED)
-            goto failed;
         if (stop && *stop) {
             snprintf(err, errlen, "%s: stopped while connecting", what);
             rc = -EINTR;
-            goto error;
+            break;
         }
         if (deadline) {
             int64_t left = deadline - mono_ms();
 
             if (left <= 0) {
-                snprintf(err, errlen,
-                         "%s: no answer within %d ms (is it PostgreSQL? "
-                         "database.connect.timeout.ms sets the limit)",
-                         what, timeout_ms);
-                rc = -ETIMEDOUT;
-                goto error;
+                rc = pgcdc_pq_connect_timeout(what, timeout_ms, err, errlen);
+                break;
             }
             if (left < slice)
                 slice = (int)left;
         }
-        pfd.events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT;
         rc = poll(&pfd, 1, slice);
         if (rc < 0 && errno != EINTR) {
             rc = -errno;
             snprintf(err, errlen, "%s: poll failed: %s", what, strerror(-rc));
-            goto error;
+            break;
         }
-        if (rc > 0)
-            st = PQconnectPoll(conn);
+        if (rc <= 0)
+            continue;
+        rc = pgcdc_pq_connect_poll(conn, &events, what, sqlstate, err, errlen);
+        if (rc == 0) {
+            *out = conn;
+            return 0;
+        }
+        if (rc < 0)
+            break;
     }
-    PQsetErrorVerbosity(conn, PQERRORS_DEFAULT);
-    *out = conn;
-    return 0;
-
-failed:
-    pgcdc_pq_conn_error(conn, what, err, errlen);
-    rc = connect_errno(conn);
-    if (sqlstate && find_sqlstate(PQerrorMessage(conn), sqlstate) == NULL)
-        sqlstate[0] = '\0';
-error:
     PQfinish(conn);
     return rc;
 }

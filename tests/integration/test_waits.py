@@ -280,3 +280,31 @@ def test_stop_while_the_publication_waits_for_a_lock(db, pgcdc, table):
         p.proc = None
     assert rc == 0, p.stderr()[-3000:]
     assert took < 1.5, f"SIGTERM took {took:.1f} s while a command waited for a lock"
+
+
+def test_catalog_connection_lost_mid_stream_is_reopened(db, pgcdc, table, mood):
+    a = table("id int PRIMARY KEY")
+    # A column of a user-defined type: its Relation message needs the catalog.
+    b = table(f"id int PRIMARY KEY, m {mood}")
+    p = pgcdc(table_include_list=f"public\\.({a}|{b})").start()
+    sql(db, f"INSERT INTO {a} VALUES (1)")
+    p.events(1)
+    pid = walsender_pid(db, p.name)
+    assert pid
+
+    # The catalog connection goes while pgcdc streams; the next lookup opens
+    # it again and the table first seen afterwards is not lost.
+    cat = catalog_backend_pid(db, p.name)
+    assert sql(db, "SELECT pg_terminate_backend(%s)", cat) == [(True,)]
+    sql(db, f"INSERT INTO {b} SELECT g, 'ok' FROM generate_series(1, 5) g")
+    sql(db, f"INSERT INTO {a} VALUES (2)")
+    ev = p.events(7)
+    assert sorted(e["key"]["id"] for e in by_topic(ev, f"{p.name}.public.{a}")) == [1, 2]
+    got = by_topic(ev, f"{p.name}.public.{b}")
+    assert sorted(e["key"]["id"] for e in got) == [1, 2, 3, 4, 5]
+    assert {e["value"]["after"]["m"] for e in got} == {"ok"}
+    assert len(p.lines()) == 7, p.lines()
+    assert walsender_pid(db, p.name) == pid, p.stderr()[-3000:]
+    assert sql(db, "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+               "'pgcdc-catalog' AND pid <> %s", cat)[0][0] >= 1
+    assert p.stop() == 0, p.stderr()[-3000:]
