@@ -59,6 +59,7 @@ struct key_def {
 };
 
 _Static_assert(sizeof(enum pgcdc_config_autocreate) == sizeof(int), "enum stored as int");
+_Static_assert(sizeof(enum pgcdc_config_keyless) == sizeof(int), "enum stored as int");
 _Static_assert(sizeof(enum pgcdc_config_sink) == sizeof(int), "enum stored as int");
 _Static_assert(sizeof(enum pgcdc_config_format) == sizeof(int), "enum stored as int");
 _Static_assert(sizeof(enum pgcdc_config_cleanup) == sizeof(int), "enum stored as int");
@@ -67,6 +68,7 @@ _Static_assert(sizeof(enum pgcdc_log_level) == sizeof(int), "enum stored as int"
 _Static_assert(sizeof(enum pgcdc_config_mismatch) == sizeof(int), "enum stored as int");
 
 static const char *const autocreate_names[] = {"all_tables", "filtered", "disabled", NULL};
+static const char *const keyless_names[] = {"skip", "include", NULL};
 static const char *const sink_names[] = {"stdout", "kafka", NULL};
 static const char *const format_names[] = {"json", "avro", NULL};
 static const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
@@ -151,6 +153,7 @@ static const struct key_def key_table[] = {
     KEY_STRING("slot.name", slot_name, "pgcdc", check_slot_name, SECRET_NONE),
     KEY_STRING("publication.name", publication_name, "pgcdc", check_identifier, SECRET_NONE),
     KEY_ENUM("publication.autocreate.mode", autocreate, "filtered", autocreate_names),
+    KEY_ENUM("publication.keyless.tables", keyless_tables, "skip", keyless_names),
     KEY_PATTERNS("table.include.list", table_include),
     KEY_PATTERNS("table.exclude.list", table_exclude),
     KEY_PATTERNS("column.include.list", column_include),

@@ -39,6 +39,7 @@ HEADERS = {
     "catalog.h": "source",
     "pq.h": "source",
     "session.h": "source",
+    "inspect.h": "source",
     # model
     "relcache.h": "model",
     "change.h": "model",

@@ -54,6 +54,12 @@ enum pgcdc_config_autocreate {
     PGCDC_CONFIG_AUTOCREATE_DISABLED = 2,   /* "disabled": the publication must exist */
 };
 
+/* publication.keyless.tables */
+enum pgcdc_config_keyless {
+    PGCDC_CONFIG_KEYLESS_SKIP = 0,    /* "skip": left out of a filtered publication */
+    PGCDC_CONFIG_KEYLESS_INCLUDE = 1, /* "include": published; UPDATE and DELETE on it fail */
+};
+
 /* sink */
 enum pgcdc_config_sink {
     PGCDC_CONFIG_SINK_STDOUT = 0, /* "stdout": one line per event */
@@ -101,6 +107,7 @@ struct pgcdc_config {
     char *slot_name;                             /* slot.name */
     char *publication_name;                      /* publication.name */
     enum pgcdc_config_autocreate autocreate;     /* publication.autocreate.mode */
+    enum pgcdc_config_keyless keyless_tables;    /* publication.keyless.tables */
     struct pgcdc_patterns *table_include;        /* table.include.list (never NULL) */
     struct pgcdc_patterns *table_exclude;        /* table.exclude.list (never NULL) */
     struct pgcdc_patterns *column_include;       /* column.include.list (never NULL) */

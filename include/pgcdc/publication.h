@@ -5,10 +5,18 @@
 #ifndef PGCDC_PUBLICATION_H
 #define PGCDC_PUBLICATION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct pgcdc_config;
 struct pgcdc_stream;
+
+/* The comment pgcdc puts on a publication it creates starts with this: pgcdc
+ * alters, and `pgcdc drop` removes, only a publication that carries it. */
+#define PGCDC_PUBLICATION_MARK "managed by pgcdc"
+
+/* True when comment (a publication's, may be NULL) carries the mark. */
+bool pgcdc_publication_is_marked(const char *comment);
 
 /* Whether schema.table is captured: 1 yes, 0 no, or a negative errno with
  * text in err. The caller supplies the table filters (filter.h), which

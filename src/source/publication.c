@@ -9,6 +9,20 @@
  * Tables outside the filters are dropped client-side in every mode, so a
  * publication wider than the filters only costs bandwidth.
  *
+ * pgcdc changes only a publication it created: it marks one when it creates
+ * it (a comment starting with PGCDC_PUBLICATION_MARK, set in the same
+ * transaction). A publication it finds without the mark may be shared with
+ * other consumers, so whatever the mode it is used as it is, and where it
+ * differs from the filters (tables they capture that it does not publish,
+ * partitions published under their own names) pgcdc says so in the log.
+ *
+ * A table without a usable replica identity (no primary key under REPLICA
+ * IDENTITY DEFAULT, NOTHING, or a missing index) makes PostgreSQL refuse
+ * every UPDATE and DELETE on it once a publication that publishes them
+ * holds it: filtered mode leaves such tables out, with a warning that says
+ * how to give them an identity, unless publication.keyless.tables =
+ * include. FOR ALL TABLES cannot leave anything out: pgcdc warns instead.
+ *
  * Nothing here runs before the slot is claimed (catalog.h), so a second
  * pgcdc on the same slot never rewrites this one's table list.
  */
@@ -25,8 +39,15 @@
 #include "pgcdc/buf.h"
 #include "pgcdc/config.h"
 #include "pgcdc/error.h"
+#include "pgcdc/inspect.h"
 #include "pgcdc/log.h"
 #include "pgcdc/stream.h"
+
+bool pgcdc_publication_is_marked(const char *comment)
+{
+    return comment != NULL &&
+           strncmp(comment, PGCDC_PUBLICATION_MARK, sizeof(PGCDC_PUBLICATION_MARK) - 1) == 0;
+}
 
 /* "schema"."table", quoted for the connection, appended to b. */
 static int append_qualified(struct pgcdc_stream *s, struct pgcdc_buf *b, const char *nsp,
@@ -41,18 +62,106 @@ static int append_qualified(struct pgcdc_stream *s, struct pgcdc_buf *b, const c
     return 0;
 }
 
-/* The comma-separated, quoted list of tables that pass the filters, and how
- * many there are. */
+/* Quoted "schema"."table" names, in the order they were added. */
+struct name_list {
+    char **v;   /* the names, malloc'd */
+    size_t n;   /* names in v */
+    size_t cap; /* room in v */
+};
+
+
+/* Appends name (malloc'd; owned by the list on success). */
+static int names_add_owned(struct name_list *l, char *name)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        char **v = realloc(l->v, cap * sizeof(*v));
+
+        if (v == NULL)
+            return -ENOMEM;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = name;
+    return 0;
+}
+
+static bool names_has(const struct name_list *l, const char *name)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->v[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* True when a and b hold the same names, in any order. */
+static bool same_names(const struct name_list *a, const struct name_list *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (!names_has(b, a->v[i]))
+            return false;
+    return true;
+}
+
+/* Appends the quoted "nsp"."rel". */
+static int names_add(struct pgcdc_stream *s, struct name_list *l, const char *nsp,
+                     const char *rel)
+{
+    struct pgcdc_buf b = PGCDC_BUF_INIT;
+
+    /* A NUL-terminated string from here on: the list owns the bytes. */
+    if (append_qualified(s, &b, nsp, rel) < 0 || names_add_owned(l, b.data) < 0) {
+        pgcdc_buf_free(&b);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+static void names_free(struct name_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}
+
+/* The names of l (or of those of l missing from other, when other is not
+ * NULL) joined by ", " into out. */
+static int names_join(const struct name_list *l, const struct name_list *other,
+                      struct pgcdc_buf *out)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < l->n; i++) {
+        if (other != NULL && names_has(other, l->v[i]))
+            continue;
+        if ((k++ > 0 && pgcdc_buf_append(out, ", ", 2)) ||
+            pgcdc_buf_append(out, l->v[i], strlen(l->v[i])))
+            return -ENOMEM;
+    }
+    return pgcdc_buf_append_char(out, '\0') ? -ENOMEM : (int)k;
+}
+
+/* The tables that pass the filters (want), and of those the ones without a
+ * usable replica identity (keyless), which UPDATE and DELETE would fail on
+ * once published. */
 static int filtered_tables(struct pgcdc_stream *s, pgcdc_publication_filter_fn filter, void *arg,
-                           struct pgcdc_buf *list, int *count, char *err, size_t errlen)
+                           struct name_list *want, struct name_list *keyless, char *err,
+                           size_t errlen)
 {
     void *resv = NULL;
     PGresult *res;
     int rc;
 
-    *count = 0;
     rc = pgcdc_stream_query(s,
-                            "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c "
+                            "SELECT n.nspname, c.relname, c.relreplident, "
+                            "EXISTS (SELECT 1 FROM pg_catalog.pg_index i "
+                            "WHERE i.indrelid = c.oid AND i.indisprimary), "
+                            "EXISTS (SELECT 1 FROM pg_catalog.pg_index i "
+                            "WHERE i.indrelid = c.oid AND i.indisreplident AND i.indisvalid) "
+                            "FROM pg_catalog.pg_class c "
                             "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
                             "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
                             "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
@@ -63,6 +172,11 @@ static int filtered_tables(struct pgcdc_stream *s, pgcdc_publication_filter_fn f
     res = resv;
     for (int i = 0; i < PQntuples(res); i++) {
         const char *nsp = PQgetvalue(res, i, 0), *rel = PQgetvalue(res, i, 1);
+        struct pgcdc_inspect_table t = {
+            .replident = PQgetvalue(res, i, 2)[0],
+            .has_pk = strcmp(PQgetvalue(res, i, 3), "t") == 0,
+            .ident_index = strcmp(PQgetvalue(res, i, 4), "t") == 0,
+        };
         int in = filter(arg, nsp, rel, err, errlen);
 
         if (in < 0) {
@@ -71,13 +185,12 @@ static int filtered_tables(struct pgcdc_stream *s, pgcdc_publication_filter_fn f
         }
         if (in == 0)
             continue;
-        if ((*count > 0 && pgcdc_buf_append(list, ", ", 2)) ||
-            append_qualified(s, list, nsp, rel) < 0) {
+        if (names_add(s, want, nsp, rel) < 0 ||
+            (!pgcdc_inspect_table_has_identity(&t) && names_add(s, keyless, nsp, rel) < 0)) {
             PQclear(res);
             snprintf(err, errlen, "table name too long or out of memory");
             return -ENOMEM;
         }
-        (*count)++;
     }
     PQclear(res);
     return 0;
@@ -113,10 +226,18 @@ static int run_ddl(struct pgcdc_stream *s, const struct pgcdc_config *cfg, const
     return rc;
 }
 
-/* The publication's current tables in the same form, or *exists = false. */
-static int current_tables(struct pgcdc_stream *s, const char *publit, bool *exists,
-                          bool *all_tables, bool *via_root, struct pgcdc_buf *list, char *err,
-                          size_t errlen)
+/* What the publication is now. */
+struct pub_state {
+    bool exists;     /* it exists */
+    bool all_tables; /* FOR ALL TABLES */
+    bool via_root;   /* publish_via_partition_root */
+    bool marked;     /* created by pgcdc (its comment carries the mark) */
+};
+
+/* The publication's state and current tables (quoted as filtered_tables
+ * quotes them). */
+static int current_tables(struct pgcdc_stream *s, const char *publit, struct pub_state *st,
+                          struct name_list *have, char *err, size_t errlen)
 {
     char sql[1024];
     void *resv = NULL;
@@ -125,17 +246,22 @@ static int current_tables(struct pgcdc_stream *s, const char *publit, bool *exis
 
     /* pubviaroot exists from PostgreSQL 13 on. */
     snprintf(sql, sizeof(sql),
-             "SELECT puballtables, %s FROM pg_catalog.pg_publication WHERE pubname = %s",
+             "SELECT puballtables, %s, pg_catalog.obj_description(oid, 'pg_publication') "
+             "FROM pg_catalog.pg_publication WHERE pubname = %s",
              via_root_supported(s) ? "pubviaroot" : "true", publit);
     rc = pgcdc_stream_query(s, sql, &resv, err, errlen);
     if (rc < 0)
         return rc;
     res = resv;
-    *exists = PQntuples(res) == 1;
-    *all_tables = *exists && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    *via_root = *exists && strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    memset(st, 0, sizeof(*st));
+    st->exists = PQntuples(res) == 1;
+    if (st->exists) {
+        st->all_tables = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+        st->via_root = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+        st->marked = !PQgetisnull(res, 0, 2) && pgcdc_publication_is_marked(PQgetvalue(res, 0, 2));
+    }
     PQclear(res);
-    if (!*exists || *all_tables)
+    if (!st->exists || st->all_tables)
         return 0;
 
     snprintf(sql, sizeof(sql),
@@ -147,8 +273,7 @@ static int current_tables(struct pgcdc_stream *s, const char *publit, bool *exis
         return rc;
     res = resv;
     for (int i = 0; i < PQntuples(res); i++) {
-        if ((i > 0 && pgcdc_buf_append(list, ", ", 2)) ||
-            append_qualified(s, list, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)) < 0) {
+        if (names_add(s, have, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)) < 0) {
             PQclear(res);
             return -ENOMEM;
         }
@@ -157,14 +282,97 @@ static int current_tables(struct pgcdc_stream *s, const char *publit, bool *exis
     return 0;
 }
 
+/* Appends the statement that marks the publication as pgcdc's to sql. */
+static int append_mark(struct pgcdc_stream *s, struct pgcdc_buf *sql, const char *ident,
+                       const struct pgcdc_config *cfg)
+{
+    char text[512], lit[600];
+
+    snprintf(text, sizeof(text),
+             PGCDC_PUBLICATION_MARK " for slot '%s': pgcdc sets its tables from its table "
+             "filters at each start, and 'pgcdc drop' removes it",
+             cfg->slot_name);
+    if (pgcdc_stream_quote_literal(s, text, lit, sizeof(lit)) < 0)
+        return -ENOMEM;
+    return pgcdc_buf_appendf(sql, "; COMMENT ON PUBLICATION %s IS %s", ident, lit);
+}
+
+/* Tells the user about tables left out for want of a replica identity. */
+static void warn_keyless(const struct pgcdc_config *cfg, const struct name_list *keyless)
+{
+    for (size_t i = 0; i < keyless->n; i++)
+        pgcdc_log_warn("table %s has no primary key or replica identity: it is left out of "
+                       "publication '%s', because the application's UPDATE and DELETE on a "
+                       "published table without one fail; to capture it, give it one (ALTER "
+                       "TABLE %s REPLICA IDENTITY FULL, or a primary key) and restart pgcdc, or "
+                       "set publication.keyless.tables = include",
+                       keyless->v[i], cfg->publication_name, keyless->v[i]);
+}
+
+/* A publication pgcdc did not create is used as it is: says where it
+ * differs from the filters. */
+static int report_foreign(struct pgcdc_stream *s, const struct pgcdc_config *cfg,
+                          const struct pub_state *st, pgcdc_publication_filter_fn filter,
+                          void *arg, char *err, size_t errlen)
+{
+    struct name_list want = {0}, keyless = {0}, have = {0};
+    struct pgcdc_buf missing = PGCDC_BUF_INIT;
+    char lit[300];
+    int rc, n;
+
+    if (!st->via_root)
+        pgcdc_log_warn("publication '%s' was not created by pgcdc, which leaves it as it is: it "
+                       "publishes partitions' changes under the partitions' names, which the "
+                       "table filters do not name (ALTER PUBLICATION ... SET "
+                       "(publish_via_partition_root = true) fixes that)",
+                       cfg->publication_name);
+    if (st->all_tables) {
+        pgcdc_log_info("publication '%s' publishes all tables; the table filters apply in pgcdc",
+                       cfg->publication_name);
+        return 0;
+    }
+    if (pgcdc_stream_quote_literal(s, cfg->publication_name, lit, sizeof(lit)) < 0)
+        return -ENOMEM;
+    rc = current_tables(s, lit, &(struct pub_state){0}, &have, err, errlen);
+    if (rc == 0)
+        rc = filtered_tables(s, filter, arg, &want, &keyless, err, errlen);
+    if (rc < 0)
+        goto out;
+    n = names_join(&want, &have, &missing);
+    if (n < 0) {
+        rc = n;
+        goto out;
+    }
+    if (n > 0)
+        pgcdc_log_warn("publication '%s' was not created by pgcdc, which never changes it, and "
+                       "it does not publish %d table(s) that the table filters capture, whose "
+                       "changes are not captured: %s. Add them as their owner (ALTER "
+                       "PUBLICATION ... ADD TABLE), or let pgcdc manage the publication "
+                       "(COMMENT ON PUBLICATION ... IS '" PGCDC_PUBLICATION_MARK "')",
+                       cfg->publication_name, n, missing.data);
+    else
+        pgcdc_log_info("publication '%s' was not created by pgcdc, which uses it as it is; it "
+                       "publishes every table the filters capture",
+                       cfg->publication_name);
+out:
+    names_free(&want);
+    names_free(&keyless);
+    names_free(&have);
+    pgcdc_buf_free(&missing);
+    return rc;
+}
+
 int pgcdc_publication_ensure(struct pgcdc_stream *s, const struct pgcdc_config *cfg,
                              pgcdc_publication_filter_fn filter, void *arg, char *err,
                              size_t errlen)
 {
-    struct pgcdc_buf want = PGCDC_BUF_INIT, have = PGCDC_BUF_INIT, sql = PGCDC_BUF_INIT;
+    struct name_list want = {0}, keyless = {0}, have = {0}, *publish = &want;
+    struct name_list published = {0};
+    struct pgcdc_buf list = PGCDC_BUF_INIT, sql = PGCDC_BUF_INIT;
     char ident[256], lit[300];
     const char *with = via_root_supported(s) ? " WITH (publish_via_partition_root = true)" : "";
-    bool exists, all_tables, via_root;
+    bool include_keyless = cfg->keyless_tables == PGCDC_CONFIG_KEYLESS_INCLUDE;
+    struct pub_state st;
     int count = 0, rc;
 
     if (pgcdc_stream_quote_ident(s, cfg->publication_name, ident, sizeof(ident)) < 0 ||
@@ -172,13 +380,18 @@ int pgcdc_publication_ensure(struct pgcdc_stream *s, const struct pgcdc_config *
         snprintf(err, errlen, "publication name '%s' cannot be quoted", cfg->publication_name);
         return -EINVAL;
     }
-    rc = current_tables(s, lit, &exists, &all_tables, &via_root, &have, err, errlen);
+    rc = current_tables(s, lit, &st, &have, err, errlen);
     if (rc < 0)
         goto out;
 
+    if (st.exists && !st.marked) {
+        /* Someone else's: other consumers may share it. */
+        rc = report_foreign(s, cfg, &st, filter, arg, err, errlen);
+        goto out;
+    }
     switch (cfg->autocreate) {
     case PGCDC_CONFIG_AUTOCREATE_DISABLED:
-        if (!exists) {
+        if (!st.exists) {
             snprintf(err, errlen,
                      "publication '%s' does not exist and publication.autocreate.mode is "
                      "'disabled': create it (CREATE PUBLICATION) or change the mode",
@@ -187,19 +400,32 @@ int pgcdc_publication_ensure(struct pgcdc_stream *s, const struct pgcdc_config *
         }
         goto out;
     case PGCDC_CONFIG_AUTOCREATE_ALL_TABLES:
-        if (!exists) {
-            rc = pgcdc_buf_appendf(&sql, "CREATE PUBLICATION %s FOR ALL TABLES%s", ident, with);
+        if (!st.exists) {
+            rc = filtered_tables(s, filter, arg, &want, &keyless, err, errlen);
+            if (rc == 0)
+                rc = pgcdc_buf_appendf(&sql, "CREATE PUBLICATION %s FOR ALL TABLES%s", ident,
+                                       with);
+            if (rc == 0)
+                rc = append_mark(s, &sql, ident, cfg);
             if (rc == 0)
                 rc = run_ddl(s, cfg, sql.data, err, errlen);
-            if (rc == 0)
-                pgcdc_log_info("created publication '%s' for all tables", cfg->publication_name);
+            if (rc < 0)
+                goto out;
+            pgcdc_log_info("created publication '%s' for all tables", cfg->publication_name);
+            for (size_t i = 0; i < keyless.n; i++)
+                pgcdc_log_warn("table %s has no primary key or replica identity, and publication "
+                               "'%s' publishes all tables: the application's UPDATE and DELETE "
+                               "on it now fail; give it one (ALTER TABLE %s REPLICA IDENTITY "
+                               "FULL, or a primary key), or use publication.autocreate.mode = "
+                               "filtered, which leaves such tables out",
+                               keyless.v[i], cfg->publication_name, keyless.v[i]);
         }
         goto out;
     case PGCDC_CONFIG_AUTOCREATE_FILTERED:
         break;
     }
 
-    if (exists && !via_root) {
+    if (st.exists && !st.via_root) {
         rc = pgcdc_buf_appendf(&sql, "ALTER PUBLICATION %s SET (publish_via_partition_root = true)",
                                ident);
         if (rc == 0)
@@ -210,29 +436,60 @@ int pgcdc_publication_ensure(struct pgcdc_stream *s, const struct pgcdc_config *
                        cfg->publication_name);
         pgcdc_buf_reset(&sql);
     }
-    if (exists && all_tables) {
+    if (st.exists && st.all_tables) {
         pgcdc_log_info("publication '%s' publishes all tables; the table filters apply in pgcdc",
                        cfg->publication_name);
         goto out;
     }
-    rc = filtered_tables(s, filter, arg, &want, &count, err, errlen);
+    rc = filtered_tables(s, filter, arg, &want, &keyless, err, errlen);
     if (rc < 0)
         goto out;
-    if (count == 0) {
-        pgcdc_log_warn("no table matches the table filters; publication '%s' %s",
-                       cfg->publication_name, exists ? "is left as it is" : "is created empty");
-        if (!exists)
-            rc = pgcdc_buf_appendf(&sql, "CREATE PUBLICATION %s%s", ident, with);
-    } else if (!exists) {
-        rc = pgcdc_buf_appendf(&sql, "CREATE PUBLICATION %s FOR TABLE %s%s", ident, want.data,
-                               with);
-    } else if (have.len != want.len || memcmp(have.data, want.data, want.len) != 0) {
-        rc = pgcdc_buf_appendf(&sql, "ALTER PUBLICATION %s SET TABLE %s", ident, want.data);
+    if (!include_keyless && keyless.n > 0) {
+        /* The tables to publish: those with a replica identity. */
+        for (size_t i = 0; i < want.n && rc == 0; i++)
+            if (!names_has(&keyless, want.v[i])) {
+                char *copy = strdup(want.v[i]);
+
+                if (copy == NULL || names_add_owned(&published, copy) < 0) {
+                    free(copy);
+                    rc = -ENOMEM;
+                }
+            }
+        if (rc < 0)
+            goto out;
+        publish = &published;
+        warn_keyless(cfg, &keyless);
     }
+    count = (int)publish->n;
+    rc = names_join(publish, NULL, &list);
+    if (rc < 0)
+        goto out;
+    rc = 0;
+    if (count == 0) {
+        pgcdc_log_warn("no table to publish passes the table filters; publication '%s' %s",
+                       cfg->publication_name,
+                       !st.exists ? "is created empty" : have.n > 0 ? "is emptied" : "stays empty");
+        if (!st.exists) {
+            rc = pgcdc_buf_appendf(&sql, "CREATE PUBLICATION %s%s", ident, with);
+        } else if (have.n > 0) {
+            pgcdc_buf_reset(&list);
+            rc = names_join(&have, NULL, &list);
+            if (rc >= 0)
+                rc = pgcdc_buf_appendf(&sql, "ALTER PUBLICATION %s DROP TABLE %s", ident,
+                                       list.data);
+        }
+    } else if (!st.exists) {
+        rc = pgcdc_buf_appendf(&sql, "CREATE PUBLICATION %s FOR TABLE %s%s", ident, list.data,
+                               with);
+    } else if (!same_names(&have, publish)) {
+        rc = pgcdc_buf_appendf(&sql, "ALTER PUBLICATION %s SET TABLE %s", ident, list.data);
+    }
+    if (rc == 0 && !st.exists)
+        rc = append_mark(s, &sql, ident, cfg);
     if (rc == 0 && sql.len > 0) {
         rc = run_ddl(s, cfg, sql.data, err, errlen);
         if (rc == 0)
-            pgcdc_log_info("%s publication '%s' for %d table(s)", exists ? "updated" : "created",
+            pgcdc_log_info("%s publication '%s' for %d table(s)", st.exists ? "updated" : "created",
                            cfg->publication_name, count);
     }
 
@@ -240,8 +497,11 @@ out:
     if (rc == -ENOMEM)
         snprintf(err, errlen, "out of memory while preparing publication '%s'",
                  cfg->publication_name);
-    pgcdc_buf_free(&want);
-    pgcdc_buf_free(&have);
+    names_free(&want);
+    names_free(&keyless);
+    names_free(&have);
+    names_free(&published);
+    pgcdc_buf_free(&list);
     pgcdc_buf_free(&sql);
     return rc;
 }

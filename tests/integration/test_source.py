@@ -174,8 +174,10 @@ def test_partitioned_table_arrives_as_its_parent(db, pgcdc, table):
     sql(db, f"CREATE TABLE {m}_p2 PARTITION OF {m} FOR VALUES FROM ('2024-07-01') "
         "TO ('2025-01-01')")
     p = pgcdc(table_include_list=f"public\\.{m}")
-    # An existing publication without publish_via_partition_root is updated.
+    # A publication of pgcdc's (marked) without publish_via_partition_root
+    # is updated.
     sql(db, f'CREATE PUBLICATION "{p.name}" FOR TABLE {m}')
+    sql(db, f"COMMENT ON PUBLICATION \"{p.name}\" IS 'managed by pgcdc'")
     p.start()
     assert sql(db, "SELECT pubviaroot FROM pg_publication WHERE pubname = %s",
                p.name) == [(True,)]

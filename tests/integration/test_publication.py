@@ -1,0 +1,109 @@
+"""Publications a user can trust: pgcdc changes only a publication it made
+(and marked), reports how one it found differs from the filters, and never
+makes the application's own UPDATE or DELETE fail by publishing a table
+without a replica identity."""
+import psycopg
+import pytest
+
+from conftest import by_topic, sql
+
+
+def pub_tables(db, name):
+    return sorted(r[0] for r in sql(
+        db, "SELECT tablename FROM pg_publication_tables WHERE pubname = %s", name))
+
+
+def test_publication_pgcdc_creates_is_marked(db, pgcdc, table):
+    t = table("id int PRIMARY KEY")
+    p = pgcdc(table_include_list=f"public\\.{t}").start()
+    comment = sql(db, "SELECT obj_description(oid, 'pg_publication') FROM pg_publication "
+                  "WHERE pubname = %s", p.name)[0][0]
+    assert comment.startswith("managed by pgcdc")
+    assert p.stop() == 0
+
+
+def test_foreign_publication_is_left_as_it_is_and_reported(db, pgcdc, table):
+    a = table("id int PRIMARY KEY")
+    b = table("id int PRIMARY KEY")
+    other = table("id int PRIMARY KEY")
+    p = pgcdc(table_include_list=f"public\\.({a}|{b})")
+    # Made by someone else, shared with another consumer: a table outside
+    # the filters, one inside them missing, no publish_via_partition_root.
+    sql(db, f'CREATE PUBLICATION "{p.name}" FOR TABLE {a}, {other} '
+        "WITH (publish_via_partition_root = false)")
+    p.start()
+    assert pub_tables(db, p.name) == sorted([a, other])
+    assert sql(db, "SELECT pubviaroot FROM pg_publication WHERE pubname = %s",
+               p.name) == [(False,)]
+    err = p.stderr()
+    assert "was not created by pgcdc, which never changes it" in err
+    assert f'"public"."{b}"' in err and "ALTER PUBLICATION ... ADD TABLE" in err
+    assert "publish_via_partition_root" in err
+    assert "updated publication" not in err
+    # pgcdc streams what the publication publishes, inside the filters.
+    sql(db, f"INSERT INTO {a} VALUES (1)")
+    sql(db, f"INSERT INTO {other} VALUES (1)")
+    sql(db, f"INSERT INTO {b} VALUES (1)")
+    sql(db, f"INSERT INTO {a} VALUES (2)")
+    ev = p.events(2)
+    assert [e["key"]["id"] for e in by_topic(ev, f"{p.name}.public.{a}")] == [1, 2]
+    assert not by_topic(p.lines(), f"{p.name}.public.{b}")
+    assert p.stop() == 0
+    # Restarting does not change it either.
+    p.start(wait_streaming=False)
+    p.wait_log("streaming from slot", count=2)
+    assert pub_tables(db, p.name) == sorted([a, other])
+    assert p.stop() == 0
+
+
+def test_foreign_publication_handed_over_with_the_mark_is_managed(db, pgcdc, table):
+    a = table("id int PRIMARY KEY")
+    b = table("id int PRIMARY KEY")
+    p = pgcdc(table_include_list=f"public\\.({a}|{b})")
+    sql(db, f'CREATE PUBLICATION "{p.name}" FOR TABLE {a}')
+    sql(db, f"COMMENT ON PUBLICATION \"{p.name}\" IS 'managed by pgcdc'")
+    p.start()
+    assert pub_tables(db, p.name) == sorted([a, b])
+    assert "updated publication" in p.stderr()
+    assert p.stop() == 0
+
+
+def test_table_without_primary_key_is_left_out_and_the_application_still_updates(
+        db, pgcdc, table):
+    keyless = table("a int, b text")
+    keyed = table("id int PRIMARY KEY, v text")
+    sql(db, f"INSERT INTO {keyless} VALUES (1, 'x')")
+    p = pgcdc(table_include_list=f"public\\.({keyless}|{keyed})").start()
+    # The application's own statements keep working.
+    sql(db, f"UPDATE {keyless} SET b = 'y' WHERE a = 1")
+    sql(db, f"DELETE FROM {keyless} WHERE a = 1")
+    assert pub_tables(db, p.name) == [keyed]
+    err = p.stderr()
+    assert f'table "public"."{keyless}" has no primary key or replica identity' in err
+    assert f'ALTER TABLE "public"."{keyless}" REPLICA IDENTITY FULL' in err
+    sql(db, f"INSERT INTO {keyed} VALUES (1, 'a')")
+    assert by_topic(p.events(1), f"{p.name}.public.{keyed}")
+    assert p.stop() == 0
+    # Given a replica identity, the table is published at the next start.
+    sql(db, f"ALTER TABLE {keyless} REPLICA IDENTITY FULL")
+    p.start(wait_streaming=False)
+    p.wait_log("streaming from slot", count=2)
+    assert pub_tables(db, p.name) == sorted([keyless, keyed])
+    sql(db, f"INSERT INTO {keyless} VALUES (2, 'z')")
+    sql(db, f"UPDATE {keyless} SET b = 'w' WHERE a = 2")
+    ev = by_topic(p.events(3), f"{p.name}.public.{keyless}")
+    assert [e["value"]["op"] for e in ev] == ["c", "u"]
+    assert p.stop() == 0
+
+
+def test_keyless_tables_are_published_when_the_user_opts_in(db, pgcdc, table):
+    keyless = table("a int, b text")
+    p = pgcdc(table_include_list=f"public\\.{keyless}", publication_keyless_tables="include")
+    p.start()
+    assert pub_tables(db, p.name) == [keyless]
+    # What the user opted into: PostgreSQL refuses the UPDATE.
+    with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState):
+        sql(db, f"UPDATE {keyless} SET b = 'y'")
+    sql(db, f"INSERT INTO {keyless} VALUES (1, 'x')")
+    assert by_topic(p.events(1), f"{p.name}.public.{keyless}")
+    assert p.stop() == 0
