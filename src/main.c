@@ -2,6 +2,9 @@
  * main.c - pgcdc's command line: options, signals, wiring.
  *
  *   pgcdc run -c FILE [-o key=value]...
+ *   pgcdc config -c FILE [-o key=value]...
+ *   pgcdc check -c FILE [-o key=value]...
+ *   pgcdc drop -c FILE [-o key=value]... [--yes]
  *   pgcdc --version | --help
  *
  * The only file that exits. SIGINT and SIGTERM set a flag; the pipeline then
@@ -17,11 +20,15 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "pgcdc/check.h"
 #include "pgcdc/config.h"
+#include "pgcdc/drop.h"
 #include "pgcdc/error.h"
 #include "pgcdc/log.h"
 #include "pgcdc/pipeline.h"
@@ -49,18 +56,26 @@ static void usage(FILE *out)
             "Usage:\n"
             "  pgcdc run -c FILE [-o key=value]...   stream changes as the configuration says\n"
             "  pgcdc config -c FILE [-o key=value]... print the effective configuration\n"
+            "  pgcdc check -c FILE [-o key=value]...  check that the database, the role, the\n"
+            "                                        tables and Kafka are ready (changes nothing)\n"
+            "  pgcdc drop -c FILE [-o key=value]... [--yes]\n"
+            "                                        drop pgcdc's replication slot and the\n"
+            "                                        publication it created, after a confirmation\n"
             "  pgcdc --version                       print the version\n"
             "  pgcdc --help                          print this help\n"
             "\n"
             "Options:\n"
             "  -c, --config FILE      configuration file (key = value lines)\n"
             "  -o, --option KEY=VALUE set a key, overriding the file (repeatable)\n"
+            "  -y, --yes              drop: do not ask for a confirmation\n"
             "\n"
             "Every key is documented in pgcdc.conf. SIGINT or SIGTERM stop pgcdc after it has\n"
             "delivered and confirmed what it received; SIGHUP is logged and ignored.\n"
             "Exit status: 0 after a stop, 1 on an error a restart may cure, 2 on a usage\n"
             "error, 78 when a person must act (configuration, privileges, server setup,\n"
-            "a dropped slot or publication, a stored position the server does not match).\n",
+            "a dropped slot or publication, a stored position the server does not match).\n"
+            "pgcdc check exits 0 when no line says FAIL, 1 when one does; pgcdc drop exits 0\n"
+            "once it dropped what it found (or found nothing), 1 when it refused or failed.\n",
             PGCDC_VERSION);
 }
 
@@ -81,13 +96,14 @@ static int install_signals(void)
     return 0;
 }
 
-/* Reads -c and -o into cfg. Returns 0, or an exit code after printing the
- * problem. */
-static int load_config(struct pgcdc_config *cfg, int argc, char **argv)
+/* Reads -c and -o into cfg, and --yes into *yes when the command takes it
+ * (yes not NULL). Returns 0, or an exit code after printing the problem. */
+static int load_config(struct pgcdc_config *cfg, int argc, char **argv, bool *yes)
 {
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"option", required_argument, NULL, 'o'},
+        {"yes", no_argument, NULL, 'y'},
         {NULL, 0, NULL, 0},
     };
     const char *file = NULL;
@@ -97,9 +113,11 @@ static int load_config(struct pgcdc_config *cfg, int argc, char **argv)
     /* Files first, then overrides: scan twice so the order on the command
      * line does not matter. */
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:o:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:o:y", longopts, NULL)) != -1) {
         if (c == 'c')
             file = optarg;
+        else if (c == 'y' && yes != NULL)
+            *yes = true;
         else if (c != 'o') {
             usage(stderr);
             return 2;
@@ -118,7 +136,7 @@ static int load_config(struct pgcdc_config *cfg, int argc, char **argv)
         return EXIT_CONFIG;
     }
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:o:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:o:y", longopts, NULL)) != -1) {
         if (c == 'o' && pgcdc_config_set_option(cfg, optarg, err, sizeof(err)) < 0) {
             fprintf(stderr, "pgcdc: -o %s: %s\n", optarg, err);
             return EXIT_CONFIG;
@@ -160,9 +178,84 @@ static int cmd_run(struct pgcdc_config *cfg)
     return rc;
 }
 
+static void print_line(void *arg, const struct pgcdc_check_line *line)
+{
+    int *counts = arg;
+
+    counts[line->status]++;
+    pgcdc_check_print(line, stdout);
+    fflush(stdout);
+}
+
+static int cmd_check(const struct pgcdc_config *cfg)
+{
+    int counts[3] = {0, 0, 0};
+    char err[256];
+    int rc;
+
+    pgcdc_log_set_level(PGCDC_LOG_ERROR);
+    rc = pgcdc_check_run(cfg, print_line, counts, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "pgcdc: check: %s\n", err);
+        return 1;
+    }
+    printf("%d OK, %d WARN, %d FAIL\n", counts[PGCDC_CHECK_OK], counts[PGCDC_CHECK_WARN],
+           counts[PGCDC_CHECK_FAIL]);
+    return rc > 0 ? 1 : 0;
+}
+
+/* Asks on the terminal; true for an answer starting with y or Y. */
+static bool confirm(const char *question)
+{
+    char answer[16];
+
+    printf("%s [y/N] ", question);
+    fflush(stdout);
+    if (fgets(answer, sizeof(answer), stdin) == NULL)
+        return false;
+    return answer[0] == 'y' || answer[0] == 'Y';
+}
+
+static int cmd_drop(const struct pgcdc_config *cfg, bool yes)
+{
+    struct pgcdc_drop *d = NULL;
+    char err[1024];
+    int rc;
+
+    if (!yes && !isatty(STDIN_FILENO)) {
+        fprintf(stderr, "pgcdc: drop: standard input is not a terminal, so nobody can confirm: "
+                        "run it on a terminal, or add --yes; nothing was dropped\n");
+        return 2;
+    }
+    pgcdc_log_set_level(PGCDC_LOG_ERROR);
+    rc = pgcdc_drop_prepare(&d, cfg, stdout, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "pgcdc: drop: %s\n", err);
+        return rc == -EACCES ? EXIT_CONFIG : 1;
+    }
+    if (!pgcdc_drop_has_work(d)) {
+        printf("nothing to drop\n");
+        pgcdc_drop_free(&d);
+        return 0;
+    }
+    if (!yes && !confirm("Drop what is listed above?")) {
+        printf("nothing was dropped\n");
+        pgcdc_drop_free(&d);
+        return 1;
+    }
+    rc = pgcdc_drop_execute(d, stdout, err, sizeof(err));
+    pgcdc_drop_free(&d);
+    if (rc < 0) {
+        fprintf(stderr, "pgcdc: drop: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct pgcdc_config *cfg = NULL;
+    bool yes = false;
     char err[256];
     int rc;
 
@@ -174,7 +267,8 @@ int main(int argc, char **argv)
         printf("pgcdc %s\n", PGCDC_VERSION);
         return 0;
     }
-    if (strcmp(argv[1], "run") != 0 && strcmp(argv[1], "config") != 0) {
+    if (strcmp(argv[1], "run") != 0 && strcmp(argv[1], "config") != 0 &&
+        strcmp(argv[1], "check") != 0 && strcmp(argv[1], "drop") != 0) {
         fprintf(stderr, "pgcdc: unknown command '%s' (try 'pgcdc --help')\n", argv[1]);
         return 2;
     }
@@ -182,10 +276,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "pgcdc: %s\n", err);
         return 1;
     }
-    rc = load_config(cfg, argc - 1, argv + 1);
+    rc = load_config(cfg, argc - 1, argv + 1, strcmp(argv[1], "drop") == 0 ? &yes : NULL);
     if (rc == 0) {
         if (strcmp(argv[1], "config") == 0)
             rc = pgcdc_config_dump(cfg, stdout) < 0 ? 1 : 0;
+        else if (strcmp(argv[1], "check") == 0)
+            rc = cmd_check(cfg);
+        else if (strcmp(argv[1], "drop") == 0)
+            rc = cmd_drop(cfg, yes);
         else
             rc = cmd_run(cfg);
     }

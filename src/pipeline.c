@@ -252,6 +252,19 @@ int pgcdc_pipeline_check_kafka(const struct pgcdc_config *cfg, char *err, size_t
     return rc;
 }
 
+int pgcdc_pipeline_probe_kafka(const struct pgcdc_config *cfg, int timeout_ms, char *info,
+                               size_t infolen, char *err, size_t errlen)
+{
+    struct pgcdc_kafka_opts opts;
+    int rc = kafka_opts(cfg, &opts, err, errlen);
+
+    if (rc < 0)
+        return rc;
+    rc = pgcdc_kafka_sink_probe(&opts, timeout_ms, info, infolen, err, errlen);
+    free((void *)opts.props);
+    return rc;
+}
+
 static int make_sink(struct pgcdc_pipeline *p, char *err, size_t errlen)
 {
     const struct pgcdc_config *cfg = p->cfg;

@@ -71,6 +71,13 @@ int pgcdc_kafka_sink_new(struct pgcdc_sink **out /* OUT */, const struct pgcdc_k
  * checking a configuration before it is run. */
 int pgcdc_kafka_sink_check_conf(const struct pgcdc_kafka_opts *opts, char *err, size_t errlen);
 
+/* Asks the cluster for its metadata with the producer pgcdc_kafka_sink_new()
+ * would make, waiting at most timeout_ms: 0 with "reachable: ..." in info,
+ * or a negative errno (-ETIMEDOUT when no broker answered) with
+ * librdkafka's reason in err. Produces nothing, creates no topic. */
+int pgcdc_kafka_sink_probe(const struct pgcdc_kafka_opts *opts, int timeout_ms,
+                           char *info /* OUT */, size_t infolen, char *err, size_t errlen);
+
 /* The librdkafka handle of a sink made by pgcdc_kafka_sink_new, for
  * statistics and tests; it stays owned by the sink. */
 rd_kafka_t *pgcdc_kafka_sink_handle(struct pgcdc_sink *s);

@@ -32,6 +32,12 @@ int pgcdc_pipeline_run(struct pgcdc_pipeline *p, char *err, size_t errlen);
  * runs. 0, or a negative errno with text in err. */
 int pgcdc_pipeline_check_kafka(const struct pgcdc_config *cfg, char *err, size_t errlen);
 
+/* Asks the Kafka cluster of cfg's kafka.* settings for its metadata, at
+ * most timeout_ms: 0 with what answered in info, or a negative errno with
+ * the reason in err (pgcdc_kafka_sink_probe). */
+int pgcdc_pipeline_probe_kafka(const struct pgcdc_config *cfg, int timeout_ms,
+                               char *info /* OUT */, size_t infolen, char *err, size_t errlen);
+
 /* After a failed run: true when no retry can cure the error (a setup
  * problem, a dropped or invalidated slot or publication, refused
  * credentials, a position mismatch), so a person must act. */

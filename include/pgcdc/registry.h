@@ -160,6 +160,11 @@ int pgcdc_registry_fetch(struct pgcdc_registry *r, int32_t id,
 /* HTTP requests this handle has sent (attempts, whatever their outcome). */
 uint64_t pgcdc_registry_requests(const struct pgcdc_registry *r);
 
+/* Asks the registry for its subjects (GET {base}/subjects), to learn
+ * whether it answers at this URL with these credentials; one attempt,
+ * bounded by opts.timeout_ms. 0 or a code above. */
+int pgcdc_registry_probe(struct pgcdc_registry *r, char *err, size_t errlen);
+
 /* Bytes in front of every Confluent-framed message. */
 #define PGCDC_REGISTRY_FRAME_LEN 5
 

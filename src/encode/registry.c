@@ -691,6 +691,32 @@ int pgcdc_registry_fetch(struct pgcdc_registry *r, int32_t id, struct pgcdc_buf 
     return rc;
 }
 
+int pgcdc_registry_probe(struct pgcdc_registry *r, char *err, size_t errlen)
+{
+    char what[512];
+    long status = 0;
+    int rc;
+
+    snprintf(what, sizeof(what), "schema registry '%s'", r->shown);
+    pgcdc_buf_reset(&r->url);
+    rc = pgcdc_buf_appendf(&r->url, "%s/subjects", r->base);
+    if (rc < 0) {
+        set_err(err, errlen, "%s: out of memory", what);
+        return rc;
+    }
+    if (curl_easy_setopt(r->curl, CURLOPT_HTTPGET, 1L) != CURLE_OK ||
+        curl_easy_setopt(r->curl, CURLOPT_HTTPHEADER, r->get_headers) != CURLE_OK) {
+        set_err(err, errlen, "%s: libcurl refused the request", what);
+        return -EIO;
+    }
+    rc = perform(r, what, &status, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (status != 200)
+        return http_error(r, what, status, err, errlen);
+    return 0;
+}
+
 /* ---- asynchronous registration ---- */
 
 /* Forgets the pending registration. */

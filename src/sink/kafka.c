@@ -795,6 +795,49 @@ int pgcdc_kafka_sink_check_conf(const struct pgcdc_kafka_opts *opts, char *err, 
     return rc;
 }
 
+int pgcdc_kafka_sink_probe(const struct pgcdc_kafka_opts *opts, int timeout_ms, char *info,
+                           size_t infolen, char *err, size_t errlen)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e;
+    char text[512];
+    rd_kafka_t *rk;
+    int rc;
+
+    if (conf == NULL) {
+        snprintf(err, errlen, "kafka: out of memory");
+        return -ENOMEM;
+    }
+    rc = build_conf(conf, opts, err, errlen);
+    if (rc < 0) {
+        rd_kafka_conf_destroy(conf);
+        return rc;
+    }
+    /* Connection errors come back from the metadata request; the log
+     * would only repeat them. */
+    rd_kafka_conf_set_log_cb(conf, quiet_log);
+    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, text, sizeof(text));
+    if (rk == NULL) {
+        rd_kafka_conf_destroy(conf);
+        snprintf(err, errlen, "kafka: %s", text);
+        return -EINVAL;
+    }
+    e = rd_kafka_metadata(rk, 0, NULL, &md, timeout_ms);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(err, errlen, "kafka: no metadata from the cluster within %d ms: %s", timeout_ms,
+                 rd_kafka_err2str(e));
+        rc = e == RD_KAFKA_RESP_ERR__TIMED_OUT || e == RD_KAFKA_RESP_ERR__TRANSPORT ? -ETIMEDOUT
+                                                                                   : -EIO;
+    } else {
+        snprintf(info, infolen, "reachable: %d broker(s), %d topic(s) visible", md->broker_cnt,
+                 md->topic_cnt);
+        rd_kafka_metadata_destroy(md);
+    }
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
 int pgcdc_kafka_sink_new(struct pgcdc_sink **out, const struct pgcdc_kafka_opts *opts,
                          pgcdc_sink_delivery_fn on_delivery, void *arg, char *err, size_t errlen)
 {
