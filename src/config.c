@@ -33,6 +33,7 @@ enum key_kind {
     KIND_INT,      /* int, range-checked */
     KIND_ENUM,     /* an enum stored as int; value = index in choices */
     KIND_PATTERNS, /* struct pgcdc_patterns * (filter.h) */
+    KIND_KEYCOLS,  /* struct pgcdc_patterns * from message.key.columns' syntax (filter.h) */
 };
 
 enum key_secret {
@@ -158,6 +159,8 @@ static const struct key_def key_table[] = {
     KEY_PATTERNS("table.exclude.list", table_exclude),
     KEY_PATTERNS("column.include.list", column_include),
     KEY_PATTERNS("column.exclude.list", column_exclude),
+    {.name = "message.key.columns", .kind = KIND_KEYCOLS, .offset = OFF(message_key_columns),
+     .def = ""},
     KEY_BOOL("tombstones.on.delete", tombstones_on_delete, "true"),
     KEY_STRING("unavailable.value.placeholder", unavailable_value_placeholder,
                "__debezium_unavailable_value", NULL, SECRET_NONE),
@@ -511,9 +514,12 @@ static int set_known(struct pgcdc_config *cfg, const struct key_def *k, const ch
         }
         memcpy(field(cfg, k), &n, sizeof(n));
         return 0;
-    case KIND_PATTERNS: {
+    case KIND_PATTERNS:
+    case KIND_KEYCOLS: {
         struct pgcdc_patterns *fresh = NULL, **slot = field(cfg, k);
-        int rc = pgcdc_patterns_compile(k->name, value, &fresh, err, errlen);
+        int rc = k->kind == KIND_PATTERNS
+                     ? pgcdc_patterns_compile(k->name, value, &fresh, err, errlen)
+                     : pgcdc_key_columns_compile(k->name, value, &fresh, err, errlen);
 
         if (rc == -ENOMEM)
             goto nomem;
@@ -689,7 +695,7 @@ void pgcdc_config_free(struct pgcdc_config *cfg)
 
         if (k->kind == KIND_STRING)
             free(*(char **)field(cfg, k));
-        else if (k->kind == KIND_PATTERNS)
+        else if (k->kind == KIND_PATTERNS || k->kind == KIND_KEYCOLS)
             pgcdc_patterns_free(field(cfg, k));
     }
     for (i = 0; i < cfg->kafka_count; i++) {
@@ -1073,7 +1079,8 @@ int pgcdc_config_dump(const struct pgcdc_config *cfg, FILE *out)
             memcpy(&n, cfield(cfg, k), sizeof(n));
             fprintf(out, "%s = %s\n", k->name, k->choices[n]);
             break;
-        case KIND_PATTERNS: {
+        case KIND_PATTERNS:
+        case KIND_KEYCOLS: {
             const char *text = pgcdc_patterns_text(*(struct pgcdc_patterns *const *)cfield(cfg, k));
 
             if (text[0] == '\0')

@@ -112,6 +112,7 @@ struct pgcdc_config {
     struct pgcdc_patterns *table_exclude;        /* table.exclude.list (never NULL) */
     struct pgcdc_patterns *column_include;       /* column.include.list (never NULL) */
     struct pgcdc_patterns *column_exclude;       /* column.exclude.list (never NULL) */
+    struct pgcdc_patterns *message_key_columns;  /* message.key.columns (never NULL) */
     bool tombstones_on_delete;                   /* tombstones.on.delete */
     char *unavailable_value_placeholder;         /* unavailable.value.placeholder */
     bool include_unknown_datatypes;              /* include.unknown.datatypes */

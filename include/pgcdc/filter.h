@@ -73,4 +73,21 @@ int pgcdc_filter_table(const struct pgcdc_config *cfg, const char *schema, const
 int pgcdc_filter_column(const struct pgcdc_config *cfg, const char *schema, const char *table,
                         const char *column, char *err, size_t errlen);
 
+/*
+ * Compiles message.key.columns, Debezium's "schema.table:col1,col2;..."
+ * (the table part a regular expression on "schema.table", each column one
+ * on the column's name, all matched whole and case-insensitively, as one
+ * pattern "table.column" against "schema.table.column"), into a pattern
+ * list whose text is the value as written. 0; -EINVAL with text naming the
+ * key and the bad entry; -ENOMEM.
+ */
+int pgcdc_key_columns_compile(const char *key, const char *text,
+                              struct pgcdc_patterns **out /* OUT */, char *err, size_t errlen);
+
+/* Whether message.key.columns names schema.table.column as a key column: 1
+ * yes, 0 no (also when the key is unset), or a negative errno as
+ * pgcdc_patterns_match. */
+int pgcdc_filter_key_column(const struct pgcdc_config *cfg, const char *schema, const char *table,
+                            const char *column, char *err, size_t errlen);
+
 #endif

@@ -235,6 +235,94 @@ int pgcdc_patterns_match(const struct pgcdc_patterns *p, const char *name, char 
     return 0;
 }
 
+int pgcdc_key_columns_compile(const char *key, const char *text, struct pgcdc_patterns **out,
+                              char *err, size_t errlen)
+{
+    size_t len = strlen(text);
+    char *list = malloc(2 * len + 2), *entry = malloc(len + 1), *copy;
+    const char *s = text;
+    size_t n = 0;
+    int rc;
+
+    *out = NULL;
+    if (list == NULL || entry == NULL) {
+        free(list);
+        free(entry);
+        snprintf(err, errlen, "out of memory compiling '%s'", key);
+        return -ENOMEM;
+    }
+    /* "table:col1,col2;table2:col3" becomes the pattern list
+     * "table.col1,table.col2,table2.col3", matched against
+     * schema.table.column as Debezium matches it; a comma in a table
+     * pattern is escaped so that it stays part of it. */
+    while (*s != '\0') {
+        size_t elen = strcspn(s, ";"), start = 0, end = elen;
+        const char *colon, *cols, *p;
+
+        while (start < end && isspace((unsigned char)s[start]))
+            start++;
+        while (end > start && isspace((unsigned char)s[end - 1]))
+            end--;
+        memcpy(entry, s + start, end - start);
+        entry[end - start] = '\0';
+        s += elen + (s[elen] == ';');
+        if (entry[0] == '\0')
+            continue;
+        colon = strchr(entry, ':');
+        if (colon == NULL || colon == entry || colon[1] == '\0' || strchr(colon + 1, ':') ||
+            strpbrk(entry, " \t\r\n") != NULL) {
+            snprintf(err, errlen,
+                     "invalid value for '%s': '%s' is not 'schema.table:column1,column2' (entries "
+                     "separated by ';', no blanks inside an entry)",
+                     key, entry);
+            rc = -EINVAL;
+            goto out;
+        }
+        cols = colon + 1;
+        for (;;) {
+            size_t clen = strcspn(cols, ",");
+
+            if (clen == 0) {
+                snprintf(err, errlen, "invalid value for '%s': '%s' has an empty column name",
+                         key, entry);
+                rc = -EINVAL;
+                goto out;
+            }
+            if (n > 0)
+                list[n++] = ',';
+            for (p = entry; p < colon; p++) {
+                if (*p == ',')
+                    list[n++] = '\\';
+                list[n++] = *p;
+            }
+            list[n++] = '.';
+            memcpy(list + n, cols, clen);
+            n += clen;
+            if (cols[clen] == '\0')
+                break;
+            cols += clen + 1;
+        }
+    }
+    list[n] = '\0';
+    rc = pgcdc_patterns_compile(key, list, out, err, errlen);
+    if (rc == 0) {
+        /* Shown as the user wrote it. */
+        copy = strdup(text);
+        if (copy == NULL) {
+            pgcdc_patterns_free(out);
+            snprintf(err, errlen, "out of memory compiling '%s'", key);
+            rc = -ENOMEM;
+        } else {
+            free((*out)->text);
+            (*out)->text = copy;
+        }
+    }
+out:
+    free(list);
+    free(entry);
+    return rc;
+}
+
 /* Joins up to three names with '.' and asks include, else exclude. */
 static int allows(const struct pgcdc_patterns *include, const struct pgcdc_patterns *exclude,
                   const char *a, const char *b, const char *c, char *err, size_t errlen)
@@ -288,4 +376,12 @@ int pgcdc_filter_column(const struct pgcdc_config *cfg, const char *schema, cons
                         const char *column, char *err, size_t errlen)
 {
     return allows(cfg->column_include, cfg->column_exclude, schema, table, column, err, errlen);
+}
+
+int pgcdc_filter_key_column(const struct pgcdc_config *cfg, const char *schema, const char *table,
+                            const char *column, char *err, size_t errlen)
+{
+    if (pgcdc_patterns_count(cfg->message_key_columns) == 0)
+        return 0;
+    return allows(cfg->message_key_columns, NULL, schema, table, column, err, errlen);
 }

@@ -11,6 +11,7 @@
  * carry the replica identity, which is the primary key under DEFAULT but
  * every column under FULL and some unique index under INDEX, so for those two
  * the primary key is looked up through the pk callback when one is set.
+ * message.key.columns, when it names columns of a table, replaces both.
  *
  * Types pgoutput names only by oid go through the type callback (the
  * catalog): its answers are asked afresh whenever a known relation is sent
@@ -454,6 +455,34 @@ static int use_primary_key(struct pgcdc_relcache *rc, struct pgcdc_rel *rel, cha
     return 0;
 }
 
+/* message.key.columns, as Debezium applies it: when it names columns of
+ * this table, they are the key instead of the primary key (for a table
+ * without one, the only key it has). The key's fields keep the table's
+ * column order. */
+static int use_key_columns(struct pgcdc_relcache *rc, struct pgcdc_rel *rel, char *err,
+                           size_t errlen)
+{
+    uint16_t n = 0;
+
+    for (uint16_t i = 0; i < rel->ncols; i++) {
+        int in = pgcdc_filter_key_column(rc->cfg, rel->nspname, rel->relname, rel->cols[i].name,
+                                         err, errlen);
+
+        if (in < 0)
+            return in;
+        n += in == 1;
+    }
+    if (n == 0)
+        return 0;
+    rel->nkeys = 0;
+    for (uint16_t i = 0; i < rel->ncols; i++) {
+        rel->cols[i].key = pgcdc_filter_key_column(rc->cfg, rel->nspname, rel->relname,
+                                                   rel->cols[i].name, err, errlen) == 1;
+        rel->nkeys += rel->cols[i].key;
+    }
+    return 0;
+}
+
 /* Maps col, through the catalog for types only it can describe. */
 static int map_column(struct pgcdc_relcache *rc, struct pgcdc_relcol *col, bool refresh, char *terr,
                       size_t terrlen)
@@ -515,6 +544,12 @@ static int map_columns(struct pgcdc_relcache *rc, struct pgcdc_rel *rel,
     }
     if (rc->pk_fn && rel->included && (rel->replident == 'f' || rel->replident == 'i')) {
         int rc2 = use_primary_key(rc, rel, err, errlen);
+
+        if (rc2 < 0)
+            return rc2;
+    }
+    if (rel->included) {
+        int rc2 = use_key_columns(rc, rel, err, errlen);
 
         if (rc2 < 0)
             return rc2;

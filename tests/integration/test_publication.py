@@ -107,3 +107,22 @@ def test_keyless_tables_are_published_when_the_user_opts_in(db, pgcdc, table):
     sql(db, f"INSERT INTO {keyless} VALUES (1, 'x')")
     assert by_topic(p.events(1), f"{p.name}.public.{keyless}")
     assert p.stop() == 0
+
+
+def test_message_key_columns_key_a_table_without_primary_key(db, pgcdc, table):
+    t = table("code text NOT NULL, site int NOT NULL, v text")
+    sql(db, f"ALTER TABLE {t} REPLICA IDENTITY FULL")
+    keyed = table("id int PRIMARY KEY, ext text")
+    p = pgcdc(table_include_list=f"public\\.({t}|{keyed})",
+              message_key_columns=f"public\\.{t}:code,SITE;public\\.{keyed}:ext").start()
+    sql(db, f"INSERT INTO {t} VALUES ('a', 1, 'x')")
+    sql(db, f"UPDATE {t} SET v = 'y' WHERE code = 'a'")
+    sql(db, f"DELETE FROM {t} WHERE code = 'a'")
+    sql(db, f"INSERT INTO {keyed} VALUES (1, 'e1')")
+    ev = p.events(5)
+    ev_t = by_topic(ev, f"{p.name}.public.{t}")
+    assert [e["key"] for e in ev_t] == [{"code": "a", "site": 1}] * 4
+    assert [e["value"] and e["value"]["op"] for e in ev_t] == ["c", "u", "d", None]
+    # A table with a primary key takes the columns named instead.
+    assert [e["key"] for e in by_topic(ev, f"{p.name}.public.{keyed}")] == [{"ext": "e1"}]
+    assert p.stop() == 0

@@ -291,3 +291,66 @@ Test(filter, catastrophic_backtracking_is_an_error_not_an_answer)
     cr_assert_eq(table_in(cfg, "public", "orders"), 1);
     pgcdc_config_free(cfg);
 }
+
+/* ---- message.key.columns ---- */
+
+static int key_col(const struct pgcdc_config *cfg, const char *schema, const char *tab,
+                   const char *col)
+{
+    char err[512] = "";
+    int rc = pgcdc_filter_key_column(cfg, schema, tab, col, err, sizeof(err));
+
+    cr_assert_geq(rc, 0, "%s", err);
+    return rc;
+}
+
+Test(filter, key_columns_name_columns_per_table_as_debezium_does)
+{
+    struct pgcdc_config *cfg = new_config();
+    char err[512] = "";
+
+    cr_assert_eq(key_col(cfg, "public", "t", "id"), 0); /* unset: nothing */
+    cr_assert_eq(pgcdc_config_set(cfg, "message.key.columns",
+                                  "public.audit_log:id ; (.*).purchaseorders:pk3,PK4", err,
+                                  sizeof(err)),
+                 0, "%s", err);
+    cr_assert_eq(key_col(cfg, "public", "audit_log", "id"), 1);
+    cr_assert_eq(key_col(cfg, "public", "audit_log", "other"), 0);
+    cr_assert_eq(key_col(cfg, "public", "audit_logs", "id"), 0); /* whole names only */
+    cr_assert_eq(key_col(cfg, "shop", "purchaseorders", "pk3"), 1);
+    cr_assert_eq(key_col(cfg, "shop", "PurchaseOrders", "pk4"), 1); /* case-insensitive */
+    cr_assert_eq(key_col(cfg, "shop", "purchaseorders", "pk5"), 0);
+    /* Shown as written. */
+    cr_assert_str_eq(pgcdc_patterns_text(cfg->message_key_columns),
+                     "public.audit_log:id ; (.*).purchaseorders:pk3,PK4");
+    pgcdc_config_free(cfg);
+}
+
+Test(filter, key_columns_keep_a_comma_of_the_table_pattern)
+{
+    struct pgcdc_config *cfg = new_config();
+    char err[512] = "";
+
+    cr_assert_eq(pgcdc_config_set(cfg, "message.key.columns", "public.t{1,2}:c", err,
+                                  sizeof(err)),
+                 0, "%s", err);
+    cr_assert_eq(key_col(cfg, "public", "tt", "c"), 1);
+    cr_assert_eq(key_col(cfg, "public", "ttt", "c"), 0);
+    pgcdc_config_free(cfg);
+}
+
+Test(filter, key_columns_refuse_what_debezium_refuses)
+{
+    static const char *const bad[] = {"public.t", "public.t:", ":id", "public.t:a:b",
+                                      "public.t:a,,b", "public t:a"};
+    struct pgcdc_config *cfg = new_config();
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char err[512] = "";
+
+        cr_assert_eq(pgcdc_config_set(cfg, "message.key.columns", bad[i], err, sizeof(err)),
+                     -EINVAL, "%s accepted", bad[i]);
+        cr_assert(strstr(err, "message.key.columns") != NULL, "%s", err);
+    }
+    pgcdc_config_free(cfg);
+}
