@@ -155,6 +155,7 @@ static const struct key_def key_table[] = {
     KEY_STRING("publication.name", publication_name, "pgcdc", check_identifier, SECRET_NONE),
     KEY_ENUM("publication.autocreate.mode", autocreate, "filtered", autocreate_names),
     KEY_ENUM("publication.keyless.tables", keyless_tables, "skip", keyless_names),
+    KEY_BOOL("publication.column.lists", column_lists, "false"),
     KEY_PATTERNS("table.include.list", table_include),
     KEY_PATTERNS("table.exclude.list", table_exclude),
     KEY_PATTERNS("column.include.list", column_include),

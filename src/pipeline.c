@@ -752,13 +752,21 @@ static int adopt_position(struct pgcdc_pipeline *p, pgcdc_lsn lsn, char *err, si
     return pgcdc_tracker_new(&p->tracker, lsn, 0, err, errlen);
 }
 
-/* The table filters, for the publication's table list. */
-static int table_filter(void *arg, const char *schema, const char *table, char *err,
-                        size_t errlen)
+/* The filters, for the publication's table and column lists: a table is
+ * wanted when captured, a column when included or part of a key that
+ * message.key.columns names. */
+static int table_filter(void *arg, const char *schema, const char *table, const char *column,
+                        char *err, size_t errlen)
 {
     const struct pgcdc_pipeline *p = arg;
+    int in;
 
-    return pgcdc_filter_table(p->cfg, schema, table, err, errlen);
+    if (column == NULL)
+        return pgcdc_filter_table(p->cfg, schema, table, err, errlen);
+    in = pgcdc_filter_column(p->cfg, schema, table, column, err, errlen);
+    if (in == 0)
+        in = pgcdc_filter_key_column(p->cfg, schema, table, column, err, errlen);
+    return in;
 }
 
 /* Opens the replication session (session.h), records what it decided

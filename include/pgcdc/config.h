@@ -108,6 +108,7 @@ struct pgcdc_config {
     char *publication_name;                      /* publication.name */
     enum pgcdc_config_autocreate autocreate;     /* publication.autocreate.mode */
     enum pgcdc_config_keyless keyless_tables;    /* publication.keyless.tables */
+    bool column_lists;                           /* publication.column.lists */
     struct pgcdc_patterns *table_include;        /* table.include.list (never NULL) */
     struct pgcdc_patterns *table_exclude;        /* table.exclude.list (never NULL) */
     struct pgcdc_patterns *column_include;       /* column.include.list (never NULL) */

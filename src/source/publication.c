@@ -94,6 +94,20 @@ static bool names_has(const struct name_list *l, const char *name)
     return false;
 }
 
+/* Appends a copy of every name of from to to. */
+static int names_copy(const struct name_list *from, struct name_list *to)
+{
+    for (size_t i = 0; i < from->n; i++) {
+        char *copy = strdup(from->v[i]);
+
+        if (copy == NULL || names_add_owned(to, copy) < 0) {
+            free(copy);
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
 /* True when a and b hold the same names, in any order. */
 static bool same_names(const struct name_list *a, const struct name_list *b)
 {
@@ -177,7 +191,7 @@ static int filtered_tables(struct pgcdc_stream *s, pgcdc_publication_filter_fn f
             .has_pk = strcmp(PQgetvalue(res, i, 3), "t") == 0,
             .ident_index = strcmp(PQgetvalue(res, i, 4), "t") == 0,
         };
-        int in = filter(arg, nsp, rel, err, errlen);
+        int in = filter(arg, nsp, rel, NULL, err, errlen);
 
         if (in < 0) {
             PQclear(res);
@@ -282,6 +296,217 @@ static int current_tables(struct pgcdc_stream *s, const char *publit, struct pub
     return 0;
 }
 
+/* Column lists are part of a publication from PostgreSQL 15 on. */
+static bool column_lists_supported(struct pgcdc_stream *s)
+{
+    return pgcdc_stream_server(s)->version_num >= 150000;
+}
+
+/* A table being gathered into an entry "schema"."table" ("a", "b"). */
+struct cols_entry {
+    struct pgcdc_buf cols; /* the quoted columns of the list, ", "-joined */
+    bool all;              /* every column is in it: no list needed */
+    bool forced;           /* columns the filters leave out stay in for the identity */
+};
+
+/* Appends the entry for one table to out: its quoted name, and its column
+ * list unless it holds every column. */
+static int cols_entry_finish(struct pgcdc_stream *s, struct name_list *out, const char *nsp,
+                             const char *rel, struct cols_entry *e)
+{
+    struct pgcdc_buf b = PGCDC_BUF_INIT;
+
+    if (append_qualified(s, &b, nsp, rel) < 0 ||
+        (!e->all && e->cols.len > 0 &&
+         (pgcdc_buf_append(&b, " (", 2) || pgcdc_buf_append(&b, e->cols.data, e->cols.len) ||
+          pgcdc_buf_append_char(&b, ')'))) ||
+        names_add_owned(out, b.data) < 0) {
+        pgcdc_buf_free(&b);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/*
+ * The entries of the tables in publish, each with the column list the
+ * filters call for: the columns filter wants, plus the replica identity's,
+ * which PostgreSQL requires in a list of a publication that publishes
+ * updates and deletes. A table whose every column is needed (REPLICA
+ * IDENTITY FULL needs them all) gets no list: its column filters apply in
+ * pgcdc only. Generated columns are never published, nor listed.
+ */
+static int wanted_with_columns(struct pgcdc_stream *s, pgcdc_publication_filter_fn filter,
+                               void *arg,
+                               const struct name_list *publish, struct name_list *out,
+                               char *err, size_t errlen)
+{
+    struct cols_entry e = {PGCDC_BUF_INIT, true, false};
+    struct pgcdc_buf name = PGCDC_BUF_INIT;
+    char cur_nsp[128] = "", cur_rel[128] = "", q[256];
+    bool cur_wanted = false, have_cur = false;
+    void *resv = NULL;
+    PGresult *res;
+    int rc;
+
+    rc = pgcdc_stream_query(
+        s,
+        "SELECT n.nspname, c.relname, a.attname, CASE c.relreplident WHEN 'f' THEN true "
+        "WHEN 'd' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid "
+        "AND i.indisprimary AND a.attnum = ANY (i.indkey)) "
+        "WHEN 'i' THEN EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid "
+        "AND i.indisreplident AND a.attnum = ANY (i.indkey)) ELSE false END, "
+        "a.attgenerated <> '' "
+        "FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND a.attnum > 0 "
+        "AND NOT a.attisdropped AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+        "AND n.nspname NOT LIKE 'pg\\_%' ORDER BY n.nspname, c.relname, a.attnum",
+        &resv, err, errlen);
+    if (rc < 0)
+        return rc;
+    res = resv;
+    for (int i = 0; i <= PQntuples(res) && rc == 0; i++) {
+        bool last = i == PQntuples(res);
+        const char *nsp = last ? "" : PQgetvalue(res, i, 0);
+        const char *rel = last ? "" : PQgetvalue(res, i, 1);
+        const char *col;
+        int in;
+
+        if (last || !have_cur || strcmp(nsp, cur_nsp) != 0 || strcmp(rel, cur_rel) != 0) {
+            /* The previous table is complete. */
+            if (have_cur && cur_wanted) {
+                if (e.all && e.forced)
+                    pgcdc_log_info("table '%s.%s': no publication column list, as its replica "
+                                   "identity needs every column the column filters leave out; "
+                                   "they apply in pgcdc",
+                                   cur_nsp, cur_rel);
+                else if (!e.all && e.forced)
+                    pgcdc_log_info("table '%s.%s': publication column list holds the "
+                                   "columns pgcdc captures and the replica identity's",
+                                   cur_nsp, cur_rel);
+                else if (!e.all)
+                    pgcdc_log_info("table '%s.%s': publication column list holds only the "
+                                   "columns pgcdc captures",
+                                   cur_nsp, cur_rel);
+                rc = cols_entry_finish(s, out, cur_nsp, cur_rel, &e);
+                if (rc < 0)
+                    break;
+            }
+            if (last)
+                break;
+            snprintf(cur_nsp, sizeof(cur_nsp), "%s", nsp);
+            snprintf(cur_rel, sizeof(cur_rel), "%s", rel);
+            have_cur = true;
+            pgcdc_buf_reset(&e.cols);
+            e.all = true;
+            e.forced = false;
+            pgcdc_buf_reset(&name);
+            rc = append_qualified(s, &name, nsp, rel);
+            cur_wanted = rc == 0 && names_has(publish, name.data);
+        }
+        if (rc < 0 || !cur_wanted)
+            continue;
+        col = PQgetvalue(res, i, 2);
+        if (strcmp(PQgetvalue(res, i, 4), "t") == 0)
+            continue; /* generated: never sent, never listed */
+        in = filter(arg, nsp, rel, col, err, errlen);
+        if (in < 0) {
+            rc = in == -E2BIG ? -PGCDC_ECONFIG : in;
+            break;
+        }
+        if (in == 0 && strcmp(PQgetvalue(res, i, 3), "t") == 0) {
+            in = 1;
+            e.forced = true;
+        }
+        if (in == 0) {
+            e.all = false;
+            continue;
+        }
+        if (pgcdc_stream_quote_ident(s, col, q, sizeof(q)) < 0 ||
+            (e.cols.len > 0 && pgcdc_buf_append(&e.cols, ", ", 2)) ||
+            pgcdc_buf_append(&e.cols, q, strlen(q)))
+            rc = -ENOMEM;
+    }
+    PQclear(res);
+    /* A table without a single column is published whole. */
+    for (size_t i = 0; i < publish->n && rc == 0; i++) {
+        size_t n = strlen(publish->v[i]);
+        bool found = false;
+
+        for (size_t j = 0; j < out->n && !found; j++)
+            found = strncmp(out->v[j], publish->v[i], n) == 0 &&
+                    (out->v[j][n] == '\0' || out->v[j][n] == ' ');
+        if (!found) {
+            char *copy = strdup(publish->v[i]);
+
+            if (copy == NULL || names_add_owned(out, copy) < 0) {
+                free(copy);
+                rc = -ENOMEM;
+            }
+        }
+    }
+    pgcdc_buf_free(&e.cols);
+    pgcdc_buf_free(&name);
+    return rc;
+}
+
+/* The publication's tables as entries with their column lists (from
+ * pg_publication_rel, so a table without a list has none), as
+ * wanted_with_columns() writes them. */
+static int current_with_columns(struct pgcdc_stream *s, const char *publit,
+                                struct name_list *out, char *err, size_t errlen)
+{
+    struct cols_entry e = {PGCDC_BUF_INIT, true, false};
+    char sql[1024], cur_nsp[128] = "", cur_rel[128] = "", q[256];
+    bool have_cur = false;
+    void *resv = NULL;
+    PGresult *res;
+    int rc;
+
+    snprintf(sql, sizeof(sql),
+             "SELECT n.nspname, c.relname, a.attname FROM pg_catalog.pg_publication_rel pr "
+             "JOIN pg_catalog.pg_publication p ON p.oid = pr.prpubid "
+             "JOIN pg_catalog.pg_class c ON c.oid = pr.prrelid "
+             "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+             "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
+             "AND a.attnum = ANY (pr.prattrs) "
+             "WHERE p.pubname = %s ORDER BY n.nspname, c.relname, a.attnum",
+             publit);
+    rc = pgcdc_stream_query(s, sql, &resv, err, errlen);
+    if (rc < 0)
+        return rc;
+    res = resv;
+    for (int i = 0; i <= PQntuples(res) && rc == 0; i++) {
+        bool last = i == PQntuples(res);
+        const char *nsp = last ? "" : PQgetvalue(res, i, 0);
+        const char *rel = last ? "" : PQgetvalue(res, i, 1);
+
+        if (last || !have_cur || strcmp(nsp, cur_nsp) != 0 || strcmp(rel, cur_rel) != 0) {
+            if (have_cur) {
+                e.all = e.cols.len == 0;
+                rc = cols_entry_finish(s, out, cur_nsp, cur_rel, &e);
+                if (rc < 0)
+                    break;
+            }
+            if (last)
+                break;
+            snprintf(cur_nsp, sizeof(cur_nsp), "%s", nsp);
+            snprintf(cur_rel, sizeof(cur_rel), "%s", rel);
+            have_cur = true;
+            pgcdc_buf_reset(&e.cols);
+        }
+        if (PQgetisnull(res, i, 2))
+            continue;
+        if (pgcdc_stream_quote_ident(s, PQgetvalue(res, i, 2), q, sizeof(q)) < 0 ||
+            (e.cols.len > 0 && pgcdc_buf_append(&e.cols, ", ", 2)) ||
+            pgcdc_buf_append(&e.cols, q, strlen(q)))
+            rc = -ENOMEM;
+    }
+    PQclear(res);
+    pgcdc_buf_free(&e.cols);
+    return rc;
+}
+
 /* Appends the statement that marks the publication as pgcdc's to sql. */
 static int append_mark(struct pgcdc_stream *s, struct pgcdc_buf *sql, const char *ident,
                        const struct pgcdc_config *cfg)
@@ -367,7 +592,7 @@ int pgcdc_publication_ensure(struct pgcdc_stream *s, const struct pgcdc_config *
                              size_t errlen)
 {
     struct name_list want = {0}, keyless = {0}, have = {0}, *publish = &want;
-    struct name_list published = {0};
+    struct name_list published = {0}, publish_cols = {0}, have_cols = {0}, *compare_have = &have;
     struct pgcdc_buf list = PGCDC_BUF_INIT, sql = PGCDC_BUF_INIT;
     char ident[256], lit[300];
     const char *with = via_root_supported(s) ? " WITH (publish_via_partition_root = true)" : "";
@@ -461,6 +686,24 @@ int pgcdc_publication_ensure(struct pgcdc_stream *s, const struct pgcdc_config *
         warn_keyless(cfg, &keyless);
     }
     count = (int)publish->n;
+    if (column_lists_supported(s)) {
+        /* Compared with the column lists, so that lists appear, change
+         * and go as publication.column.lists and the filters say. */
+        if (cfg->column_lists)
+            rc = wanted_with_columns(s, filter, arg, publish, &publish_cols, err, errlen);
+        else
+            rc = names_copy(publish, &publish_cols);
+        if (rc == 0 && st.exists)
+            rc = current_with_columns(s, lit, &have_cols, err, errlen);
+        if (rc < 0)
+            goto out;
+        publish = &publish_cols;
+        compare_have = &have_cols;
+    } else if (cfg->column_lists) {
+        pgcdc_log_info("publication.column.lists: PostgreSQL %d has no column lists (15 and "
+                       "later do); the column filters apply in pgcdc",
+                       pgcdc_stream_server(s)->version_num / 10000);
+    }
     rc = names_join(publish, NULL, &list);
     if (rc < 0)
         goto out;
@@ -481,7 +724,7 @@ int pgcdc_publication_ensure(struct pgcdc_stream *s, const struct pgcdc_config *
     } else if (!st.exists) {
         rc = pgcdc_buf_appendf(&sql, "CREATE PUBLICATION %s FOR TABLE %s%s", ident, list.data,
                                with);
-    } else if (!same_names(&have, publish)) {
+    } else if (!same_names(compare_have, publish)) {
         rc = pgcdc_buf_appendf(&sql, "ALTER PUBLICATION %s SET TABLE %s", ident, list.data);
     }
     if (rc == 0 && !st.exists)
@@ -501,6 +744,8 @@ out:
     names_free(&keyless);
     names_free(&have);
     names_free(&published);
+    names_free(&publish_cols);
+    names_free(&have_cols);
     pgcdc_buf_free(&list);
     pgcdc_buf_free(&sql);
     return rc;

@@ -126,3 +126,57 @@ def test_message_key_columns_key_a_table_without_primary_key(db, pgcdc, table):
     # A table with a primary key takes the columns named instead.
     assert [e["key"] for e in by_topic(ev, f"{p.name}.public.{keyed}")] == [{"ext": "e1"}]
     assert p.stop() == 0
+
+
+def pub_columns(db, name):
+    return {r[0]: r[1] for r in sql(
+        db, "SELECT tablename, attnames FROM pg_publication_tables WHERE pubname = %s", name)}
+
+
+def has_list(db, name, table):
+    return sql(db, "SELECT pr.prattrs IS NOT NULL FROM pg_publication_rel pr "
+               "JOIN pg_publication p ON p.oid = pr.prpubid WHERE p.pubname = %s "
+               "AND pr.prrelid = %s::regclass", name, table)[0][0]
+
+
+def test_column_filters_become_column_lists_on_request(db, pgcdc, table):
+    if db.info.server_version < 150000:
+        pytest.skip("column lists need PostgreSQL 15")
+    t = table("id int PRIMARY KEY, a text, secret text")
+    full = table("id int PRIMARY KEY, b text, secret text")
+    sql(db, f"ALTER TABLE {full} REPLICA IDENTITY FULL")
+    only_a = table("id int PRIMARY KEY, a text, b text")
+    p = pgcdc(table_include_list=f"public\\.({t}|{full}|{only_a})",
+              column_exclude_list=f"public\\.({t}|{full})\\.secret,public\\.{only_a}\\.(id|b)",
+              publication_column_lists="true")
+    p.start()
+    cols = pub_columns(db, p.name)
+    # The excluded column never leaves the server.
+    assert cols[t] == ["id", "a"]
+    # The replica identity stays in: PostgreSQL needs it, and so does the key.
+    assert cols[only_a] == ["id", "a"]
+    # REPLICA IDENTITY FULL needs every column: no list, filtered in pgcdc.
+    assert not has_list(db, p.name, full)
+    assert "needs every column the column filters leave out" in p.stderr()
+    # The application's writes work on all three.
+    for x in (t, full, only_a):
+        sql(db, f"INSERT INTO {x} (id) VALUES (1)")
+    sql(db, f"UPDATE {t} SET a = 'x', secret = 's' WHERE id = 1")
+    sql(db, f"UPDATE {full} SET b = 'y', secret = 's' WHERE id = 1")
+    sql(db, f"UPDATE {only_a} SET a = 'z', b = 'w' WHERE id = 1")
+    sql(db, f"DELETE FROM {only_a} WHERE id = 1")
+    ev = p.events(8)
+    after_t = [e["value"]["after"] for e in by_topic(ev, f"{p.name}.public.{t}")]
+    assert after_t == [{"id": 1, "a": None}, {"id": 1, "a": "x"}]
+    after_full = [e["value"]["after"] for e in by_topic(ev, f"{p.name}.public.{full}")]
+    assert after_full == [{"id": 1, "b": None}, {"id": 1, "b": "y"}]
+    ev_a = by_topic(ev, f"{p.name}.public.{only_a}")
+    assert [e["key"] for e in ev_a] == [{"id": 1}] * 4
+    assert [e["value"] and e["value"]["after"] for e in ev_a[:2]] == [{"a": None}, {"a": "z"}]
+    assert p.stop() == 0
+    # Turned off, the lists go at the next start.
+    p.cfg["publication.column.lists"] = "false"
+    p.start(wait_streaming=False)
+    p.wait_log("streaming from slot", count=2)
+    assert not has_list(db, p.name, t) and not has_list(db, p.name, only_a)
+    assert p.stop() == 0
