@@ -641,6 +641,16 @@ static int check_database(struct run *r, char *err, size_t errlen)
         captured[i] = in == 1;
     }
     check_publication(r, &role, &pub, &plan, tables, captured, ntables, slot.current_database);
+    if (cfg->column_lists && srv.version_num < 150000)
+        report(r, PGCDC_CHECK_WARN, "publication.column.lists",
+               "upgrade to PostgreSQL 15 or later, or set publication.column.lists = false",
+               "PostgreSQL %d has no publication column lists: the column filters apply in "
+               "pgcdc only, and the columns they leave out still leave the server",
+               srv.version_num / 10000);
+    else if (cfg->column_lists && !plan.managed)
+        report(r, PGCDC_CHECK_WARN, "publication.column.lists",
+               "set publication.autocreate.mode = filtered (with a publication pgcdc created)",
+               "pgcdc sets column lists only on a publication it manages in filtered mode");
     pgcdc_check_slot(&slot, cfg->slot_name, &l);
     emit(r, &l);
     if (slot.exists && strcmp(slot.slot_type, "logical") == 0) {

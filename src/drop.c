@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -48,7 +49,7 @@ int pgcdc_drop_prepare(struct pgcdc_drop **out, const struct pgcdc_config *cfg, 
     struct pgcdc_inspect_slot slot;
     struct pgcdc_inspect_publication pub;
     struct pgcdc_drop *d;
-    char kept[32];
+    char kept[32], why[512];
     int rc;
 
     *out = NULL;
@@ -58,13 +59,32 @@ int pgcdc_drop_prepare(struct pgcdc_drop **out, const struct pgcdc_config *cfg, 
         return -ENOMEM;
     }
     d->cfg = cfg;
-    rc = pgcdc_catalog_new(&d->claim, cfg->database_dsn, cfg->connect_timeout_ms, NULL, err,
-                           errlen);
+    rc = pgcdc_pq_connect(&d->conn, keys, vals, cfg->connect_timeout_ms, NULL,
+                          "cannot connect to PostgreSQL", NULL, err, errlen);
     if (rc == 0)
-        rc = pgcdc_catalog_claim_slot(d->claim, cfg->slot_name, err, errlen);
+        rc = pgcdc_inspect_slot(d->conn, cfg->slot_name, &slot, err, errlen);
+    if (rc == 0 && slot.active) {
+        snprintf(err, errlen,
+                 "replication slot '%s' is in use by server process %d (a running pgcdc, or "
+                 "another client): stop it first, then run pgcdc drop again; nothing was "
+                 "dropped",
+                 cfg->slot_name, slot.active_pid);
+        rc = -EBUSY;
+    }
     if (rc == 0)
-        rc = pgcdc_pq_connect(&d->conn, keys, vals, cfg->connect_timeout_ms, NULL,
-                              "cannot connect to PostgreSQL", NULL, err, errlen);
+        rc = pgcdc_catalog_new(&d->claim, cfg->database_dsn, cfg->connect_timeout_ms, NULL, err,
+                               errlen);
+    /* Held until the handle is freed: no pgcdc starts on the slot meanwhile. */
+    if (rc == 0) {
+        rc = pgcdc_catalog_claim_slot(d->claim, cfg->slot_name, why, sizeof(why));
+        if (rc == -EBUSY)
+            snprintf(err, errlen,
+                     "another pgcdc holds replication slot '%s': stop it first, then run pgcdc "
+                     "drop again; nothing was dropped",
+                     cfg->slot_name);
+        else if (rc < 0)
+            snprintf(err, errlen, "%s", why);
+    }
     if (rc == 0)
         rc = pgcdc_inspect_slot(d->conn, cfg->slot_name, &slot, err, errlen);
     if (rc == 0)
@@ -138,10 +158,11 @@ int pgcdc_drop_execute(struct pgcdc_drop *d, FILE *report, char *err, size_t err
         if (rc < 0)
             return rc;
         fprintf(report, "dropped replication slot '%s'\n", cfg->slot_name);
-        fprintf(report,
-                "the position file '%s' now names a slot that is gone: delete it before "
-                "pgcdc runs again\n",
-                cfg->offset_file);
+        if (access(cfg->offset_file, F_OK) == 0)
+            fprintf(report,
+                    "the position file '%s' holds a position of the slot that is gone: delete "
+                    "it before pgcdc runs again\n",
+                    cfg->offset_file);
         d->drop_slot = false;
     }
     if (d->drop_publication) {

@@ -276,7 +276,7 @@ def test_drop_refuses_an_active_slot(db, pgcdc, table):
     p = pgcdc(table_include_list=f"public\\.{t}").start()
     r = run(p, "drop", "--yes")
     assert r.returncode == 1, r.stdout + r.stderr
-    assert "in use" in r.stderr and "nothing was changed" in r.stderr
+    assert "is in use by server process" in r.stderr and "nothing was dropped" in r.stderr
     assert slot_exists(db, p.name) and publication_exists(db, p.name)
     sql(db, f"INSERT INTO {t} VALUES (1)")
     assert p.events(1)  # the running pgcdc did not notice
@@ -293,3 +293,20 @@ def test_drop_leaves_a_publication_pgcdc_did_not_create(db, pgcdc, table):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "left in place: pgcdc did not create it" in r.stdout
     assert not slot_exists(db, p.name) and publication_exists(db, p.name)
+
+
+def test_drop_refuses_while_another_pgcdc_holds_the_slot_claim(db, pgcdc, table):
+    """A pgcdc between two sessions (starting, reconnecting) holds its claim
+    on the slot without streaming: drop waits for nobody and changes
+    nothing."""
+    t = table("id int PRIMARY KEY")
+    p = pgcdc(table_include_list=f"public\\.{t}").start()
+    assert p.stop() == 0
+    with psycopg.connect(dsn(), autocommit=True) as holder:
+        # The claim pgcdc run takes (catalog.c): class 'pgcd', the slot's hash.
+        assert sql(holder, "SELECT pg_try_advisory_lock(1885823844, hashtext(%s))",
+                   p.name) == [(True,)]
+        r = run(p, "drop", "--yes")
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert "another pgcdc holds replication slot" in r.stderr
+    assert slot_exists(db, p.name) and publication_exists(db, p.name)
