@@ -16,6 +16,10 @@
  * slot or publication, a position that does not match the server) 78
  * (EX_CONFIG), which the systemd unit does not restart. Signal handlers only
  * set flags.
+ *
+ * check prints its report on stdout and exits 1 when a line says FAIL. drop
+ * asks on the terminal before it drops anything; without one it needs --yes
+ * (exit 2 otherwise), and exits 1 when declined, refused or failed.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -75,7 +79,8 @@ static void usage(FILE *out)
             "error, 78 when a person must act (configuration, privileges, server setup,\n"
             "a dropped slot or publication, a stored position the server does not match).\n"
             "pgcdc check exits 0 when no line says FAIL, 1 when one does; pgcdc drop exits 0\n"
-            "once it dropped what it found (or found nothing), 1 when it refused or failed.\n",
+            "once it dropped what it found (or found nothing), 1 when it was declined,\n"
+            "refused or failed, 2 when it cannot ask (no terminal and no --yes).\n",
             PGCDC_VERSION);
 }
 
