@@ -429,10 +429,20 @@ static void check_publication(struct run *r, const struct pgcdc_inspect_role *ro
         return;
     }
     if (plan->managed) {
+        bool include_keyless = cfg->keyless_tables == PGCDC_CONFIG_KEYLESS_INCLUDE;
+        size_t add = 0, drop = 0;
+
+        for (size_t i = 0; i < ntables; i++) {
+            bool want = captured[i] &&
+                        (include_keyless || pgcdc_inspect_table_has_identity(&tables[i]));
+
+            add += want && !tables[i].in_publication;
+            drop += !want && tables[i].in_publication;
+        }
         report(r, PGCDC_CHECK_OK, "publication", NULL,
-               "'%s' was created by pgcdc; pgcdc sets its tables to those the filters capture "
-               "at each start",
-               name);
+               "'%s' was created by pgcdc, which sets its tables from the filters at each "
+               "start: %zu to add and %zu to remove at the next one",
+               name, add, drop);
     } else if (p->all_tables) {
         report(r, PGCDC_CHECK_OK, "publication", NULL,
                "'%s' publishes all tables; the table filters apply in pgcdc", name);

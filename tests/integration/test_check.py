@@ -87,18 +87,22 @@ def test_check_on_a_ready_server_is_all_ok_and_changes_nothing(db, pgcdc, table)
 
 def test_check_reports_the_slot_pgcdc_made_and_its_retained_wal(db, pgcdc, table):
     t = table("id int PRIMARY KEY")
-    p = pgcdc(table_include_list=f"public\\.{t}").start()
+    later = "tab_" + t[4:] + "_later"
+    p = pgcdc(table_include_list=f"public\\.({t}|{later})").start()
     sql(db, f"INSERT INTO {t} VALUES (1)")
     p.events(1)
     rc, lines, r = check(p)
     assert rc == 0, r.stdout
     assert "in use by server process" in lines_about(lines, "slot")[0]
     assert lines_about(lines, "slot")[0].startswith("WARN")
-    assert "created by pgcdc" in lines_about(lines, "publication")[0]
+    pub = lines_about(lines, "publication")[0]
+    assert "created by pgcdc" in pub and "0 to add and 0 to remove" in pub, r.stdout
     assert p.stop() == 0
+    table("id int PRIMARY KEY", name=later)
     rc, lines, r = check(p)
     assert lines_about(lines, "slot")[0].startswith("OK"), r.stdout
     assert "wal_status 'reserved'" in lines_about(lines, "retained WAL")[0], r.stdout
+    assert "1 to add and 0 to remove" in lines_about(lines, "publication")[0], r.stdout
 
 
 def test_check_warns_of_a_table_without_primary_key_with_the_fix(db, pgcdc, table):
