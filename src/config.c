@@ -74,7 +74,9 @@ static const char *const sink_names[] = {"stdout", "kafka", NULL};
 static const char *const format_names[] = {"json", "avro", NULL};
 static const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
 static const char *const cleanup_names[] = {"delete", "compact", NULL};
-static const char *const snapshot_names[] = {"never", "initial", NULL};
+static const char *const snapshot_names[] = {"no_data",     "initial", "initial_only",
+                                              "when_needed", "always",  "never",
+                                              NULL};
 static const char *const mismatch_names[] = {"fail",       "no_validation",     "trust_offset",
                                              "trust_slot", "trust_greater_lsn", NULL};
 
@@ -188,12 +190,18 @@ static const struct key_def key_table[] = {
             true),
     KEY_ENUM("topic.creation.default.cleanup.policy", topic_cleanup, "delete", cleanup_names),
     KEY_INT("max.queue.size", max_queue_size, "100000", 1, INT_MAX, false),
-    KEY_ENUM("snapshot.mode", snapshot_mode, "never", snapshot_names),
+    KEY_ENUM("snapshot.mode", snapshot_mode, "initial", snapshot_names),
+    KEY_PATTERNS("snapshot.include.collection.list", snapshot_include),
+    KEY_INT("snapshot.max.threads", snapshot_max_threads, "1", 1, 64, false),
+    KEY_INT("snapshot.chunk.rows", snapshot_chunk_rows, "100000", 1, INT_MAX, false),
+    KEY_STRING("snapshot.select.statement.overrides", snapshot_overrides, "", NULL, SECRET_NONE),
 };
 
 #define KEY_COUNT (sizeof(key_table) / sizeof(key_table[0]))
 #define KAFKA_PREFIX "kafka."
 #define KAFKA_PREFIX_LEN (sizeof(KAFKA_PREFIX) - 1)
+#define OVERRIDE_PREFIX "snapshot.select.statement.overrides."
+#define OVERRIDE_PREFIX_LEN (sizeof(OVERRIDE_PREFIX) - 1)
 
 /* Debezium keys that pgcdc spells differently, with the pgcdc way. */
 static const struct {
@@ -539,6 +547,65 @@ nomem:
     return -ENOMEM;
 }
 
+/* snapshot.select.statement.overrides.<schema>.<table> = SELECT ... */
+static int set_override(struct pgcdc_config *cfg, const char *key, const char *value, char *err,
+                        size_t errlen)
+{
+    const char *name = key + OVERRIDE_PREFIX_LEN;
+    struct pgcdc_config_kv *grown;
+    char *v, *n;
+
+    if (strchr(name, '.') == NULL || name[0] == '.' || name[strlen(name) - 1] == '.') {
+        snprintf(err, errlen,
+                 "invalid key '%s': a table as <schema>.<table> must follow "
+                 "'" OVERRIDE_PREFIX "'",
+                 key);
+        return -EINVAL;
+    }
+    v = strdup(value);
+    if (v == NULL)
+        goto nomem;
+    for (size_t i = 0; i < cfg->overrides_count; i++) {
+        if (strcmp(cfg->overrides[i].name, name) == 0) {
+            free(cfg->overrides[i].value);
+            cfg->overrides[i].value = v;
+            return 0;
+        }
+    }
+    grown = realloc(cfg->overrides, (cfg->overrides_count + 1) * sizeof(*grown));
+    n = strdup(name);
+    if (grown == NULL || n == NULL) {
+        if (grown != NULL)
+            cfg->overrides = grown;
+        free(v);
+        free(n);
+        goto nomem;
+    }
+    cfg->overrides = grown;
+    cfg->overrides[cfg->overrides_count].name = n;
+    cfg->overrides[cfg->overrides_count].value = v;
+    cfg->overrides_count++;
+    return 0;
+
+nomem:
+    snprintf(err, errlen, "out of memory setting '%s'", key);
+    return -ENOMEM;
+}
+
+const char *pgcdc_config_snapshot_override(const struct pgcdc_config *cfg, const char *schema,
+                                           const char *table)
+{
+    size_t ls = strlen(schema);
+
+    for (size_t i = 0; i < cfg->overrides_count; i++) {
+        const char *n = cfg->overrides[i].name;
+
+        if (strncmp(n, schema, ls) == 0 && n[ls] == '.' && strcmp(n + ls + 1, table) == 0)
+            return cfg->overrides[i].value;
+    }
+    return NULL;
+}
+
 int pgcdc_config_set(struct pgcdc_config *cfg, const char *key, const char *value, char *err,
                      size_t errlen)
 {
@@ -552,6 +619,8 @@ int pgcdc_config_set(struct pgcdc_config *cfg, const char *key, const char *valu
         value = "";
     if (strncmp(key, KAFKA_PREFIX, KAFKA_PREFIX_LEN) == 0)
         return set_kafka(cfg, key, value, err, errlen);
+    if (strncmp(key, OVERRIDE_PREFIX, OVERRIDE_PREFIX_LEN) == 0)
+        return set_override(cfg, key, value, err, errlen);
     k = find_key(key);
     if (k == NULL) {
         unknown_key_error(key, err, errlen);
@@ -704,6 +773,11 @@ void pgcdc_config_free(struct pgcdc_config *cfg)
         free(cfg->kafka[i].value);
     }
     free(cfg->kafka);
+    for (i = 0; i < cfg->overrides_count; i++) {
+        free(cfg->overrides[i].name);
+        free(cfg->overrides[i].value);
+    }
+    free(cfg->overrides);
     free(cfg);
 }
 
@@ -726,6 +800,66 @@ static size_t max_prefix_len(const struct pgcdc_config *cfg)
     size_t message_part = sizeof(".message") - 1;
 
     return PGCDC_TOPIC_MAX_LEN - (table_part > message_part ? table_part : message_part);
+}
+
+/* snapshot.select.statement.overrides names each table whose statement
+ * key is set, and no other (Debezium's pairing of the two). */
+static int check_overrides(const struct pgcdc_config *cfg, char *err, size_t errlen)
+{
+    const char *list = cfg->snapshot_overrides;
+
+    for (size_t i = 0; i < cfg->overrides_count; i++) {
+        const char *n = cfg->overrides[i].name;
+        size_t ln = strlen(n);
+        bool listed = false;
+
+        for (const char *p = list; *p != '\0';) {
+            const char *end = strchr(p, ',');
+            size_t len = end ? (size_t)(end - p) : strlen(p);
+            const char *a = p, *b = p + len;
+
+            while (a < b && isspace((unsigned char)*a))
+                a++;
+            while (b > a && isspace((unsigned char)b[-1]))
+                b--;
+            if ((size_t)(b - a) == ln && strncmp(a, n, ln) == 0)
+                listed = true;
+            p = end ? end + 1 : p + len;
+        }
+        if (!listed) {
+            snprintf(err, errlen,
+                     "'" OVERRIDE_PREFIX "%s' is set but 'snapshot.select.statement.overrides' "
+                     "does not list '%s'",
+                     n, n);
+            return -EINVAL;
+        }
+    }
+    for (const char *p = list; *p != '\0';) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *a = p, *b = p + len;
+        bool found = false;
+
+        while (a < b && isspace((unsigned char)*a))
+            a++;
+        while (b > a && isspace((unsigned char)b[-1]))
+            b--;
+        for (size_t i = 0; i < cfg->overrides_count && b > a; i++) {
+            const char *n = cfg->overrides[i].name;
+
+            if (strlen(n) == (size_t)(b - a) && strncmp(a, n, (size_t)(b - a)) == 0)
+                found = true;
+        }
+        if (b > a && !found) {
+            snprintf(err, errlen,
+                     "'snapshot.select.statement.overrides' lists '%.*s' but "
+                     "'" OVERRIDE_PREFIX "%.*s' is not set",
+                     (int)(b - a), a, (int)(b - a), a);
+            return -EINVAL;
+        }
+        p = end ? end + 1 : p + len;
+    }
+    return 0;
 }
 
 int pgcdc_config_validate(const struct pgcdc_config *cfg, char *err, size_t errlen)
@@ -757,9 +891,11 @@ int pgcdc_config_validate(const struct pgcdc_config *cfg, char *err, size_t errl
         snprintf(err, errlen, "'kafka.bootstrap.servers' is required when sink = kafka");
         return -EINVAL;
     }
-    if (cfg->snapshot_mode == PGCDC_CONFIG_SNAPSHOT_INITIAL) {
-        snprintf(err, errlen, "snapshot.mode = initial is not implemented yet: use 'never'");
-        return -ENOTSUP;
+    {
+        int rc = check_overrides(cfg, err, errlen);
+
+        if (rc < 0)
+            return rc;
     }
     if (pgcdc_patterns_text(cfg->table_include)[0] != '\0' &&
         pgcdc_patterns_text(cfg->table_exclude)[0] != '\0') {
@@ -1102,5 +1238,8 @@ int pgcdc_config_dump(const struct pgcdc_config *cfg, FILE *out)
         else
             fprintf(out, "%s%s = %s\n", KAFKA_PREFIX, kv->name, kv->value);
     }
+    for (i = 0; i < cfg->overrides_count; i++)
+        fprintf(out, "%s%s = %s\n", OVERRIDE_PREFIX, cfg->overrides[i].name,
+                cfg->overrides[i].value);
     return ferror(out) ? -EIO : 0;
 }

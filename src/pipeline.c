@@ -78,6 +78,7 @@
 #include "pgcdc/relcache.h"
 #include "pgcdc/session.h"
 #include "pgcdc/sink.h"
+#include "pgcdc/snapshot.h"
 #include "pgcdc/stdout_sink.h"
 #include "pgcdc/store.h"
 #include "pgcdc/stream.h"
@@ -109,6 +110,9 @@
 
 /* The catalog connection's socket while a lookup waits for its answer. */
 #define WAIT_CATALOG_FDS 1
+
+/* The snapshot's connections (snapshot.max.threads at most). */
+#define WAIT_SNAPSHOT_FDS 64
 
 /* A held message whose sink refused it for another reason than a full
  * window (a queue of bytes full, a topic not ready) is tried again after
@@ -164,6 +168,18 @@ struct pgcdc_pipeline {
     bool reconnecting;               /* the connection was lost: deliver, then connect again */
     int64_t reconnect_us;            /* monotonic time of the next connection attempt */
     int backoff_ms;                  /* wait before the next connection attempt */
+    struct pgcdc_snapshot *snap;     /* the snapshot being read, or NULL */
+    struct pgcdc_stream *pending;    /* replication connection waiting for the snapshot */
+    pgcdc_lsn snap_lsn;              /* where the snapshot stands in the WAL */
+    bool snap_keep;                  /* the slot and the stored position are kept (always) */
+    bool snap_only;                  /* initial_only: stop once the snapshot is delivered */
+    bool snap_produced;              /* every row is produced: waiting for deliveries */
+    bool snap_held;                  /* snap_row waits for the sink (or the registry) */
+    struct pgcdc_snapshot_row snap_row; /* the held row */
+    struct pgcdc_source snap_src;    /* source block of snapshot rows */
+    struct pgcdc_snapshot_xids seen; /* keep: the transactions the snapshot saw */
+    bool filter_seen;                /* drop stream transactions in seen */
+    bool finished;                   /* initial_only is done: the loop ends */
 };
 
 static int64_t mono_us(void)
@@ -563,7 +579,8 @@ static int handle_xlogdata(struct pgcdc_pipeline *p, const struct pgcdc_frame *f
             return -EPROTO;
         }
         p->in_txn = true;
-        p->skip_txn = pgcdc_tracker_should_skip(p->tracker, m->u.begin.final_lsn);
+        p->skip_txn = pgcdc_tracker_should_skip(p->tracker, m->u.begin.final_lsn) ||
+                      (p->filter_seen && pgcdc_snapshot_xid_visible(&p->seen, m->xid));
         p->src.xid = m->xid;
         p->src.commit_time_us = m->u.begin.commit_time + PGCDC_PG_EPOCH_UNIX_US;
         p->src.origin = NULL;
@@ -687,7 +704,9 @@ static int send_status(struct pgcdc_pipeline *p, bool force, char *err, size_t e
     pgcdc_lsn flush, write;
     int rc;
 
-    if (p->broken)
+    /* While a snapshot is read there is no position to record: it is
+     * recorded once the whole snapshot is delivered. */
+    if (p->broken || p->snap)
         return 0;
     pgcdc_tracker_partial(p->tracker, &pos.partial_commit_lsn, &pos.partial_events);
     if ((pos.end_lsn > p->persisted || pos.partial_commit_lsn != p->persisted_partial ||
@@ -769,12 +788,186 @@ static int table_filter(void *arg, const char *schema, const char *table, const 
     return in;
 }
 
+/* Starts streaming on p->stream from the position. */
+static int start_streaming(struct pgcdc_pipeline *p, char *err, size_t errlen)
+{
+    const struct pgcdc_config *cfg = p->cfg;
+    char a[PGCDC_LSN_BUFLEN];
+    int rc;
+
+    rc = pgcdc_stream_start(p->stream, cfg->slot_name, cfg->publication_name, p->persisted, err,
+                            errlen);
+    if (rc < 0)
+        return rc;
+    pgcdc_log_info("streaming from slot '%s', publication '%s', position %s", cfg->slot_name,
+                   cfg->publication_name, pgcdc_lsn_format(p->persisted, a));
+    p->server_sent = 0;
+    p->last_status_us = mono_us();
+    pgcdc_catalog_set_nonblocking(p->catalog, true);
+    return 0;
+}
+
+/* snapshot.include.collection.list over the table filters' choice (a
+ * publication pgcdc does not manage may publish tables they leave out). */
+static int snapshot_filter(void *arg, const char *schema, const char *table, char *err,
+                           size_t errlen)
+{
+    const struct pgcdc_pipeline *p = arg;
+    char name[256];
+    int rc = pgcdc_filter_table(p->cfg, schema, table, err, errlen);
+
+    if (rc <= 0 || pgcdc_patterns_text(p->cfg->snapshot_include)[0] == '\0')
+        return rc;
+    snprintf(name, sizeof(name), "%s.%s", schema, table);
+    return pgcdc_patterns_match(p->cfg->snapshot_include, name, err, errlen);
+}
+
+static const char *snapshot_override(void *arg, const char *schema, const char *table)
+{
+    const struct pgcdc_pipeline *p = arg;
+
+    return pgcdc_config_snapshot_override(p->cfg, schema, table);
+}
+
+/*
+ * Starts reading a snapshot (snapshot.h) under the slot's exported snapshot
+ * (import), or one of its own: the tables go into the relation cache, the
+ * rows into one unit of the tracker at the snapshot's position, and the
+ * replication connection waits in p->pending until they are delivered.
+ */
+static int start_snapshot(struct pgcdc_pipeline *p, struct pgcdc_stream *stream,
+                          const char *import, pgcdc_lsn slot_lsn, char *err, size_t errlen)
+{
+    const struct pgcdc_config *cfg = p->cfg;
+    struct pgcdc_snapshot_opts o = {
+        .conninfo = cfg->database_dsn,
+        .connect_timeout_ms = cfg->connect_timeout_ms,
+        .stop = p->stop,
+        .publication = cfg->publication_name,
+        .import = import,
+        .threads = cfg->snapshot_max_threads,
+        .chunk_rows = cfg->snapshot_chunk_rows,
+        .filter = snapshot_filter,
+        .filter_arg = p,
+        .override = snapshot_override,
+        .override_arg = p,
+    };
+    const struct pgcdc_snapshot_info *info;
+    const struct pgcdc_msg *m;
+    char a[PGCDC_LSN_BUFLEN];
+    int rc;
+
+    rc = pgcdc_snapshot_new(&p->snap, &o, err, errlen);
+    if (rc < 0)
+        return rc;
+    info = pgcdc_snapshot_info(p->snap);
+    for (size_t i = 0; (m = pgcdc_snapshot_relation(p->snap, i)) != NULL; i++) {
+        struct pgcdc_rel *rel;
+        bool changed;
+
+        rc = pgcdc_relcache_apply(p->rels, m, &rel, &changed, err, errlen);
+        if (rc < 0)
+            return rc;
+        if (changed && rel->included)
+            pgcdc_log_info("table '%s.%s' (version %u): %u column(s) -> topic '%s'", rel->nspname,
+                           rel->relname, rel->version, rel->ncols, rel->topic);
+    }
+    /* Where the rows stand: the slot's consistent point; else (no new
+     * slot) the kept position, or the WAL position inside the snapshot. */
+    p->snap_lsn = slot_lsn ? slot_lsn : p->snap_keep ? p->persisted : info->wal_lsn;
+    if (p->snap_keep) {
+        const struct pgcdc_snapshot_xids *x = pgcdc_snapshot_xids(p->snap);
+
+        p->seen = *x;
+        p->seen.xip = NULL;
+        if (x->nxip > 0) {
+            p->seen.xip = malloc(x->nxip * sizeof(*x->xip));
+            if (p->seen.xip == NULL) {
+                snprintf(err, errlen, "out of memory");
+                return -ENOMEM;
+            }
+            memcpy(p->seen.xip, x->xip, x->nxip * sizeof(*x->xip));
+        }
+        p->filter_seen = true;
+    }
+    p->snap_src = p->src;
+    /* Debezium's source.lsn of a snapshot read: the slot's start, else the
+     * WAL position read inside the snapshot. */
+    p->snap_src.lsn = slot_lsn ? slot_lsn : info->wal_lsn;
+    p->snap_src.xid = (uint32_t)info->txid;
+    p->snap_src.commit_time_us = info->ts_us;
+    p->snap_src.last_commit_lsn = 0;
+    /* The snapshot's rows are one unit of a fresh tracker; the tracker for
+     * streaming is made once they are delivered. */
+    pgcdc_tracker_free(p->tracker);
+    p->tracker = NULL;
+    rc = pgcdc_tracker_new(&p->tracker, 0, 0, err, errlen);
+    if (rc == 0)
+        rc = pgcdc_tracker_begin(p->tracker, p->snap_lsn, &p->txn);
+    if (rc < 0) {
+        snprintf(err, errlen, "checkpoint tracker refused the snapshot: %s", strerror(-rc));
+        return rc;
+    }
+    p->txn_events = 0;
+    p->skip_below = 0;
+    rc = pgcdc_snapshot_start(p->snap, err, errlen);
+    if (rc < 0)
+        return rc;
+    p->pending = stream;
+    pgcdc_log_info("snapshot of %zu table(s) in %zu chunk(s) on %d connection(s), at %s",
+                   info->tables, info->chunks, cfg->snapshot_max_threads,
+                   pgcdc_lsn_format(p->snap_lsn, a));
+    /* Lookups for the rows' types wait no more than those of the stream. */
+    pgcdc_catalog_set_nonblocking(p->catalog, true);
+    return 0;
+}
+
+/* The snapshot's rows are all delivered: record the position, then stream
+ * (or, initial_only, stop). */
+static int finish_snapshot(struct pgcdc_pipeline *p, char *err, size_t errlen)
+{
+    uint64_t rows = pgcdc_snapshot_rows(p->snap);
+    char a[PGCDC_LSN_BUFLEN];
+    int rc;
+
+    pgcdc_snapshot_free(&p->snap);
+    pgcdc_log_info("snapshot done: %" PRIu64 " row(s) delivered", rows);
+    pgcdc_tracker_free(p->tracker);
+    p->tracker = NULL;
+    if (p->snap_keep) {
+        rc = pgcdc_tracker_new(&p->tracker, p->persisted, 0, err, errlen);
+        if (rc < 0)
+            return rc;
+        pgcdc_tracker_set_partial(p->tracker, p->persisted_partial, p->persisted_partial_n);
+    } else {
+        p->persisted = 0;
+        rc = adopt_position(p, p->snap_lsn, err, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    p->txn = PGCDC_TRACKER_NO_TXN;
+    if (p->snap_only) {
+        pgcdc_log_info("snapshot.mode initial_only: position %s recorded; not streaming",
+                       pgcdc_lsn_format(p->persisted, a));
+        p->finished = true;
+        return 0;
+    }
+    p->stream = p->pending;
+    p->pending = NULL;
+    return start_streaming(p, err, errlen);
+}
+
 /* Opens the replication session (session.h), records what it decided
- * about the position, and starts streaming. */
+ * about the position, and starts streaming, or, when snapshot.mode asks
+ * for one on the first start, a snapshot. */
 static int connect_and_start(struct pgcdc_pipeline *p, bool first, char *err, size_t errlen)
 {
     const struct pgcdc_config *cfg = p->cfg;
     const struct pgcdc_server_info *info;
+    enum pgcdc_config_snapshot mode = cfg->snapshot_mode;
+    bool stored = p->persisted != 0;
+    bool snap = first && !stored && mode != PGCDC_CONFIG_SNAPSHOT_NO_DATA &&
+                mode != PGCDC_CONFIG_SNAPSHOT_NEVER;
     struct pgcdc_session_opts o = {
         .cfg = cfg,
         .catalog = p->catalog,
@@ -789,9 +982,17 @@ static int connect_and_start(struct pgcdc_pipeline *p, bool first, char *err, si
         .filter_arg = p,
     };
     struct pgcdc_session ses;
-    char a[PGCDC_LSN_BUFLEN];
     int rc;
 
+    p->snap_only = snap && mode == PGCDC_CONFIG_SNAPSHOT_INITIAL_ONLY;
+    p->snap_keep = first && stored && mode == PGCDC_CONFIG_SNAPSHOT_ALWAYS;
+    o.export_snapshot = snap && !p->snap_only;
+    o.replace_slot = snap && !p->snap_only;
+    o.no_slot = p->snap_only;
+    /* always, like when_needed, starts afresh when the position is lost. */
+    o.when_needed = first && stored &&
+                    (mode == PGCDC_CONFIG_SNAPSHOT_WHEN_NEEDED ||
+                     mode == PGCDC_CONFIG_SNAPSHOT_ALWAYS);
     /* Start-up queries wait for their answers (bounded, and not past a
      * stop); once streaming, lookups hand their waits to the loop. */
     pgcdc_catalog_set_nonblocking(p->catalog, false);
@@ -799,6 +1000,8 @@ static int connect_and_start(struct pgcdc_pipeline *p, bool first, char *err, si
     p->stream = ses.stream;
     if (rc < 0)
         return rc;
+    if (ses.resnapshot)
+        p->snap_keep = false;
     info = pgcdc_stream_server(p->stream);
     snprintf(p->db, sizeof(p->db), "%s", info->dbname);
     if (strcmp(p->system_id, info->system_id) != 0 || p->timeline != info->timeline) {
@@ -808,7 +1011,7 @@ static int connect_and_start(struct pgcdc_pipeline *p, bool first, char *err, si
         p->timeline = info->timeline;
         /* Record the identity with the position at once when it changed
          * by choice, so the next start does not ask again. */
-        if (had && !ses.adopt && p->persisted) {
+        if (had && !ses.adopt && !ses.resnapshot && p->persisted) {
             rc = adopt_position(p, p->persisted, err, errlen);
             if (rc < 0)
                 return rc;
@@ -819,15 +1022,85 @@ static int connect_and_start(struct pgcdc_pipeline *p, bool first, char *err, si
         if (rc < 0)
             return rc;
     }
-    rc = pgcdc_stream_start(p->stream, cfg->slot_name, cfg->publication_name, p->persisted, err,
-                            errlen);
-    if (rc < 0)
+    if (snap || ses.resnapshot || p->snap_keep) {
+        struct pgcdc_stream *stream = p->stream;
+
+        /* The exported snapshot lives until the replication connection's
+         * next command: the snapshot's connections import it first. */
+        p->stream = NULL;
+        rc = start_snapshot(p, stream, ses.snapshot[0] ? ses.snapshot : NULL,
+                            ses.slot_created ? ses.slot_lsn : 0, err, errlen);
+        if (rc < 0)
+            pgcdc_stream_free(&stream);
         return rc;
-    pgcdc_log_info("streaming from slot '%s', publication '%s', position %s", cfg->slot_name,
-                   cfg->publication_name, pgcdc_lsn_format(p->persisted, a));
-    p->server_sent = 0;
-    p->last_status_us = mono_us();
-    pgcdc_catalog_set_nonblocking(p->catalog, true);
+    }
+    return start_streaming(p, err, errlen);
+}
+
+/* Maps and produces the snapshot row p->snap_row; -EAGAIN or -EINPROGRESS
+ * when it must be tried again. */
+static int emit_snapshot_row(struct pgcdc_pipeline *p, char *err, size_t errlen)
+{
+    const struct pgcdc_snapshot_row *r = &p->snap_row;
+    const struct pgcdc_rel *rel = pgcdc_relcache_get(p->rels, r->relid);
+    const struct pgcdc_change_event *ev;
+    int n;
+
+    if (rel == NULL) {
+        snprintf(err, errlen, "snapshot: a row of relation %u, which the snapshot did not describe",
+                 r->relid);
+        return -EPROTO;
+    }
+    p->snap_src.snapshot = r->marker;
+    pgcdc_change_batch_at(p->batch, p->txn_events);
+    n = pgcdc_change_batch_text_row(p->batch, rel, r->values, r->lens, r->ncols, &p->snap_src,
+                                    wall_us(), &ev, err, errlen);
+    return n <= 0 ? n : emit(p, ev, n, err, errlen);
+}
+
+/* The snapshot's part of a pass of the loop: takes the rows that are in,
+ * while the sink has room; then, once every row is delivered, moves on. */
+static int snapshot_step(struct pgcdc_pipeline *p, int *count, char *err, size_t errlen)
+{
+    int rc;
+
+    while (!p->snap_produced && !*p->stop && *count < READ_BATCH &&
+           pgcdc_sink_in_flight(p->sink) < (size_t)p->cfg->max_queue_size &&
+           !(p->registry && pgcdc_registry_busy(p->registry)) && !pgcdc_catalog_busy(p->catalog)) {
+        if (!p->snap_held) {
+            rc = pgcdc_snapshot_next(p->snap, &p->snap_row, err, errlen);
+            if (rc < 0)
+                return rc == -ECONNRESET ? -EIO : rc;
+            if (rc == 0) {
+                if (!pgcdc_snapshot_done(p->snap))
+                    break;
+                rc = pgcdc_tracker_commit(p->tracker, p->txn, p->snap_lsn);
+                if (rc < 0) {
+                    snprintf(err, errlen, "checkpoint tracker refused the snapshot's end: %s",
+                             strerror(-rc));
+                    return rc;
+                }
+                p->snap_produced = true;
+                pgcdc_log_info("snapshot read: %" PRIu64 " row(s); waiting for their delivery",
+                               pgcdc_snapshot_rows(p->snap));
+                break;
+            }
+        }
+        rc = emit_snapshot_row(p, err, errlen);
+        if (rc == -EAGAIN || rc == -EINPROGRESS) {
+            p->snap_held = true;
+            p->held_retry_us = mono_us() + HOLD_RETRY_MS * 1000;
+            break;
+        }
+        pgcdc_catalog_done(p->catalog);
+        p->snap_held = false;
+        if (rc < 0)
+            return rc == -ECONNRESET ? -EIO : rc;
+        (*count)++;
+    }
+    if (p->snap_produced && pgcdc_sink_in_flight(p->sink) == 0 &&
+        pgcdc_tracker_safe_lsn(p->tracker) >= p->snap_lsn)
+        return finish_snapshot(p, err, errlen);
     return 0;
 }
 
@@ -922,7 +1195,8 @@ static int next_timeout_ms(struct pgcdc_pipeline *p, bool window_full)
     }
     /* A full window is left by a delivery report, which the sink's
      * descriptor announces; anything else is tried again on a timer. */
-    if (p->held && !window_full && !(p->registry && pgcdc_registry_busy(p->registry)) &&
+    if ((p->held || p->snap_held) && !window_full &&
+        !(p->registry && pgcdc_registry_busy(p->registry)) &&
         !pgcdc_catalog_busy(p->catalog) && p->held_retry_us < wake)
         wake = p->held_retry_us;
     if (p->reconnecting && p->reconnect_us < wake)
@@ -961,7 +1235,7 @@ static int serve_reports(struct pgcdc_pipeline *p, char *err, size_t errlen)
  * the catalog's pending requests, or the next timer. */
 static int wait_for_work(struct pgcdc_pipeline *p, char *err, size_t errlen)
 {
-    struct pollfd pfd[2 + WAIT_REGISTRY_FDS + WAIT_CATALOG_FDS];
+    struct pollfd pfd[2 + WAIT_REGISTRY_FDS + WAIT_CATALOG_FDS + WAIT_SNAPSHOT_FDS];
     nfds_t n = 1;
     bool window_full = pgcdc_sink_in_flight(p->sink) >= (size_t)p->cfg->max_queue_size;
     int timeout = next_timeout_ms(p, window_full);
@@ -978,6 +1252,9 @@ static int wait_for_work(struct pgcdc_pipeline *p, char *err, size_t errlen)
     k += pgcdc_catalog_pollfd(p->catalog, pfd + 2 + k, &t);
     if (t >= 0 && t < timeout)
         timeout = t;
+    /* The snapshot's connections, unless their rows cannot be taken now. */
+    if (p->snap && !p->snap_produced && !p->snap_held && !window_full)
+        k += pgcdc_snapshot_pollfds(p->snap, pfd + 2 + k, WAIT_SNAPSHOT_FDS);
     /* Keep the registry's and the catalog's sockets right after the first two. */
     if (k > 0)
         n = 2 + (nfds_t)k;
@@ -1032,6 +1309,11 @@ static int step(struct pgcdc_pipeline *p, char *err, size_t errlen)
         rc = handle_or_hold(p, &p->held_frame, err, errlen);
         if (rc < 0)
             return rc == -ECONNRESET ? -EPROTO : rc;
+    }
+    if (p->snap) {
+        rc = snapshot_step(p, &n, err, errlen);
+        if (rc < 0)
+            return rc;
     }
     while (p->stream && !p->held && n < READ_BATCH &&
            pgcdc_sink_in_flight(p->sink) < (size_t)p->cfg->max_queue_size && !*p->stop) {
@@ -1176,6 +1458,12 @@ int pgcdc_pipeline_run(struct pgcdc_pipeline *p, char *err, size_t errlen)
     } else if (found) {
         pgcdc_log_info("resuming from stored position %s", pgcdc_lsn_format(pos.end_lsn, a));
     }
+    if (p->persisted != 0 && p->cfg->snapshot_mode == PGCDC_CONFIG_SNAPSHOT_INITIAL_ONLY) {
+        pgcdc_log_info("snapshot.mode initial_only: the snapshot was completed before (position "
+                       "%s is stored); nothing to do",
+                       pgcdc_lsn_format(p->persisted, a));
+        return 0;
+    }
     rc = pgcdc_tracker_new(&p->tracker, p->persisted, 0, err, errlen);
     if (rc < 0)
         return rc;
@@ -1203,7 +1491,7 @@ int pgcdc_pipeline_run(struct pgcdc_pipeline *p, char *err, size_t errlen)
         goto out;
 
     p->backoff_ms = p->cfg->reconnect_backoff_initial_ms;
-    while (!*p->stop) {
+    while (!*p->stop && !p->finished) {
         if (p->hup && *p->hup) {
             *p->hup = 0;
             pgcdc_log_info("SIGHUP ignored: pgcdc logs to stderr and reads its configuration "
@@ -1257,6 +1545,12 @@ out:
             pgcdc_log_warn("at shutdown: %s", ferr);
         }
     }
+    if (p->snap)
+        pgcdc_log_warn("the snapshot was interrupted after %" PRIu64 " row(s) (%zu of %zu "
+                       "chunk(s) read); no position is recorded before a snapshot is delivered "
+                       "whole, so the next start reads it again from scratch",
+                       pgcdc_snapshot_rows(p->snap), pgcdc_snapshot_chunks_done(p->snap),
+                       pgcdc_snapshot_info(p->snap)->chunks);
     /* The cause first, then the summary line. */
     if (rc < 0) {
         p->must_act = needs_person(rc);
@@ -1276,6 +1570,9 @@ void pgcdc_pipeline_free(struct pgcdc_pipeline **pp)
         return;
     p = *pp;
     pgcdc_stream_free(&p->stream);
+    pgcdc_stream_free(&p->pending);
+    pgcdc_snapshot_free(&p->snap);
+    free(p->seen.xip);
     pgcdc_sink_free(&p->sink);
     pgcdc_encoder_free(&p->enc);
     pgcdc_registry_free(p->registry);

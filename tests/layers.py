@@ -41,6 +41,7 @@ HEADERS = {
     "pq.h": "source",
     "session.h": "source",
     "inspect.h": "source",
+    "snapshot.h": "source",
     # model
     "relcache.h": "model",
     "change.h": "model",

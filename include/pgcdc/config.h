@@ -78,10 +78,14 @@ enum pgcdc_config_cleanup {
     PGCDC_CONFIG_CLEANUP_COMPACT = 1, /* "compact" */
 };
 
-/* snapshot.mode */
+/* snapshot.mode (Debezium's names; "never" is kept as an alias of no_data) */
 enum pgcdc_config_snapshot {
-    PGCDC_CONFIG_SNAPSHOT_NEVER = 0,   /* "never": stream changes only */
-    PGCDC_CONFIG_SNAPSHOT_INITIAL = 1, /* "initial": snapshot once, then stream */
+    PGCDC_CONFIG_SNAPSHOT_NO_DATA = 0,      /* "no_data": stream changes only */
+    PGCDC_CONFIG_SNAPSHOT_INITIAL = 1,      /* "initial": snapshot when no position is stored */
+    PGCDC_CONFIG_SNAPSHOT_INITIAL_ONLY = 2, /* "initial_only": snapshot once, never stream */
+    PGCDC_CONFIG_SNAPSHOT_WHEN_NEEDED = 3,  /* "when_needed": also when the position is lost */
+    PGCDC_CONFIG_SNAPSHOT_ALWAYS = 4,       /* "always": snapshot at every start */
+    PGCDC_CONFIG_SNAPSHOT_NEVER = 5,        /* "never": the same as no_data */
 };
 
 /* offset.mismatch.strategy: what to do when the stored position and the
@@ -137,6 +141,12 @@ struct pgcdc_config {
     enum pgcdc_config_cleanup topic_cleanup;     /* topic.creation.default.cleanup.policy */
     int max_queue_size;                          /* max.queue.size */
     enum pgcdc_config_snapshot snapshot_mode;    /* snapshot.mode */
+    struct pgcdc_patterns *snapshot_include;     /* snapshot.include.collection.list (never NULL) */
+    int snapshot_max_threads;                    /* snapshot.max.threads: connections reading */
+    int snapshot_chunk_rows;                     /* snapshot.chunk.rows: rows per chunk, about */
+    char *snapshot_overrides;                    /* snapshot.select.statement.overrides: tables */
+    struct pgcdc_config_kv *overrides;           /* snapshot.select.statement.overrides.<table> */
+    size_t overrides_count;                      /* entries in overrides */
     struct pgcdc_config_kv *kafka;               /* kafka.* in order of first appearance */
     size_t kafka_count;                          /* entries in kafka */
     size_t kafka_cap;                            /* allocated entries in kafka */
@@ -186,6 +196,11 @@ int pgcdc_config_dump(const struct pgcdc_config *cfg, FILE *out);
  * secret, even truncated. 0, or -ENOSPC when out was too small.
  */
 int pgcdc_config_redact_dsn(const char *dsn, char *out /* OUT */, size_t outlen);
+
+/* The SELECT statement snapshot.select.statement.overrides.<schema>.<table>
+ * sets for a table, or NULL when none. */
+const char *pgcdc_config_snapshot_override(const struct pgcdc_config *cfg, const char *schema,
+                                           const char *table);
 
 /* Number of known keys (kafka.* not counted). */
 size_t pgcdc_config_key_count(void);

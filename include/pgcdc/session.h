@@ -42,7 +42,11 @@ struct pgcdc_session_opts {
     pgcdc_publication_filter_fn filter; /* the table filters, for the publication */
     void *filter_arg;                   /* its argument */
     bool export_snapshot;               /* a slot created now exports its snapshot */
-    bool replace_slot;                  /* drop an existing slot and create it anew */
+    bool replace_slot;                  /* nothing stored: an existing slot is dropped and
+                                         * created anew, exporting its snapshot */
+    bool when_needed;                   /* first session: a stored position that cannot be
+                                         * resumed means a new slot and a new snapshot */
+    bool no_slot;                       /* a missing slot is not created */
 };
 
 struct pgcdc_session {
@@ -54,6 +58,7 @@ struct pgcdc_session {
     bool slot_created;           /* this session created the slot */
     pgcdc_lsn slot_lsn;          /* where the slot starts (its consistent point) */
     char snapshot[64];           /* the created slot's exported snapshot, "" when none */
+    bool resnapshot;             /* when_needed decided: the slot is created anew */
 };
 
 /* Opens the session as described above (*out filled; its stream set once

@@ -30,11 +30,13 @@
 /*
  * Holds the stored position against the server (its WAL end and identity)
  * and the slot, and settles a disagreement as offset.mismatch.strategy
- * says. *use_slot: start from the slot (set once it exists).
+ * says. *use_slot: start from the slot (set once it exists). With probe
+ * (probelen > 0), only says whether they disagree: 1 with why in probe.
  */
-static int reconcile(const struct pgcdc_session_opts *o, const struct pgcdc_server_info *info,
-                     bool slot_exists, pgcdc_lsn slot_flush, bool *use_slot, char *err,
-                     size_t errlen)
+static int reconcile_or_probe(const struct pgcdc_session_opts *o,
+                              const struct pgcdc_server_info *info, bool slot_exists,
+                              pgcdc_lsn slot_flush, bool *use_slot, char *probe, size_t probelen,
+                              char *err, size_t errlen)
 {
     const struct pgcdc_config *cfg = o->cfg;
     enum pgcdc_config_mismatch strategy = cfg->offset_mismatch;
@@ -77,6 +79,10 @@ static int reconcile(const struct pgcdc_session_opts *o, const struct pgcdc_serv
     }
     if (why[0] == '\0')
         return 0;
+    if (probelen > 0) {
+        snprintf(probe, probelen, "%s", why);
+        return 1;
+    }
 
     switch (strategy) {
     case PGCDC_CONFIG_MISMATCH_FAIL:
@@ -115,6 +121,19 @@ static int reconcile(const struct pgcdc_session_opts *o, const struct pgcdc_serv
     return 0;
 }
 
+/* snapshot.mode's name, for the log. */
+static const char *mode_name(const struct pgcdc_config *cfg)
+{
+    return cfg->snapshot_mode == PGCDC_CONFIG_SNAPSHOT_ALWAYS ? "always" : "when_needed";
+}
+
+static int reconcile(const struct pgcdc_session_opts *o, const struct pgcdc_server_info *info,
+                     bool slot_exists, pgcdc_lsn slot_flush, bool *use_slot, char *err,
+                     size_t errlen)
+{
+    return reconcile_or_probe(o, info, slot_exists, slot_flush, use_slot, NULL, 0, err, errlen);
+}
+
 int pgcdc_session_open(struct pgcdc_session *out, const struct pgcdc_session_opts *o, char *err,
                        size_t errlen)
 {
@@ -122,7 +141,7 @@ int pgcdc_session_open(struct pgcdc_session *out, const struct pgcdc_session_opt
     const struct pgcdc_server_info *info;
     pgcdc_lsn slot_flush;
     char a[PGCDC_LSN_BUFLEN];
-    bool exists, use_slot;
+    bool exists, use_slot, replace = false;
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -141,6 +160,15 @@ int pgcdc_session_open(struct pgcdc_session *out, const struct pgcdc_session_opt
     if (rc < 0)
         return rc;
     rc = pgcdc_stream_slot_info(out->stream, cfg->slot_name, &exists, &slot_flush, err, errlen);
+    if (rc == -ESTALE && o->when_needed && o->first) {
+        /* Invalidated: its position is gone, which a new snapshot cures. */
+        pgcdc_log_warn("%s; snapshot.mode %s: the slot is created anew and the tables are "
+                       "snapshotted again",
+                       err, mode_name(cfg));
+        exists = true;
+        replace = true;
+        rc = 0;
+    }
     if (rc < 0)
         return rc;
     out->slot_existed = exists;
@@ -152,12 +180,31 @@ int pgcdc_session_open(struct pgcdc_session *out, const struct pgcdc_session_opt
                  cfg->slot_name, pgcdc_lsn_format(o->stored, a), cfg->offset_file);
         return -ENOENT;
     }
-    if (!o->replace_slot) {
+    use_slot = false;
+    if (!replace && o->when_needed && o->first && o->stored != 0) {
+        char why[512];
+
+        rc = reconcile_or_probe(o, info, exists, slot_flush, &use_slot, why, sizeof(why), err,
+                                errlen);
+        if (rc > 0) {
+            pgcdc_log_warn("%s; snapshot.mode %s: the stored position cannot be resumed, "
+                           "so the slot is created anew and the tables are snapshotted again",
+                           why, mode_name(cfg));
+            replace = true;
+        }
+    }
+    if (replace) {
+        out->resnapshot = true;
+    } else if (exists && o->stored == 0 && o->replace_slot) {
+        pgcdc_log_warn("replication slot '%s' exists but no position is stored: an earlier "
+                       "snapshot did not finish (or another program made the slot); the snapshot "
+                       "starts again from scratch, with the slot created anew",
+                       cfg->slot_name);
+        replace = true;
+    } else {
         rc = reconcile(o, info, exists, slot_flush, &use_slot, err, errlen);
         if (rc < 0)
             return rc;
-    } else {
-        use_slot = false;
     }
     /* Two captured tables on one topic is refused before the publication is
      * created or altered; tables that appear later are checked as their
@@ -175,7 +222,7 @@ int pgcdc_session_open(struct pgcdc_session *out, const struct pgcdc_session_opt
     rc = pgcdc_publication_ensure(out->stream, cfg, o->filter, o->filter_arg, err, errlen);
     if (rc < 0)
         return rc;
-    if (exists && o->replace_slot) {
+    if (exists && replace) {
         rc = pgcdc_stream_drop_slot(out->stream, cfg->slot_name, err, errlen);
         if (rc < 0)
             return rc;
@@ -183,8 +230,8 @@ int pgcdc_session_open(struct pgcdc_session *out, const struct pgcdc_session_opt
                        cfg->slot_name, pgcdc_lsn_format(slot_flush, a));
         exists = false;
     }
-    if (!exists) {
-        rc = pgcdc_stream_create_slot(out->stream, cfg->slot_name, o->export_snapshot,
+    if (!exists && !o->no_slot) {
+        rc = pgcdc_stream_create_slot(out->stream, cfg->slot_name, o->export_snapshot || replace,
                                       out->snapshot, sizeof(out->snapshot), &slot_flush, err,
                                       errlen);
         if (rc < 0)

@@ -101,6 +101,8 @@ class Pgcdc:
             "status.interval.ms": "200",
             "offset.flush.interval.ms": "200",
             "log.level": "debug",
+            # These tests watch the stream; those of snapshots ask for one.
+            "snapshot.mode": "no_data",
         }
         self.cfg.update({k.replace("_", "."): v for k, v in cfg.items()})
         self.proc = None

@@ -111,7 +111,9 @@ Test(config, defaults)
     cr_assert_eq(cfg->topic_replication_factor, -1);
     cr_assert_eq(cfg->topic_cleanup, PGCDC_CONFIG_CLEANUP_DELETE);
     cr_assert_eq(cfg->max_queue_size, 100000);
-    cr_assert_eq(cfg->snapshot_mode, PGCDC_CONFIG_SNAPSHOT_NEVER);
+    cr_assert_eq(cfg->snapshot_mode, PGCDC_CONFIG_SNAPSHOT_INITIAL);
+    cr_assert_eq(cfg->snapshot_max_threads, 1);
+    cr_assert_eq(cfg->overrides_count, 0);
     cr_assert_eq(cfg->kafka_count, 0);
     cr_assert_eq(pgcdc_filter_table(cfg, "public", "orders", err, sizeof(err)), 1);
     cr_assert_eq(pgcdc_filter_column(cfg, "public", "orders", "id", err, sizeof(err)), 1);
@@ -308,8 +310,12 @@ Test(config, bad_values_name_key_value_and_what_is_allowed)
                      "invalid value 'verbose' for 'log.level': expected error, warn, info or "
                      "debug");
     assert_set_fails("sink", "file", "invalid value 'file' for 'sink': expected stdout or kafka");
-    assert_set_fails("snapshot.mode", "always",
-                     "invalid value 'always' for 'snapshot.mode': expected never or initial");
+    assert_set_fails("snapshot.mode", "schema_only",
+                     "invalid value 'schema_only' for 'snapshot.mode': expected no_data, initial, "
+                     "initial_only, when_needed, always or never");
+    assert_set_fails("snapshot.max.threads", "0",
+                     "invalid value '0' for 'snapshot.max.threads': expected an integer from 1 "
+                     "to 64");
     assert_set_fails("topic.creation.default.cleanup.policy", "compact,delete",
                      "invalid value 'compact,delete' for 'topic.creation.default.cleanup.policy': "
                      "expected delete or compact");
@@ -490,18 +496,52 @@ Test(config, include_and_exclude_lists_conflict)
     pgcdc_config_free(cfg);
 }
 
-Test(config, snapshot_initial_is_refused_until_implemented)
+Test(config, snapshot_modes_and_overrides)
 {
+    static const struct {
+        const char *name;
+        enum pgcdc_config_snapshot mode;
+    } modes[] = {
+        {"no_data", PGCDC_CONFIG_SNAPSHOT_NO_DATA},
+        {"initial", PGCDC_CONFIG_SNAPSHOT_INITIAL},
+        {"initial_only", PGCDC_CONFIG_SNAPSHOT_INITIAL_ONLY},
+        {"when_needed", PGCDC_CONFIG_SNAPSHOT_WHEN_NEEDED},
+        {"always", PGCDC_CONFIG_SNAPSHOT_ALWAYS},
+        {"never", PGCDC_CONFIG_SNAPSHOT_NEVER},
+    };
     struct pgcdc_config *cfg = new_config();
     char err[256] = "";
 
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        cr_assert_eq(pgcdc_config_set(cfg, "snapshot.mode", modes[i].name, err, sizeof(err)), 0);
+        cr_assert_eq(cfg->snapshot_mode, modes[i].mode);
+    }
     cr_assert_eq(pgcdc_config_set(cfg, "topic.prefix", "shop", err, sizeof(err)), 0);
     cr_assert_eq(pgcdc_config_set(cfg, "sink", "stdout", err, sizeof(err)), 0);
     cr_assert_eq(pgcdc_config_set(cfg, "format", "json", err, sizeof(err)), 0);
+    cr_assert_eq(pgcdc_config_set(cfg, "snapshot.select.statement.overrides.public.orders",
+                                  "SELECT * FROM public.orders WHERE id > 10", err, sizeof(err)),
+                 0, "%s", err);
+    cr_assert_eq(pgcdc_config_validate(cfg, err, sizeof(err)), -EINVAL);
+    cr_assert_str_eq(err, "'snapshot.select.statement.overrides.public.orders' is set but "
+                          "'snapshot.select.statement.overrides' does not list 'public.orders'");
+    cr_assert_eq(pgcdc_config_set(cfg, "snapshot.select.statement.overrides",
+                                  "public.orders, public.items", err, sizeof(err)),
+                 0);
+    cr_assert_eq(pgcdc_config_validate(cfg, err, sizeof(err)), -EINVAL);
+    cr_assert_str_eq(err, "'snapshot.select.statement.overrides' lists 'public.items' but "
+                          "'snapshot.select.statement.overrides.public.items' is not set");
+    cr_assert_eq(pgcdc_config_set(cfg, "snapshot.select.statement.overrides", "public.orders",
+                                  err, sizeof(err)),
+                 0);
     cr_assert_eq(pgcdc_config_validate(cfg, err, sizeof(err)), 0, "%s", err);
-    cr_assert_eq(pgcdc_config_set(cfg, "snapshot.mode", "initial", err, sizeof(err)), 0);
-    cr_assert_eq(pgcdc_config_validate(cfg, err, sizeof(err)), -ENOTSUP);
-    cr_assert_str_eq(err, "snapshot.mode = initial is not implemented yet: use 'never'");
+    cr_assert_str_eq(pgcdc_config_snapshot_override(cfg, "public", "orders"),
+                     "SELECT * FROM public.orders WHERE id > 10");
+    cr_assert_null(pgcdc_config_snapshot_override(cfg, "public", "order"));
+    cr_assert_null(pgcdc_config_snapshot_override(cfg, "publi", "c.orders"));
+    assert_set_fails("snapshot.select.statement.overrides.orders", "SELECT 1",
+                     "invalid key 'snapshot.select.statement.overrides.orders': a table as "
+                     "<schema>.<table> must follow 'snapshot.select.statement.overrides.'");
     pgcdc_config_free(cfg);
 }
 
