@@ -999,6 +999,16 @@ static int chunk_finished(struct pgcdc_snapshot *s, struct conn *c,
     return take(s, prev_table, prev, prev_len, true, false, row, err, errlen);
 }
 
+/* Sends what libpq still holds of the query and reads what the socket has. */
+static int more_input(struct conn *c, char *err, size_t errlen)
+{
+    if (PQflush(c->pg) < 0 || !PQconsumeInput(c->pg)) {
+        pgcdc_pq_conn_error(c->pg, "snapshot: reading a table failed", err, errlen);
+        return -ECONNRESET;
+    }
+    return 0;
+}
+
 /* Moves connection c on as far as it can without waiting: 1 with a row,
  * 0 when it must wait or has nothing to do. */
 static int drive(struct pgcdc_snapshot *s, struct conn *c, struct pgcdc_snapshot_row *row,
@@ -1015,15 +1025,16 @@ static int drive(struct pgcdc_snapshot *s, struct conn *c, struct pgcdc_snapshot
             if (rc < 0)
                 return rc;
         }
-        if (PQflush(c->pg) < 0 || !PQconsumeInput(c->pg)) {
-            pgcdc_pq_conn_error(c->pg, "snapshot: reading a table failed", err, errlen);
-            return -ECONNRESET;
-        }
         if (!c->copying) {
             PGresult *res;
 
-            if (PQisBusy(c->pg))
-                return 0;
+            if (PQisBusy(c->pg)) {
+                rc = more_input(c, err, errlen);
+                if (rc < 0)
+                    return rc;
+                if (PQisBusy(c->pg))
+                    return 0;
+            }
             res = PQgetResult(c->pg);
             if (PQresultStatus(res) != PGRES_COPY_OUT) {
                 const struct table *t = s->tables[s->chunks[c->chunk].table];
@@ -1041,8 +1052,16 @@ static int drive(struct pgcdc_snapshot *s, struct conn *c, struct pgcdc_snapshot
         }
         if (!c->copy_done) {
             len = PQgetCopyData(c->pg, &buf, 1);
-            if (len == 0)
-                return 0;
+            if (len == 0) {
+                /* Only now read the socket: libpq moves what its buffer
+                 * holds on every read, so reading per row costs the buffer. */
+                rc = more_input(c, err, errlen);
+                if (rc < 0)
+                    return rc;
+                len = PQgetCopyData(c->pg, &buf, 1);
+                if (len == 0)
+                    return 0;
+            }
             if (len > 0) {
                 struct table *t = s->tables[s->chunks[c->chunk].table];
                 char *prev = t->held;
@@ -1062,6 +1081,11 @@ static int drive(struct pgcdc_snapshot *s, struct conn *c, struct pgcdc_snapshot
             c->copy_done = true;
         }
         /* The COPY's rows are in; its result says whether it succeeded. */
+        if (PQisBusy(c->pg)) {
+            rc = more_input(c, err, errlen);
+            if (rc < 0)
+                return rc;
+        }
         while (!PQisBusy(c->pg)) {
             PGresult *res = PQgetResult(c->pg);
 
