@@ -8,6 +8,7 @@
 #include "pgcdc/log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,13 @@
 #include <unistd.h>
 
 #define LOG_LINE_MAX 4096
+#define STATUS_MAX 512
+
+/* The status line of pgcdc_log_status(), redrawn below each log line while
+ * it is set; only on a terminal. */
+static pthread_mutex_t status_lock = PTHREAD_MUTEX_INITIALIZER;
+static char status_text[STATUS_MAX];
+static int status_tty = -1; /* -1: not asked yet */
 
 static atomic_int log_threshold = PGCDC_LOG_INFO;
 
@@ -113,7 +121,40 @@ void pgcdc_logv(enum pgcdc_log_level level, const char *fmt, va_list ap)
         len--;
     line[len++] = '\n';
     line[len] = '\0';
-    fwrite(line, 1, len, stderr);
+    pthread_mutex_lock(&status_lock);
+    if (status_text[0] != '\0') {
+        /* Clear the status line, write the log line, draw it again. */
+        char out[LOG_LINE_MAX + STATUS_MAX + 16];
+        int k = snprintf(out, sizeof(out), "\r\033[K%s%s", line, status_text);
+
+        if (k > 0)
+            fwrite(out, 1, (size_t)k < sizeof(out) ? (size_t)k : sizeof(out) - 1, stderr);
+    } else {
+        fwrite(line, 1, len, stderr);
+    }
+    pthread_mutex_unlock(&status_lock);
+}
+
+bool pgcdc_log_status(const char *text)
+{
+    bool tty;
+
+    pthread_mutex_lock(&status_lock);
+    if (status_tty < 0)
+        status_tty = isatty(STDERR_FILENO) ? 1 : 0;
+    tty = status_tty == 1;
+    if (tty) {
+        if (text == NULL || text[0] == '\0') {
+            if (status_text[0] != '\0')
+                fputs("\r\033[K", stderr);
+            status_text[0] = '\0';
+        } else {
+            snprintf(status_text, sizeof(status_text), "%s", text);
+            fprintf(stderr, "\r\033[K%s", status_text);
+        }
+    }
+    pthread_mutex_unlock(&status_lock);
+    return tty;
 }
 
 void pgcdc_log(enum pgcdc_log_level level, const char *fmt, ...)

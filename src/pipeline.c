@@ -93,6 +93,10 @@
 #define FIRST_BUSY_WAIT_MS 5000
 #define BUSY_RETRY_MS 500
 
+/* How often a snapshot's progress is logged, and redrawn on a terminal. */
+#define PROGRESS_LOG_MS 5000
+#define PROGRESS_STATUS_MS 1000
+
 /* How long shutdown waits for the sink to deliver what it holds, at most. */
 #define SHUTDOWN_FLUSH_MS 30000
 
@@ -180,6 +184,10 @@ struct pgcdc_pipeline {
     struct pgcdc_snapshot_xids seen; /* keep: the transactions the snapshot saw */
     bool filter_seen;                /* drop stream transactions in seen */
     bool finished;                   /* initial_only is done: the loop ends */
+    bool *snap_reported;             /* per snapshot table: its end was logged */
+    int64_t snap_start_us;           /* when the snapshot's reads started (monotonic) */
+    int64_t snap_log_us;             /* next progress lines in the log */
+    int64_t snap_status_us;          /* next redraw of the terminal's status line */
 };
 
 static int64_t mono_us(void)
@@ -913,6 +921,14 @@ static int start_snapshot(struct pgcdc_pipeline *p, struct pgcdc_stream *stream,
     rc = pgcdc_snapshot_start(p->snap, err, errlen);
     if (rc < 0)
         return rc;
+    p->snap_reported = calloc(info->tables + 1, sizeof(*p->snap_reported));
+    if (p->snap_reported == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    p->snap_start_us = mono_us();
+    p->snap_log_us = p->snap_start_us + (int64_t)PROGRESS_LOG_MS * 1000;
+    p->snap_status_us = p->snap_start_us;
     p->pending = stream;
     pgcdc_log_info("snapshot of %zu table(s) in %zu chunk(s) on %d connection(s), at %s",
                    info->tables, info->chunks, cfg->snapshot_max_threads,
@@ -920,6 +936,47 @@ static int start_snapshot(struct pgcdc_pipeline *p, struct pgcdc_stream *stream,
     /* Lookups for the rows' types wait no more than those of the stream. */
     pgcdc_catalog_set_nonblocking(p->catalog, true);
     return 0;
+}
+
+/*
+ * The snapshot's progress: each table's end once, and every
+ * PROGRESS_LOG_MS the tables being read (rows, rows/s, time left from the
+ * estimates) in the log; on a terminal, a status line redrawn every
+ * PROGRESS_STATUS_MS.
+ */
+static void snapshot_progress(struct pgcdc_pipeline *p)
+{
+    int64_t now = mono_us();
+    bool periodic = now >= p->snap_log_us;
+    struct pgcdc_snapshot_progress t;
+    uint64_t rows = 0, expected = 0;
+    size_t done = 0, n = 0;
+    char line[512];
+
+    for (size_t i = 0; pgcdc_snapshot_table_progress(p->snap, i, &t); i++, n++) {
+        rows += t.rows;
+        expected += t.done ? t.rows : t.estimate > 0 ? (uint64_t)t.estimate : t.rows;
+        done += t.done;
+        if ((t.done && !p->snap_reported[i]) || (periodic && t.started && !t.done)) {
+            pgcdc_snapshot_progress_format(&t, line, sizeof(line));
+            pgcdc_log_info("snapshot: %s", line);
+            p->snap_reported[i] = t.done;
+        }
+    }
+    if (periodic)
+        p->snap_log_us = now + (int64_t)PROGRESS_LOG_MS * 1000;
+    if (now >= p->snap_status_us) {
+        double secs = (double)(now - p->snap_start_us) / 1e6;
+        double rate = secs > 0 ? (double)rows / secs : 0;
+        double left = rate > 0 && expected > rows ? (double)(expected - rows) / rate : 0;
+
+        snprintf(line, sizeof(line),
+                 "snapshot: %zu of %zu table(s) done, %" PRIu64 " of about %" PRIu64
+                 " row(s), %.0f row(s)/s, about %.0f s left",
+                 done, n, rows, expected, rate, left);
+        pgcdc_log_status(line);
+        p->snap_status_us = now + (int64_t)PROGRESS_STATUS_MS * 1000;
+    }
 }
 
 /* The snapshot's rows are all delivered: record the position, then stream
@@ -930,8 +987,12 @@ static int finish_snapshot(struct pgcdc_pipeline *p, char *err, size_t errlen)
     char a[PGCDC_LSN_BUFLEN];
     int rc;
 
+    p->snap_log_us = 0;
+    snapshot_progress(p);
+    pgcdc_log_status(NULL);
     pgcdc_snapshot_free(&p->snap);
-    pgcdc_log_info("snapshot done: %" PRIu64 " row(s) delivered", rows);
+    pgcdc_log_info("snapshot done: %" PRIu64 " row(s) delivered in %.1f s", rows,
+                   (double)(mono_us() - p->snap_start_us) / 1e6);
     pgcdc_tracker_free(p->tracker);
     p->tracker = NULL;
     if (p->snap_keep) {
@@ -1098,6 +1159,7 @@ static int snapshot_step(struct pgcdc_pipeline *p, int *count, char *err, size_t
             return rc == -ECONNRESET ? -EIO : rc;
         (*count)++;
     }
+    snapshot_progress(p);
     if (p->snap_produced && pgcdc_sink_in_flight(p->sink) == 0 &&
         pgcdc_tracker_safe_lsn(p->tracker) >= p->snap_lsn)
         return finish_snapshot(p, err, errlen);
@@ -1546,6 +1608,8 @@ out:
         }
     }
     if (p->snap)
+        pgcdc_log_status(NULL);
+    if (p->snap)
         pgcdc_log_warn("the snapshot was interrupted after %" PRIu64 " row(s) (%zu of %zu "
                        "chunk(s) read); no position is recorded before a snapshot is delivered "
                        "whole, so the next start reads it again from scratch",
@@ -1573,6 +1637,7 @@ void pgcdc_pipeline_free(struct pgcdc_pipeline **pp)
     pgcdc_stream_free(&p->pending);
     pgcdc_snapshot_free(&p->snap);
     free(p->seen.xip);
+    free(p->snap_reported);
     pgcdc_sink_free(&p->sink);
     pgcdc_encoder_free(&p->enc);
     pgcdc_registry_free(p->registry);

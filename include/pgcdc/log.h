@@ -55,6 +55,11 @@ int pgcdc_log_level_parse(const char *name, enum pgcdc_log_level *out /* OUT */)
 const char *pgcdc_log_level_name(enum pgcdc_log_level level);
 
 /* The arguments are evaluated only when the level is enabled. */
+/* When stderr is a terminal, shows text as a status line under the log
+ * lines (each log line is written above it), or removes it (NULL or "").
+ * Returns whether stderr is a terminal; elsewhere it does nothing. */
+bool pgcdc_log_status(const char *text);
+
 #define pgcdc_log_at_(level, ...)                                                                  \
     do {                                                                                           \
         if (pgcdc_log_enabled(level))                                                              \

@@ -129,6 +129,21 @@ int pgcdc_snapshot_pollfds(struct pgcdc_snapshot *s, struct pollfd *pfd /* OUT *
 int pgcdc_snapshot_next(struct pgcdc_snapshot *s, struct pgcdc_snapshot_row *row /* OUT */,
                         char *err, size_t errlen);
 
+/* Progress of one table. */
+struct pgcdc_snapshot_progress {
+    const char *nspname; /* schema */
+    const char *relname; /* table */
+    uint64_t rows;       /* rows read */
+    int64_t estimate;    /* rows expected (the planner's figure, or a count), -1 unknown */
+    bool started;        /* a connection has started reading it */
+    bool done;           /* every chunk read */
+    int64_t elapsed_us;  /* since its first chunk was started (until its last was read) */
+};
+
+/* Fills *out for the i-th table; false past the last. */
+bool pgcdc_snapshot_table_progress(const struct pgcdc_snapshot *s, size_t i,
+                                   struct pgcdc_snapshot_progress *out /* OUT */);
+
 /* Every chunk is read and every row taken. */
 bool pgcdc_snapshot_done(const struct pgcdc_snapshot *s);
 
@@ -165,6 +180,11 @@ struct pgcdc_snapshot_range {
  * count written to out (at least 1). */
 size_t pgcdc_snapshot_plan_keys(int64_t min, int64_t max, int64_t rows, int64_t chunk_rows,
                                 struct pgcdc_snapshot_range *out /* OUT */, size_t max_chunks);
+
+/* One line about a table's progress: rows, share of the estimate, rows/s
+ * and time left (or, done, rows and time taken). Returns its length. */
+int pgcdc_snapshot_progress_format(const struct pgcdc_snapshot_progress *p, char *out /* OUT */,
+                                   size_t outlen);
 
 /* Unescapes one COPY text-format field in place (backslash escapes); its
  * new length. */

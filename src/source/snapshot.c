@@ -61,7 +61,12 @@ struct table {
     char *select;          /* SELECT <columns> FROM <table>, without WHERE */
     char *key;             /* quoted integer key column used for chunks, or NULL */
     size_t chunks;         /* chunks planned */
+    size_t chunks_sent;    /* chunks a connection has started reading */
     size_t chunks_done;    /* chunks read */
+    int64_t estimate;      /* rows expected, -1 when unknown (a SELECT override) */
+    uint64_t rows;         /* rows read (taken, or held back) */
+    int64_t start_us;      /* when its first chunk was sent (monotonic) */
+    int64_t end_us;        /* when its last chunk was read */
     bool emitted;          /* a row of it was taken */
     char *held;            /* its newest row, not taken yet (PQgetCopyData buffer), or NULL */
     int held_len;          /* its length */
@@ -313,6 +318,14 @@ static const char *marker(bool first, bool last, bool first_in_table, bool last_
 }
 
 /* ---- start-up: blocking use, bounded, ended by a stop ---- */
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static int64_t mono_ms(void)
 {
@@ -668,11 +681,13 @@ static int plan(struct pgcdc_snapshot *s, size_t ti, const char *relid, const ch
     char *sql;
     int rc;
 
+    t->estimate = -1;
     if (overridden)
         return add_chunks(s, ti, CHUNK_ALL, NULL, 1);
     rc = count_rows(s, t, relid, &rows, err, errlen);
     if (rc < 0)
         return rc;
+    t->estimate = rows;
     if (rows <= s->opts.chunk_rows)
         return add_chunks(s, ti, CHUNK_ALL, NULL, 1);
     rc = run(s, s->conns[0].pg,
@@ -944,6 +959,8 @@ static int send_chunk(struct pgcdc_snapshot *s, struct conn *c, char *err, size_
     c->copying = false;
     c->copy_done = false;
     c->chunk = s->next_chunk++;
+    if (s->tables[ch->table]->chunks_sent++ == 0)
+        s->tables[ch->table]->start_us = mono_us();
     return 0;
 }
 
@@ -988,6 +1005,7 @@ static int chunk_finished(struct pgcdc_snapshot *s, struct conn *c,
     if (++t->chunks_done < t->chunks)
         return 0;
     s->tables_left--;
+    t->end_us = mono_us();
     if (t->held == NULL)
         return 0;
     s->done_held = t->held;
@@ -1069,6 +1087,7 @@ static int drive(struct pgcdc_snapshot *s, struct conn *c, struct pgcdc_snapshot
 
                 t->held = buf;
                 t->held_len = len;
+                t->rows++;
                 if (prev)
                     return take(s, s->chunks[c->chunk].table, prev, prev_len, false, false, row,
                                 err, errlen);
@@ -1159,6 +1178,24 @@ int pgcdc_snapshot_pollfds(struct pgcdc_snapshot *s, struct pollfd *pfd, int max
     return n;
 }
 
+bool pgcdc_snapshot_table_progress(const struct pgcdc_snapshot *s, size_t i,
+                                    struct pgcdc_snapshot_progress *out)
+{
+    const struct table *t;
+
+    if (i >= s->ntables)
+        return false;
+    t = s->tables[i];
+    out->nspname = t->nspname;
+    out->relname = t->relname;
+    out->rows = t->rows;
+    out->estimate = t->estimate;
+    out->started = t->chunks_sent > 0;
+    out->done = t->chunks_done == t->chunks;
+    out->elapsed_us = !out->started ? 0 : (out->done ? t->end_us : mono_us()) - t->start_us;
+    return true;
+}
+
 bool pgcdc_snapshot_done(const struct pgcdc_snapshot *s)
 {
     return s->tables_left == 0 && s->done_held == NULL && s->next_chunk >= s->nchunks;
@@ -1198,4 +1235,32 @@ void pgcdc_snapshot_free(struct pgcdc_snapshot **sp)
     free(s->rel);
     free(s);
     *sp = NULL;
+}
+
+int pgcdc_snapshot_progress_format(const struct pgcdc_snapshot_progress *p, char *out,
+                                   size_t outlen)
+{
+    double secs = (double)p->elapsed_us / 1e6;
+    double rate = secs > 0 ? (double)p->rows / secs : 0;
+    int n;
+
+    if (p->done) {
+        n = snprintf(out, outlen, "table '%s.%s': %" PRIu64 " row(s) in %.1f s", p->nspname,
+                     p->relname, p->rows, secs);
+    } else if (p->estimate > 0) {
+        /* The estimate may be below the truth: never more than 99% or a
+         * negative time left before the table is done. */
+        uint64_t est = (uint64_t)p->estimate;
+        double pct = 100.0 * (double)p->rows / (double)est;
+        double left = rate > 0 && est > p->rows ? (double)(est - p->rows) / rate : 0;
+
+        n = snprintf(out, outlen,
+                     "table '%s.%s': %" PRIu64 " of about %" PRIu64 " row(s) (%.0f%%), %.0f "
+                     "row(s)/s, about %.0f s left",
+                     p->nspname, p->relname, p->rows, est, pct > 99 ? 99.0 : pct, rate, left);
+    } else {
+        n = snprintf(out, outlen, "table '%s.%s': %" PRIu64 " row(s), %.0f row(s)/s", p->nspname,
+                     p->relname, p->rows, rate);
+    }
+    return n < 0 ? 0 : n;
 }

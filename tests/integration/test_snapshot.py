@@ -5,13 +5,17 @@ would see: the rows already in the tables as op = r events marked in
 source.snapshot as Debezium marks them, then the stream, with no gap and no
 overlap between the two.
 """
+import os
+import pty
 import re
+import select
+import subprocess
 import threading
 import time
 
 import psycopg
 
-from conftest import dsn, sql
+from conftest import PGCDC_BIN, dsn, sql
 
 
 def topic_of(p, table, schema="public"):
@@ -91,6 +95,9 @@ def test_initial_snapshot_then_stream(db, table, pgcdc):
     hi, lo = created.group(1).split("/")
     assert {value(e)["source"]["lsn"] for e in snap} == {(int(hi, 16) << 32) | int(lo, 16)}
     assert all(e["key"] == {"id": value(e)["after"]["id"]} for e in snap)
+    # Each table's end is logged with its row count.
+    assert f"snapshot: table 'public.{t}': 20 row(s) in" in p.stderr()
+    assert f"snapshot: table 'public.{u}': 5 row(s) in" in p.stderr()
     sql(db, f"INSERT INTO {t} VALUES (21, 'new')")
     ev = p.events(26)
     assert ops(ev)[-1] == "c" and value(ev[-1])["after"]["id"] == 21
@@ -321,6 +328,10 @@ def test_interrupted_snapshot_starts_again_from_scratch(db, table, pgcdc):
                           f"SELECT * FROM public.{t} WHERE {slow}()"})
         p.start(wait_streaming=False)
         p.events(5, timeout=60)
+        # Every few seconds the log says how far the table is.
+        p.wait_log(f"snapshot: table 'public.{t}': ", timeout=60)
+        assert re.search(rf"snapshot: table 'public\.{t}': \d+ row\(s\), \d+ row\(s\)/s",
+                         p.stderr())
         assert p.stop() == 0
         assert "snapshot was interrupted" in p.stderr()
         first = len(p.lines())
@@ -335,3 +346,36 @@ def test_interrupted_snapshot_starts_again_from_scratch(db, table, pgcdc):
         assert sorted(value(e)["after"]["id"] for e in ev[first:]) == list(range(1, 1001))
     finally:
         sql(db, f"DROP FUNCTION IF EXISTS {slow}()")
+
+
+def test_progress_on_a_terminal(db, table, pgcdc):
+    t = table("id int PRIMARY KEY, pad text")
+    sql(db, f"INSERT INTO {t} SELECT g, repeat('p', 100) FROM generate_series(1, 3000) g")
+    p = pgcdc(snapshot_mode="initial_only", **only(t))
+    p.write_config()
+    master, slave = pty.openpty()
+    out = open(p.out_path, "ab")
+    proc = subprocess.Popen([PGCDC_BIN, "run", "-c", str(p.conf_path)], stdout=out,
+                            stderr=slave)
+    os.close(slave)
+    out.close()
+    seen = b""
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(master)
+    assert proc.wait(60) == 0
+    # A status line, redrawn in place, says how far the snapshot is.
+    assert b"\r\x1b[Ksnapshot: 0 of 1 table(s) done" in seen or b"\x1b[Ksnapshot: " in seen
+    assert re.search(rb"\x1b\[Ksnapshot: \d+ of 1 table\(s\) done, \d+ of about \d+ row", seen)
+    assert b"snapshot done: 3000 row(s) delivered" in seen

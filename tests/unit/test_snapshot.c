@@ -148,3 +148,29 @@ Test(snapshot, copy_row_with_the_wrong_column_count_is_refused)
     cr_assert_eq(pgcdc_snapshot_copy_split(c, strlen(c), 1, v, len), 0);
     cr_assert_eq(len[0], 0);
 }
+
+Test(snapshot, progress_lines)
+{
+    struct pgcdc_snapshot_progress p = {.nspname = "public",
+                                        .relname = "orders",
+                                        .rows = 250,
+                                        .estimate = 1000,
+                                        .started = true,
+                                        .elapsed_us = 5000000};
+    char line[256];
+
+    pgcdc_snapshot_progress_format(&p, line, sizeof(line));
+    cr_assert_str_eq(line, "table 'public.orders': 250 of about 1000 row(s) (25%), 50 row(s)/s, "
+                           "about 15 s left");
+    /* More rows than the estimate: never 100% or less than nothing left. */
+    p.rows = 1500;
+    pgcdc_snapshot_progress_format(&p, line, sizeof(line));
+    cr_assert_str_eq(line, "table 'public.orders': 1500 of about 1000 row(s) (99%), 300 row(s)/s, "
+                           "about 0 s left");
+    p.estimate = -1;
+    pgcdc_snapshot_progress_format(&p, line, sizeof(line));
+    cr_assert_str_eq(line, "table 'public.orders': 1500 row(s), 300 row(s)/s");
+    p.done = true;
+    pgcdc_snapshot_progress_format(&p, line, sizeof(line));
+    cr_assert_str_eq(line, "table 'public.orders': 1500 row(s) in 5.0 s");
+}
