@@ -379,3 +379,37 @@ def test_progress_on_a_terminal(db, table, pgcdc):
     assert b"\r\x1b[Ksnapshot: 0 of 1 table(s) done" in seen or b"\x1b[Ksnapshot: " in seen
     assert re.search(rb"\x1b\[Ksnapshot: \d+ of 1 table\(s\) done, \d+ of about \d+ row", seen)
     assert b"snapshot done: 3000 row(s) delivered" in seen
+
+
+def test_snapshot_into_kafka_as_avro(db, table, pgcdc):
+    """Through the schema registry and topic creation, whose waits hold a
+    snapshot row as they hold a streamed one."""
+    from kafka_util import BOOTSTRAP, REGISTRY, consume
+
+    t = table("id bigint PRIMARY KEY, amount numeric(10,2), at timestamptz, tags text[]")
+    u = table("id int PRIMARY KEY, name text")
+    sql(db, f"INSERT INTO {t} SELECT g, g / 100.0, '2026-01-01'::timestamptz + g * "
+            "interval '1 minute', ARRAY['a', g::text] FROM generate_series(1, 3000) g")
+    sql(db, f"INSERT INTO {u} SELECT g, 'n' || g FROM generate_series(1, 10) g")
+    p = pgcdc(**only(t, u))
+    p.cfg.update({"snapshot.mode": "initial", "snapshot.max.threads": "2",
+                  "snapshot.chunk.rows": "500", "sink": "kafka", "format": "avro",
+                  "schema.registry.url": REGISTRY, "kafka.bootstrap.servers": BOOTSTRAP,
+                  "max.queue.size": "100"})
+    p.start(wait_streaming=False)
+    p.wait_log("streaming from slot", timeout=120)
+    sql(db, f"INSERT INTO {t} VALUES (3001, 1.5, now(), '{{}}')")
+    recs = consume(topic_of(p, t), 3001, timeout=120)
+    vals = [r["value"] for r in recs]
+    assert sorted(v["after"]["id"] for v in vals if v["op"] == "r") == list(range(1, 3001))
+    assert [v["op"] for v in vals if v["op"] != "r"] == ["c"]
+    by_id = {v["after"]["id"]: v for v in vals}
+    assert by_id[150]["after"]["tags"] == ["a", "150"]
+    assert by_id[150]["source"]["snapshot"] in ("true", "first", "first_in_data_collection",
+                                               "last_in_data_collection", "last")
+    # The Debezium markers: one first and one last over the whole snapshot.
+    other = [r["value"] for r in consume(topic_of(p, u), 10, timeout=60)]
+    marks = [v["source"]["snapshot"] for v in vals + other if v["op"] == "r"]
+    assert marks.count("first") == 1 and marks.count("last") == 1
+    assert marks.count("last_in_data_collection") == 1
+    assert all(r["key"] == {"id": r["value"]["after"]["id"]} for r in recs)
