@@ -12,6 +12,7 @@
  * owns matching; the configuration only holds them.
  */
 #include "pgcdc/config.h"
+#include "pgcdc/configref.h"
 #include "pgcdc/filter.h"
 #include "pgcdc/hex.h"
 #include "pgcdc/topic.h"
@@ -211,7 +212,9 @@ static const struct {
     {"database.hostname", "set host in 'database.dsn'"},
     {"database.port", "set port in 'database.dsn'"},
     {"database.user", "set user in 'database.dsn'"},
-    {"database.password", "set password in 'database.dsn' or use PGPASSWORD or a .pgpass file"},
+    {"database.password", "set password in 'database.dsn', as a reference such as "
+                          "password=${file:/path} or literally, or use PGPASSWORD or a .pgpass "
+                          "file"},
     {"database.dbname", "set dbname in 'database.dsn'"},
     {"table.whitelist", "use 'table.include.list'"},
     {"table.blacklist", "use 'table.exclude.list'"},
@@ -396,52 +399,84 @@ static int parse_enum(const char *v, const struct key_def *k, int *out)
 
 /* ---- setting ---- */
 
+/* The entry of list[0..count) named name, or NULL. */
+static struct pgcdc_config_kv *kv_find(struct pgcdc_config_kv *list, size_t count,
+                                       const char *name)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (strcmp(list[i].name, name) == 0)
+            return &list[i];
+    }
+    return NULL;
+}
+
+/* Sets name to value in a kv list: an existing entry keeps its place.
+ * 0 or -ENOMEM (list unchanged). */
+static int kv_put(struct pgcdc_config_kv **list, size_t *count, size_t *cap, const char *name,
+                  const char *value)
+{
+    struct pgcdc_config_kv *kv = kv_find(*list, *count, name), *grown;
+    char *v = strdup(value), *n;
+    size_t newcap;
+
+    if (v == NULL)
+        return -ENOMEM;
+    if (kv != NULL) {
+        free(kv->value);
+        kv->value = v;
+        return 0;
+    }
+    if (*count == *cap) {
+        newcap = *cap ? *cap * 2 : 8;
+        grown = realloc(*list, newcap * sizeof(*grown));
+        if (grown == NULL) {
+            free(v);
+            return -ENOMEM;
+        }
+        *list = grown;
+        *cap = newcap;
+    }
+    n = strdup(name);
+    if (n == NULL) {
+        free(v);
+        return -ENOMEM;
+    }
+    (*list)[*count].name = n;
+    (*list)[*count].value = v;
+    (*count)++;
+    return 0;
+}
+
+/* Removes name from a kv list, keeping the order of the others. */
+static void kv_remove(struct pgcdc_config_kv *list, size_t *count, const char *name)
+{
+    struct pgcdc_config_kv *kv = kv_find(list, *count, name);
+    size_t i;
+
+    if (kv == NULL)
+        return;
+    i = (size_t)(kv - list);
+    free(kv->name);
+    free(kv->value);
+    memmove(&list[i], &list[i + 1], (*count - i - 1) * sizeof(*list));
+    (*count)--;
+}
+
 static int set_kafka(struct pgcdc_config *cfg, const char *key, const char *value, char *err,
                      size_t errlen)
 {
     const char *name = key + KAFKA_PREFIX_LEN;
-    struct pgcdc_config_kv *grown;
-    char *v, *n;
-    size_t i, cap;
 
     if (*name == '\0') {
         snprintf(err, errlen, "invalid key '%s': a librdkafka property name must follow 'kafka.'",
                  key);
         return -EINVAL;
     }
-    v = strdup(value);
-    if (v == NULL)
-        goto nomem;
-    for (i = 0; i < cfg->kafka_count; i++) {
-        if (strcmp(cfg->kafka[i].name, name) == 0) {
-            free(cfg->kafka[i].value);
-            cfg->kafka[i].value = v;
-            return 0;
-        }
+    if (kv_put(&cfg->kafka, &cfg->kafka_count, &cfg->kafka_cap, name, value) < 0) {
+        snprintf(err, errlen, "out of memory setting '%s'", key);
+        return -ENOMEM;
     }
-    if (cfg->kafka_count == cfg->kafka_cap) {
-        cap = cfg->kafka_cap ? cfg->kafka_cap * 2 : 8;
-        grown = realloc(cfg->kafka, cap * sizeof(*grown));
-        if (grown == NULL) {
-            free(v);
-            goto nomem;
-        }
-        cfg->kafka = grown;
-        cfg->kafka_cap = cap;
-    }
-    n = strdup(name);
-    if (n == NULL) {
-        free(v);
-        goto nomem;
-    }
-    cfg->kafka[cfg->kafka_count].name = n;
-    cfg->kafka[cfg->kafka_count].value = v;
-    cfg->kafka_count++;
     return 0;
-
-nomem:
-    snprintf(err, errlen, "out of memory setting '%s'", key);
-    return -ENOMEM;
 }
 
 /* Writes "a, b or c" for an enum's choices. */
@@ -462,8 +497,10 @@ static void choices_text(const struct key_def *k, char *out, size_t outlen)
     }
 }
 
+/* Sets k to value; messages quote shown, which is value or, for a value
+ * resolved from references, the text as written. */
 static int set_known(struct pgcdc_config *cfg, const struct key_def *k, const char *value,
-                     bool is_default, char *err, size_t errlen)
+                     const char *shown, bool is_default, char *err, size_t errlen)
 {
     char allowed[128];
     const char *why;
@@ -478,7 +515,7 @@ static int set_known(struct pgcdc_config *cfg, const struct key_def *k, const ch
         if (k->check != NULL && !(is_default && *value == '\0')) {
             why = k->check(value);
             if (why != NULL) {
-                snprintf(err, errlen, "invalid value '%s' for '%s': expected %s", value, k->name,
+                snprintf(err, errlen, "invalid value '%s' for '%s': expected %s", shown, k->name,
                          why);
                 return -EINVAL;
             }
@@ -495,7 +532,7 @@ static int set_known(struct pgcdc_config *cfg, const struct key_def *k, const ch
             snprintf(err, errlen,
                      "invalid value '%s' for '%s': expected true or false (also on/off, "
                      "yes/no, 1/0)",
-                     value, k->name);
+                     shown, k->name);
             return -EINVAL;
         }
         memcpy(field(cfg, k), &b, sizeof(b));
@@ -505,10 +542,10 @@ static int set_known(struct pgcdc_config *cfg, const struct key_def *k, const ch
             if (k->no_zero)
                 snprintf(err, errlen,
                          "invalid value '%s' for '%s': expected %d or an integer from 1 to %d",
-                         value, k->name, k->min, k->max);
+                         shown, k->name, k->min, k->max);
             else
                 snprintf(err, errlen,
-                         "invalid value '%s' for '%s': expected an integer from %d to %d", value,
+                         "invalid value '%s' for '%s': expected an integer from %d to %d", shown,
                          k->name, k->min, k->max);
             return -EINVAL;
         }
@@ -517,7 +554,7 @@ static int set_known(struct pgcdc_config *cfg, const struct key_def *k, const ch
     case KIND_ENUM:
         if (parse_enum(value, k, &n) < 0) {
             choices_text(k, allowed, sizeof(allowed));
-            snprintf(err, errlen, "invalid value '%s' for '%s': expected %s", value, k->name,
+            snprintf(err, errlen, "invalid value '%s' for '%s': expected %s", shown, k->name,
                      allowed);
             return -EINVAL;
         }
@@ -606,17 +643,12 @@ const char *pgcdc_config_snapshot_override(const struct pgcdc_config *cfg, const
     return NULL;
 }
 
-int pgcdc_config_set(struct pgcdc_config *cfg, const char *key, const char *value, char *err,
-                     size_t errlen)
+/* Sets key to value (already resolved); shown as set_known(). */
+static int set_resolved(struct pgcdc_config *cfg, const char *key, const char *value,
+                        const char *shown, char *err, size_t errlen)
 {
     const struct key_def *k;
 
-    if (key == NULL || *key == '\0') {
-        snprintf(err, errlen, "missing key before '='");
-        return -EINVAL;
-    }
-    if (value == NULL)
-        value = "";
     if (strncmp(key, KAFKA_PREFIX, KAFKA_PREFIX_LEN) == 0)
         return set_kafka(cfg, key, value, err, errlen);
     if (strncmp(key, OVERRIDE_PREFIX, OVERRIDE_PREFIX_LEN) == 0)
@@ -626,7 +658,48 @@ int pgcdc_config_set(struct pgcdc_config *cfg, const char *key, const char *valu
         unknown_key_error(key, err, errlen);
         return -EINVAL;
     }
-    return set_known(cfg, k, value, false, err, errlen);
+    return set_known(cfg, k, value, shown, false, err, errlen);
+}
+
+int pgcdc_config_set(struct pgcdc_config *cfg, const char *key, const char *value, char *err,
+                     size_t errlen)
+{
+    char msg[512];
+    char *resolved = NULL;
+    int rc;
+
+    if (key == NULL || *key == '\0') {
+        snprintf(err, errlen, "missing key before '='");
+        return -EINVAL;
+    }
+    if (value == NULL)
+        value = "";
+    if (strncmp(key, KAFKA_PREFIX, KAFKA_PREFIX_LEN) != 0 &&
+        strncmp(key, OVERRIDE_PREFIX, OVERRIDE_PREFIX_LEN) != 0 && find_key(key) == NULL) {
+        unknown_key_error(key, err, errlen);
+        return -EINVAL;
+    }
+    rc = pgcdc_configref_expand(value, &resolved, msg, sizeof(msg));
+    if (rc < 0) {
+        snprintf(err, errlen, "key '%s': %s", key, msg);
+        return rc == -ENOMEM ? -ENOMEM : -EINVAL;
+    }
+    if (resolved == NULL) {
+        rc = set_resolved(cfg, key, value, value, err, errlen);
+        if (rc == 0)
+            kv_remove(cfg->written, &cfg->written_count, key);
+        return rc;
+    }
+    /* Remember the text as written, so that printing the configuration
+     * shows the reference and never what it resolved to. */
+    rc = set_resolved(cfg, key, resolved, value, err, errlen);
+    if (rc == 0 && kv_put(&cfg->written, &cfg->written_count, &cfg->written_cap, key, value) < 0) {
+        snprintf(err, errlen, "out of memory setting '%s'", key);
+        rc = -ENOMEM;
+    }
+    explicit_bzero(resolved, strlen(resolved));
+    free(resolved);
+    return rc;
 }
 
 /* Trims blanks at both ends of s[0..*len) in place; returns the new start. */
@@ -744,7 +817,8 @@ int pgcdc_config_new(struct pgcdc_config **out, char *err, size_t errlen)
         return -ENOMEM;
     }
     for (i = 0; i < KEY_COUNT; i++) {
-        rc = set_known(cfg, &key_table[i], key_table[i].def, true, err, errlen);
+        rc = set_known(cfg, &key_table[i], key_table[i].def, key_table[i].def, true, err,
+                       errlen);
         if (rc < 0) {
             pgcdc_config_free(cfg);
             return rc;
@@ -778,6 +852,11 @@ void pgcdc_config_free(struct pgcdc_config *cfg)
         free(cfg->overrides[i].value);
     }
     free(cfg->overrides);
+    for (i = 0; i < cfg->written_count; i++) {
+        free(cfg->written[i].name);
+        free(cfg->written[i].value);
+    }
+    free(cfg->written);
     free(cfg);
 }
 
@@ -1179,6 +1258,22 @@ static void dump_masked(FILE *out, const char *key, void (*redact)(struct sink_b
     free(buf);
 }
 
+/* The text key (prefix + name) was set to when it held a reference, else
+ * NULL. */
+static const char *written_text(const struct pgcdc_config *cfg, const char *prefix,
+                                const char *name)
+{
+    size_t plen = strlen(prefix);
+
+    for (size_t i = 0; i < cfg->written_count; i++) {
+        const char *w = cfg->written[i].name;
+
+        if (strncmp(w, prefix, plen) == 0 && strcmp(w + plen, name) == 0)
+            return cfg->written[i].value;
+    }
+    return NULL;
+}
+
 int pgcdc_config_dump(const struct pgcdc_config *cfg, FILE *out)
 {
     size_t i;
@@ -1187,11 +1282,11 @@ int pgcdc_config_dump(const struct pgcdc_config *cfg, FILE *out)
 
     for (i = 0; i < KEY_COUNT; i++) {
         const struct key_def *k = &key_table[i];
-        const char *s;
+        const char *s, *written = written_text(cfg, "", k->name);
 
         switch (k->kind) {
         case KIND_STRING:
-            s = *(char *const *)cfield(cfg, k);
+            s = written != NULL ? written : *(char *const *)cfield(cfg, k);
             if (*s == '\0')
                 fprintf(out, "%s =\n", k->name);
             else if (k->secret == SECRET_ALL || strstr(k->name, "password") != NULL ||
@@ -1206,20 +1301,25 @@ int pgcdc_config_dump(const struct pgcdc_config *cfg, FILE *out)
             break;
         case KIND_BOOL:
             memcpy(&b, cfield(cfg, k), sizeof(b));
-            fprintf(out, "%s = %s\n", k->name, b ? "true" : "false");
+            fprintf(out, "%s = %s\n", k->name, written != NULL ? written : b ? "true" : "false");
             break;
         case KIND_INT:
             memcpy(&n, cfield(cfg, k), sizeof(n));
-            fprintf(out, "%s = %d\n", k->name, n);
+            if (written != NULL)
+                fprintf(out, "%s = %s\n", k->name, written);
+            else
+                fprintf(out, "%s = %d\n", k->name, n);
             break;
         case KIND_ENUM:
             memcpy(&n, cfield(cfg, k), sizeof(n));
-            fprintf(out, "%s = %s\n", k->name, k->choices[n]);
+            fprintf(out, "%s = %s\n", k->name, written != NULL ? written : k->choices[n]);
             break;
         case KIND_PATTERNS:
         case KIND_KEYCOLS: {
             const char *text = pgcdc_patterns_text(*(struct pgcdc_patterns *const *)cfield(cfg, k));
 
+            if (written != NULL)
+                text = written;
             if (text[0] == '\0')
                 fprintf(out, "%s =\n", k->name);
             else
@@ -1230,16 +1330,22 @@ int pgcdc_config_dump(const struct pgcdc_config *cfg, FILE *out)
     }
     for (i = 0; i < cfg->kafka_count; i++) {
         const struct pgcdc_config_kv *kv = &cfg->kafka[i];
+        const char *v = written_text(cfg, KAFKA_PREFIX, kv->name);
 
-        if (kafka_secret(kv->name) && kv->value[0] != '\0')
+        if (v == NULL)
+            v = kv->value;
+        if (kafka_secret(kv->name) && v[0] != '\0')
             fprintf(out, "%s%s = %s\n", KAFKA_PREFIX, kv->name, MASK);
-        else if (kv->value[0] == '\0')
+        else if (v[0] == '\0')
             fprintf(out, "%s%s =\n", KAFKA_PREFIX, kv->name);
         else
-            fprintf(out, "%s%s = %s\n", KAFKA_PREFIX, kv->name, kv->value);
+            fprintf(out, "%s%s = %s\n", KAFKA_PREFIX, kv->name, v);
     }
-    for (i = 0; i < cfg->overrides_count; i++)
+    for (i = 0; i < cfg->overrides_count; i++) {
+        const char *v = written_text(cfg, OVERRIDE_PREFIX, cfg->overrides[i].name);
+
         fprintf(out, "%s%s = %s\n", OVERRIDE_PREFIX, cfg->overrides[i].name,
-                cfg->overrides[i].value);
+                v != NULL ? v : cfg->overrides[i].value);
+    }
     return ferror(out) ? -EIO : 0;
 }

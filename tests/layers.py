@@ -6,8 +6,8 @@ A file of a stage may include headers of its own stage, of an earlier
 stage, and the shared vocabulary; never a header of a later stage. The
 checkpoint code includes nothing of pgcdc but lsn.h (and hex.h's digit
 values) and its own headers.
-The top-level files (pipeline.c, check.c, drop.c, main.c, config.c, log.c,
-buf.c) wire the
+The top-level files (pipeline.c, check.c, drop.c, main.c, config.c,
+configref.c, log.c, buf.c) wire the
 stages together and may include anything.
 
 Every public header must be listed below: a new header is placed in a stage
@@ -65,6 +65,7 @@ HEADERS = {
     "pipeline.h": "top",
     "check.h": "top",
     "drop.h": "top",
+    "configref.h": "top",
 }
 
 # The checkpoint code knows LSNs and nothing else (hex.h: digit values for

@@ -14,7 +14,10 @@
  *    regular expression may contain '=', '#' and spaces
  *    ("database.dsn = host=db password=a#b" sets password a#b);
  *  - a key set twice keeps the later value; `-o key=value` overrides are
- *    applied after the file, in order, and so win.
+ *    applied after the file, in order, and so win;
+ *  - "${env:NAME}", "${file:PATH[:KEY]}" and "${directory:DIR:NAME}"
+ *    references in a value (configref.h) are resolved when it is set; the
+ *    text as written is kept, and pgcdc_config_dump() prints that.
  *
  * Known keys are listed by pgcdc_config_key_count()/pgcdc_config_key_name().
  * Key names follow Debezium's where the meaning is the same. Every key
@@ -150,6 +153,9 @@ struct pgcdc_config {
     struct pgcdc_config_kv *kafka;               /* kafka.* in order of first appearance */
     size_t kafka_count;                          /* entries in kafka */
     size_t kafka_cap;                            /* allocated entries in kafka */
+    struct pgcdc_config_kv *written;             /* keys set through references: text as written */
+    size_t written_count;                        /* entries in written */
+    size_t written_cap;                          /* allocated entries in written */
 };
 
 /* Allocates a configuration holding every default. 0, or -ENOMEM with text

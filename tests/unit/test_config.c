@@ -729,6 +729,98 @@ Test(config, dump_reloads_to_the_same_configuration)
     pgcdc_config_free(b);
 }
 
+/* ---- references ---- */
+
+Test(config, references_resolve_in_any_value_and_print_as_written)
+{
+    static const char *const secrets[] = {"pg-Secret-1", "sasl-Secret-2", "shopv1", "77"};
+    struct pgcdc_config *cfg = new_config();
+    char path[64], prop[64], line[256], err[512] = "";
+    char *text;
+    size_t i;
+
+    setenv("PGCDC_T_PREFIX", "shopv1", 1);
+    setenv("PGCDC_T_QUEUE", "77", 1);
+    write_temp("pg-Secret-1\n", path);
+    write_temp("sasl.password = sasl-Secret-2\n", prop);
+    snprintf(line, sizeof(line), "host=db user=app password=${file:%s}", path);
+    cr_assert_eq(pgcdc_config_set(cfg, "database.dsn", line, err, sizeof(err)), 0, "%s", err);
+    snprintf(line, sizeof(line), "${file:%s:sasl.password}", prop);
+    cr_assert_eq(pgcdc_config_set(cfg, "kafka.sasl.password", line, err, sizeof(err)), 0, "%s",
+                 err);
+    cr_assert_eq(pgcdc_config_set(cfg, "topic.prefix", "${env:PGCDC_T_PREFIX}", err, sizeof(err)),
+                 0, "%s", err);
+    cr_assert_eq(pgcdc_config_set(cfg, "max.queue.size", "${env:PGCDC_T_QUEUE}", err, sizeof(err)),
+                 0, "%s", err);
+    /* Debezium's own placeholders stay as written */
+    cr_assert_eq(pgcdc_config_set(cfg, "unavailable.value.placeholder", "${routedByValue}", err,
+                                  sizeof(err)),
+                 0, "%s", err);
+
+    cr_assert_str_eq(cfg->database_dsn, "host=db user=app password=pg-Secret-1");
+    cr_assert_str_eq(cfg->kafka[0].value, "sasl-Secret-2");
+    cr_assert_str_eq(cfg->topic_prefix, "shopv1");
+    cr_assert_eq(cfg->max_queue_size, 77);
+    cr_assert_str_eq(cfg->unavailable_value_placeholder, "${routedByValue}");
+
+    text = dump(cfg);
+    for (i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+        cr_assert_null(strstr(text, secrets[i]), "'%s' leaked:\n%s", secrets[i], text);
+    snprintf(line, sizeof(line), "database.dsn = host=db user=app password=********\n");
+    cr_assert_not_null(strstr(text, line), "%s", text);
+    cr_assert_not_null(strstr(text, "\ntopic.prefix = ${env:PGCDC_T_PREFIX}\n"), "%s", text);
+    cr_assert_not_null(strstr(text, "\nmax.queue.size = ${env:PGCDC_T_QUEUE}\n"), "%s", text);
+    cr_assert_not_null(strstr(text, "\nkafka.sasl.password = ********\n"), "%s", text);
+    cr_assert_not_null(strstr(text, "\nunavailable.value.placeholder = ${routedByValue}\n"), "%s",
+                       text);
+    free(text);
+
+    /* set again without a reference: printed as the plain value */
+    cr_assert_eq(pgcdc_config_set(cfg, "topic.prefix", "plain", err, sizeof(err)), 0, "%s", err);
+    text = dump(cfg);
+    cr_assert_not_null(strstr(text, "\ntopic.prefix = plain\n"), "%s", text);
+    free(text);
+    unlink(path);
+    unlink(prop);
+    pgcdc_config_free(cfg);
+}
+
+Test(config, reference_errors_name_file_line_key_and_reference)
+{
+    struct pgcdc_config *cfg = new_config();
+    char path[64], want[256], err[512] = "";
+
+    unsetenv("PGCDC_T_UNSET");
+    cr_assert_eq(load_text(cfg, "topic.prefix = shop\nkafka.sasl.password = ${env:PGCDC_T_UNSET}\n",
+                           path, err, sizeof(err)),
+                 -EINVAL);
+    snprintf(want, sizeof(want),
+             "%s:2: key 'kafka.sasl.password': reference '${env:PGCDC_T_UNSET}': environment "
+             "variable 'PGCDC_T_UNSET' is not set",
+             path);
+    cr_assert_str_eq(err, want);
+    cr_assert_eq(pgcdc_config_set_option(cfg, "database.dsn=password=${file:/nonexistent/pw}", err,
+                                         sizeof(err)),
+                 -EINVAL);
+    cr_assert_str_eq(err, "key 'database.dsn': reference '${file:/nonexistent/pw}': cannot read "
+                          "'/nonexistent/pw': No such file or directory");
+    pgcdc_config_free(cfg);
+}
+
+Test(config, invalid_value_from_a_reference_is_quoted_as_written)
+{
+    struct pgcdc_config *cfg = new_config();
+    char err[512] = "";
+
+    setenv("PGCDC_T_BAD", "Not-A-Slot", 1);
+    cr_assert_eq(pgcdc_config_set(cfg, "slot.name", "${env:PGCDC_T_BAD}", err, sizeof(err)),
+                 -EINVAL);
+    cr_assert_null(strstr(err, "Not-A-Slot"), "%s", err);
+    cr_assert_str_eq(err, "invalid value '${env:PGCDC_T_BAD}' for 'slot.name': expected 1 to 63 "
+                          "characters from a-z, 0-9 and '_'");
+    pgcdc_config_free(cfg);
+}
+
 /* ---- conf/pgcdc.conf ---- */
 
 Test(config, example_conf_parses_and_validates)
