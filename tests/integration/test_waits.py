@@ -3,15 +3,17 @@
 neither the replication connection nor a prompt stop, and every event
 arrives once the registry answers again. The same holds for the server
 process that answers pgcdc's catalog queries."""
+import json
 import os
 import signal
+import subprocess
 import time
 import uuid
 
 import psycopg
 import pytest
 
-from conftest import by_topic, dsn, sql
+from conftest import PGCDC_BIN, by_topic, dsn, sql
 from kafka_util import BOOTSTRAP, REGISTRY, consume
 
 WAL_SENDER_TIMEOUT_S = 3
@@ -63,6 +65,16 @@ def hung_registry():
     resume()
 
 
+def sigterm(p):
+    """Stops pgcdc with SIGTERM: its exit status and the seconds it took."""
+    t0 = time.monotonic()
+    p.proc.send_signal(signal.SIGTERM)
+    rc = p.proc.wait(30)
+    took = time.monotonic() - t0
+    p.proc = None
+    return rc, took
+
+
 def walsender_pid(db, slot):
     return sql(db, "SELECT active_pid FROM pg_replication_slots WHERE slot_name = %s", slot)[0][0]
 
@@ -104,11 +116,7 @@ def test_hung_registry_keeps_the_connection_and_a_prompt_stop(db, pgcdc, table,
     hung_registry()
     sql(db, f"INSERT INTO {c} SELECT g, g FROM generate_series(1, 3) g")
     hold_past_the_timeout(db, p, pid)
-    t0 = time.monotonic()
-    p.proc.send_signal(signal.SIGTERM)
-    rc = p.proc.wait(30)
-    took = time.monotonic() - t0
-    p.proc = None
+    rc, took = sigterm(p)
     assert rc == 0, p.stderr()[-3000:]
     assert took < 1.5, f"SIGTERM took {took:.1f} s during a registry hang"
     hung_registry.resume()
@@ -184,11 +192,7 @@ def test_hung_catalog_query_keeps_the_connection_and_a_prompt_stop(db, pgcdc, ta
     hung_catalog(p.name)
     sql(db, f"INSERT INTO {c} SELECT g, 'sad' FROM generate_series(1, 3) g")
     hold_past_the_timeout(db, p, pid)
-    t0 = time.monotonic()
-    p.proc.send_signal(signal.SIGTERM)
-    rc = p.proc.wait(30)
-    took = time.monotonic() - t0
-    p.proc = None
+    rc, took = sigterm(p)
     assert rc == 0, p.stderr()[-3000:]
     assert took < 1.5, f"SIGTERM took {took:.1f} s during a catalog query that hangs"
     hung_catalog.resume()
@@ -210,11 +214,7 @@ def test_stop_during_the_reconnect_backoff_is_prompt(db, pgcdc, table):
     assert killed == [(True,)]
     p.wait_log("reconnecting")
     sql(db, f"INSERT INTO {t} VALUES (2)")
-    t0 = time.monotonic()
-    p.proc.send_signal(signal.SIGTERM)
-    rc = p.proc.wait(30)
-    took = time.monotonic() - t0
-    p.proc = None
+    rc, took = sigterm(p)
     assert rc == 0, p.stderr()[-3000:]
     assert took < 1.5, f"SIGTERM took {took:.1f} s during the reconnect backoff"
     assert p.stderr().count("streaming from slot") == 1
@@ -308,3 +308,40 @@ def test_catalog_connection_lost_mid_stream_is_reopened(db, pgcdc, table, mood):
     assert sql(db, "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
                "'pgcdc-catalog' AND pid <> %s", cat)[0][0] >= 1
     assert p.stop() == 0, p.stderr()[-3000:]
+
+
+def test_stdout_reader_that_does_not_read_keeps_the_connection_and_a_stop(
+        db, pgcdc, table, short_wal_sender_timeout):
+    t = table("id int PRIMARY KEY, v text")
+    p = pgcdc(table_include_list=f"public\\.{t}")
+    p.write_config()
+    # pgcdc's output is a pipe that nobody reads.
+    with open(p.err_path, "ab") as err:
+        p.proc = subprocess.Popen([PGCDC_BIN, "run", "-c", str(p.conf_path)],
+                                  stdout=subprocess.PIPE, stderr=err)
+    p.wait_log("streaming from slot")
+    pid = walsender_pid(db, p.name)
+    assert pid
+    # Far more than a pipe holds.
+    sql(db, f"INSERT INTO {t} SELECT g, repeat('x', 500) FROM generate_series(1, 2000) g")
+    hold_past_the_timeout(db, p, pid)
+
+    # A stop is honoured though the output is stuck; what was not written
+    # is not confirmed.
+    proc = p.proc
+    rc, took = sigterm(p)
+    out = proc.stdout.read().decode()
+    proc.stdout.close()
+    assert rc in (0, 1), p.stderr()[-3000:]
+    assert took < 5, f"SIGTERM took {took:.1f} s with a stuck output"
+    first = {json.loads(l)["key"]["id"] for l in out.split("\n")[:-1]}
+    assert len(first) < 2000
+
+    # Nothing is lost: the rest comes after a restart.
+    p.start()
+    deadline = time.time() + 60
+    ids = set(first)
+    while time.time() < deadline and len(ids) < 2000:
+        ids = first | {e["key"]["id"] for e in p.lines()}
+        time.sleep(0.1)
+    assert ids == set(range(1, 2001)), f"{2000 - len(ids)} event(s) lost"

@@ -13,10 +13,13 @@
  * 1 MiB was buffered); a missing or doubled report does the same or confirms
  * an undelivered event.
  */
+#define _GNU_SOURCE /* F_SETPIPE_SZ */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -339,3 +342,185 @@ CONTRACT(full_window_is_eagain)
 CONTRACT(flush_when_idle)
 CONTRACT(fd_announces_reports)
 CONTRACT(free_reports_nothing)
+
+/* ---- the stdout sink and its reader ------------------------------------ */
+
+/* A stdout sink writing into a pipe; fds[0] is the (non-blocking) read end. */
+static struct pgcdc_sink *make_stdout_pipe(size_t max_in_flight, int fds[2])
+{
+    struct pgcdc_sink *s = NULL;
+    char err[256] = "";
+
+    start();
+    cr_assert_eq(pipe(fds), 0);
+    cr_assert_eq(fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
+    /* As small as a pipe gets, so little fills it (64 KiB if refused). */
+    (void)fcntl(fds[1], F_SETPIPE_SZ, 4096);
+    cr_assert_eq(pgcdc_stdout_sink_new(&s, fds[1], max_in_flight, record, &rec, err, sizeof(err)),
+                 0, "%s", err);
+    return s;
+}
+
+/* Reads what is in the pipe; returns the lines (newlines) read. */
+static size_t drain(int fd)
+{
+    char buf[65536];
+    size_t lines = 0;
+    ssize_t n;
+
+    while ((n = read(fd, buf, sizeof(buf))) > 0)
+        for (ssize_t i = 0; i < n; i++)
+            lines += buf[i] == '\n';
+    return lines;
+}
+
+/* A value of about size bytes, as JSON text. */
+static const char *json_value(size_t size)
+{
+    static char v[8192];
+
+    cr_assert_lt(size + 3, sizeof(v));
+    v[0] = '"';
+    memset(v + 1, 'x', size);
+    v[size + 1] = '"';
+    v[size + 2] = '\0';
+    return v;
+}
+
+/* A reader that does not read holds up nothing: produce fills the window
+ * and then answers -EAGAIN, poll(0) returns at once, and once the reader
+ * reads, every event arrives and is reported once. (Writing from the loop,
+ * the sink used to block in poll there, and the loop with it: no status
+ * updates, no SIGTERM.) */
+Test(sink_contract_stdout, a_reader_that_does_not_read_holds_up_nothing, .timeout = 60)
+{
+    enum { WINDOW = 200 };
+    const char *v = json_value(1000);
+    char err[512] = "";
+    size_t produced = 0, lines = 0;
+    int64_t deadline = now_ms() + 30000;
+    int fds[2], rc = 0;
+    struct pgcdc_sink *s = make_stdout_pipe(WINDOW, fds);
+
+    while (now_ms() < deadline) {
+        rc = produce(s, "{\"id\":1}", v, strlen(v), 1 + produced / 50);
+        if (rc == -EAGAIN)
+            break;
+        cr_assert_eq(rc, 0, "%d", rc);
+        produced++;
+        if (produced % 20 == 0)
+            cr_assert_eq(pgcdc_sink_poll(s, 0, err, sizeof(err)), 0, "%s", err);
+    }
+    /* 200 lines of 1 KB do not fit in the pipe: the window is full. */
+    cr_assert_eq(rc, -EAGAIN);
+    cr_assert_eq(pgcdc_sink_in_flight(s), WINDOW);
+    cr_assert_eq(pgcdc_sink_in_flight(s) + rec.n, produced);
+    for (int i = 0; i < 10; i++) {
+        cr_assert_eq(pgcdc_sink_poll(s, 0, err, sizeof(err)), 0, "%s", err);
+        cr_assert_eq(produce(s, "{\"id\":2}", "{}", 2, 99), -EAGAIN);
+    }
+    cr_assert_eq(pgcdc_sink_flush(s, 50, err, sizeof(err)), -ETIMEDOUT);
+    cr_assert_eq(rec.during_produce, 0);
+    cr_assert_lt(rec.n, 10, "%zu events reported that the pipe cannot hold", rec.n);
+
+    /* The reader reads: everything arrives, reported once and in order. */
+    deadline = now_ms() + 30000;
+    while (rec.n < produced && now_ms() < deadline) {
+        lines += drain(fds[0]);
+        cr_assert_eq(pgcdc_sink_poll(s, 10, err, sizeof(err)), 0, "%s", err);
+    }
+    lines += drain(fds[0]);
+    cr_assert_eq(rec.n, produced);
+    cr_assert_eq(lines, produced, "%zu lines for %zu events", lines, produced);
+    for (size_t i = 1; i < rec.n; i++)
+        cr_assert_leq(rec.txn[i - 1], rec.txn[i], "reports out of produce order");
+    cr_assert_eq(reports_for(99), 0);
+    pgcdc_sink_free(&s);
+    close(fds[0]);
+    close(fds[1]);
+}
+
+/* A slow reader does not make pgcdc buffer the whole window in memory: the
+ * sink takes events only while its buffers are within bounds. */
+Test(sink_contract_stdout, a_slow_reader_bounds_the_buffered_bytes, .timeout = 60)
+{
+    const char *v = json_value(4000);
+    char err[512] = "";
+    size_t produced = 0;
+    int64_t deadline = now_ms() + 30000;
+    int fds[2], rc = 0;
+    struct pgcdc_sink *s = make_stdout_pipe(100000, fds);
+
+    while (now_ms() < deadline && produced < 100000) {
+        rc = produce(s, "{\"id\":1}", v, strlen(v), 1);
+        if (rc == -EAGAIN)
+            break;
+        cr_assert_eq(rc, 0, "%d", rc);
+        produced++;
+        cr_assert_eq(pgcdc_sink_poll(s, 0, err, sizeof(err)), 0, "%s", err);
+    }
+    cr_assert_eq(rc, -EAGAIN);
+    /* Two buffers of about 1 MiB; far from the window's 400 MB. */
+    cr_assert_lt(pgcdc_sink_in_flight(s) * 4000, 3u << 20, "%zu events buffered",
+                 pgcdc_sink_in_flight(s));
+    /* Freed while its writer waits for the reader: free does not wait. */
+    pgcdc_sink_free(&s);
+    close(fds[0]);
+    close(fds[1]);
+}
+
+/* Helper for the write errors: produces, and serves until the error shows. */
+static int produce_until_error(struct pgcdc_sink *s, char *err, size_t errlen)
+{
+    int64_t deadline = now_ms() + 30000;
+    int rc;
+
+    rc = produce(s, "{\"id\":1}", "{}", 2, 1);
+    cr_assert_eq(rc, 0, "%d", rc);
+    while ((rc = pgcdc_sink_poll(s, 10, err, errlen)) == 0 && now_ms() < deadline)
+        ;
+    return rc;
+}
+
+/* A reader that went away is fatal, says so, and nothing unwritten is
+ * reported delivered; the error stays. */
+Test(sink_contract_stdout, a_closed_pipe_is_fatal, .timeout = 60)
+{
+    char err[512] = "";
+    int fds[2], rc;
+    struct pgcdc_sink *s;
+    struct sigaction ign = {.sa_handler = SIG_IGN};
+
+    /* As main does: a closed output is a write error, not a death. */
+    sigaction(SIGPIPE, &ign, NULL);
+    s = make_stdout_pipe(10, fds);
+    close(fds[0]);
+    rc = produce_until_error(s, err, sizeof(err));
+    cr_assert_eq(rc, -EPIPE, "%d %s", rc, err);
+    cr_assert_not_null(strstr(err, "cannot write events to the output: "), "%s", err);
+    cr_assert_not_null(strstr(err, "reader"), "%s", err);
+    cr_assert_eq(rec.n, 0, "an event that was not written was reported");
+    cr_assert_eq(produce(s, "{\"id\":2}", "{}", 2, 2), -EPIPE);
+    cr_assert_eq(pgcdc_sink_flush(s, 1000, err, sizeof(err)), -EPIPE);
+    cr_assert_eq(rec.n, 0);
+    pgcdc_sink_free(&s);
+    close(fds[1]);
+}
+
+/* A full disk likewise. */
+Test(sink_contract_stdout, a_full_disk_is_fatal, .timeout = 60)
+{
+    struct pgcdc_sink *s = NULL;
+    char err[512] = "";
+    int fd = open("/dev/full", O_WRONLY | O_CLOEXEC), rc;
+
+    cr_assert_geq(fd, 0);
+    start();
+    cr_assert_eq(pgcdc_stdout_sink_new(&s, fd, 10, record, &rec, err, sizeof(err)), 0, "%s", err);
+    rc = produce_until_error(s, err, sizeof(err));
+    cr_assert_eq(rc, -ENOSPC, "%d %s", rc, err);
+    cr_assert_not_null(strstr(err, "cannot write events to the output: "), "%s", err);
+    cr_assert_eq(rec.n, 0, "an event that was not written was reported");
+    pgcdc_sink_free(&s);
+    close(fd);
+}
