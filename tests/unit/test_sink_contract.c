@@ -312,8 +312,18 @@ static void case_fd_announces_reports(const struct factory *f)
     cr_assert_eq(ready, 1, "%s: the descriptor never became readable", f->name);
     cr_assert_eq(rec.n, 0, "a report came outside poll and flush");
     poll_until(s, 1);
-    /* Served: the descriptor is quiet again until the next report. */
-    cr_assert_eq(poll(&pfd, 1, 0), 0, "%s: the descriptor stayed readable after poll", f->name);
+    /* Served: the descriptor is quiet again until the next report. The
+     * sink's library may queue an event of its own at any moment (an error
+     * while the idempotent producer starts, say), which makes it readable
+     * again for good reason; a poll serves that one too. A descriptor that
+     * stays readable however often it is served would make the loop spin. */
+    for (int round = 0; poll(&pfd, 1, 0) == 1; round++) {
+        char err[512] = "";
+
+        cr_assert_lt(round, 50, "%s: the descriptor stays readable after poll", f->name);
+        cr_assert_eq(pgcdc_sink_poll(s, 0, err, sizeof(err)), 0, "%s", err);
+    }
+    cr_assert_eq(rec.n, 1, "%s: %zu reports for one event", f->name, rec.n);
     finish(&s);
 }
 
