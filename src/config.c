@@ -67,6 +67,7 @@ _Static_assert(sizeof(enum pgcdc_config_format) == sizeof(int), "enum stored as 
 _Static_assert(sizeof(enum pgcdc_config_cleanup) == sizeof(int), "enum stored as int");
 _Static_assert(sizeof(enum pgcdc_config_snapshot) == sizeof(int), "enum stored as int");
 _Static_assert(sizeof(enum pgcdc_log_level) == sizeof(int), "enum stored as int");
+_Static_assert(sizeof(enum pgcdc_log_format) == sizeof(int), "enum stored as int");
 _Static_assert(sizeof(enum pgcdc_config_mismatch) == sizeof(int), "enum stored as int");
 
 static const char *const autocreate_names[] = {"all_tables", "filtered", "disabled", NULL};
@@ -74,6 +75,7 @@ static const char *const keyless_names[] = {"skip", "include", NULL};
 static const char *const sink_names[] = {"stdout", "kafka", NULL};
 static const char *const format_names[] = {"json", "avro", NULL};
 static const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
+static const char *const log_format_names[] = {"text", "json", NULL};
 static const char *const cleanup_names[] = {"delete", "compact", NULL};
 static const char *const snapshot_names[] = {"no_data",     "initial", "initial_only",
                                               "when_needed", "always",  "never",
@@ -172,6 +174,7 @@ static const struct key_def key_table[] = {
     KEY_ENUM("sink", sink, "kafka", sink_names),
     KEY_ENUM("format", format, "avro", format_names),
     KEY_ENUM("log.level", log_level, "info", log_level_names),
+    KEY_ENUM("log.format", log_format, "text", log_format_names),
     KEY_STRING("offset.storage.file.filename", offset_file, "pgcdc.offsets", check_non_empty,
                SECRET_NONE),
     KEY_INT("offset.flush.interval.ms", offset_flush_interval_ms, "1000", 0, INT_MAX, false),

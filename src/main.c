@@ -1,17 +1,17 @@
 /*
  * main.c - pgcdc's command line: options, signals, wiring.
  *
- *   pgcdc run -c FILE [-o key=value]...
- *   pgcdc config -c FILE [-o key=value]...
- *   pgcdc check -c FILE [-o key=value]...
- *   pgcdc drop -c FILE [-o key=value]... [--yes]
+ *   pgcdc run -c FILE [-o key=value]... [--log-format text|json]
+ *   pgcdc config -c FILE [-o key=value]... [--log-format text|json]
+ *   pgcdc check -c FILE [-o key=value]... [--log-format text|json]
+ *   pgcdc drop -c FILE [-o key=value]... [--yes] [--log-format text|json]
  *   pgcdc --version | --help
  *
  * The only file that exits. SIGINT and SIGTERM set a flag; the pipeline then
  * delivers what it has received, confirms that position and returns, and
  * pgcdc exits 0. SIGHUP is logged and otherwise ignored, as daemons do: the
  * log goes to stderr, so there is nothing to reopen. A fatal error prints
- * one line on stderr and exits 1; a usage error exits 2, and a configuration
+ * one line on stderr (a JSON log line with log.format = json) and exits 1; a usage error exits 2, and a configuration
  * error, or any error a person must fix (privileges, wal_level, a dropped
  * slot or publication, a position that does not match the server) 78
  * (EX_CONFIG), which the systemd unit does not restart. Signal handlers only
@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,24 @@ static void on_signal(int sig)
         stop_requested = 1;
 }
 
+/* Prints a fatal error: "pgcdc: ..." on stderr, or a JSON log line when
+ * the log format is json, so that every line a collector reads parses. */
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void fail(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    if (pgcdc_log_get_format() == PGCDC_LOG_FORMAT_JSON) {
+        pgcdc_logv(PGCDC_LOG_ERROR, fmt, ap);
+    } else {
+        fputs("pgcdc: ", stderr);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+    }
+    va_end(ap);
+}
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -72,6 +91,7 @@ static void usage(FILE *out)
             "  -c, --config FILE      configuration file (key = value lines)\n"
             "  -o, --option KEY=VALUE set a key, overriding the file (repeatable)\n"
             "  -y, --yes              drop: do not ask for a confirmation\n"
+            "      --log-format FMT   text or json (one object per line); overrides log.format\n"
             "\n"
             "Every key is documented in pgcdc.conf. SIGINT or SIGTERM stop pgcdc after it has\n"
             "delivered and confirmed what it received; SIGHUP is logged and ignored.\n"
@@ -101,55 +121,73 @@ static int install_signals(void)
     return 0;
 }
 
-/* Reads -c and -o into cfg, and --yes into *yes when the command takes it
- * (yes not NULL). Returns 0, or an exit code after printing the problem. */
+/* Reads -c, -o and --log-format into cfg, and --yes into *yes when the
+ * command takes it (yes not NULL). Returns 0, or an exit code after printing
+ * the problem. */
 static int load_config(struct pgcdc_config *cfg, int argc, char **argv, bool *yes)
 {
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"option", required_argument, NULL, 'o'},
         {"yes", no_argument, NULL, 'y'},
+        {"log-format", required_argument, NULL, 'L'},
         {NULL, 0, NULL, 0},
     };
-    const char *file = NULL;
+    const char *file = NULL, *log_format = NULL;
     char err[1024];
     int c;
 
-    /* Files first, then overrides: scan twice so the order on the command
-     * line does not matter. */
+    /* Files first, then overrides, then --log-format: scan twice so the
+     * order on the command line does not matter. */
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:o:y", longopts, NULL)) != -1) {
         if (c == 'c')
             file = optarg;
         else if (c == 'y' && yes != NULL)
             *yes = true;
+        else if (c == 'L')
+            log_format = optarg;
         else if (c != 'o') {
             usage(stderr);
             return 2;
         }
     }
+    if (log_format != NULL) {
+        if (strcmp(log_format, "json") == 0) {
+            /* at once, so that the errors below are JSON too */
+            pgcdc_log_set_format(PGCDC_LOG_FORMAT_JSON);
+        } else if (strcmp(log_format, "text") != 0) {
+            fail("--log-format: expected text or json, not '%s'", log_format);
+            return 2;
+        }
+    }
     if (optind < argc) {
-        fprintf(stderr, "pgcdc: unexpected argument '%s'\n", argv[optind]);
+        fail("unexpected argument '%s'", argv[optind]);
         return 2;
     }
     if (file == NULL) {
-        fprintf(stderr, "pgcdc: no configuration file: use -c FILE\n");
+        fail("no configuration file: use -c FILE");
         return 2;
     }
     if (pgcdc_config_load_file(cfg, file, err, sizeof(err)) < 0) {
-        fprintf(stderr, "pgcdc: %s\n", err);
+        fail("%s", err);
         return EXIT_CONFIG;
     }
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:o:y", longopts, NULL)) != -1) {
         if (c == 'o' && pgcdc_config_set_option(cfg, optarg, err, sizeof(err)) < 0) {
-            fprintf(stderr, "pgcdc: -o %s: %s\n", optarg, err);
+            fail("-o %s: %s", optarg, err);
             return EXIT_CONFIG;
         }
     }
+    if (log_format != NULL && pgcdc_config_set(cfg, "log.format", log_format, err, sizeof(err)) < 0) {
+        fail("--log-format: %s", err);
+        return 2;
+    }
+    pgcdc_log_set_format(cfg->log_format);
     if (pgcdc_config_validate(cfg, err, sizeof(err)) < 0 ||
         pgcdc_pipeline_check_kafka(cfg, err, sizeof(err)) < 0) {
-        fprintf(stderr, "pgcdc: %s: %s\n", file, err);
+        fail("%s: %s", file, err);
         return EXIT_CONFIG;
     }
     return 0;
@@ -163,7 +201,7 @@ static int cmd_run(struct pgcdc_config *cfg)
 
     pgcdc_log_set_level(cfg->log_level);
     if (install_signals() < 0) {
-        fprintf(stderr, "pgcdc: cannot install signal handlers: %s\n", strerror(errno));
+        fail("cannot install signal handlers: %s", strerror(errno));
         return 1;
     }
     rc = pgcdc_pipeline_new(&p, cfg, &stop_requested, err, sizeof(err));
@@ -201,7 +239,7 @@ static int cmd_check(const struct pgcdc_config *cfg)
     pgcdc_log_set_level(PGCDC_LOG_ERROR);
     rc = pgcdc_check_run(cfg, print_line, counts, err, sizeof(err));
     if (rc < 0) {
-        fprintf(stderr, "pgcdc: check: %s\n", err);
+        fail("check: %s", err);
         return 1;
     }
     printf("%d OK, %d WARN, %d FAIL\n", counts[PGCDC_CHECK_OK], counts[PGCDC_CHECK_WARN],
@@ -228,14 +266,14 @@ static int cmd_drop(const struct pgcdc_config *cfg, bool yes)
     int rc;
 
     if (!yes && !isatty(STDIN_FILENO)) {
-        fprintf(stderr, "pgcdc: drop: standard input is not a terminal, so nobody can confirm: "
-                        "run it on a terminal, or add --yes; nothing was dropped\n");
+        fail("drop: standard input is not a terminal, so nobody can confirm: "
+             "run it on a terminal, or add --yes; nothing was dropped");
         return 2;
     }
     pgcdc_log_set_level(PGCDC_LOG_ERROR);
     rc = pgcdc_drop_prepare(&d, cfg, stdout, err, sizeof(err));
     if (rc < 0) {
-        fprintf(stderr, "pgcdc: drop: %s\n", err);
+        fail("drop: %s", err);
         return rc == -EACCES ? EXIT_CONFIG : 1;
     }
     if (!pgcdc_drop_has_work(d)) {
@@ -251,7 +289,7 @@ static int cmd_drop(const struct pgcdc_config *cfg, bool yes)
     rc = pgcdc_drop_execute(d, stdout, err, sizeof(err));
     pgcdc_drop_free(&d);
     if (rc < 0) {
-        fprintf(stderr, "pgcdc: drop: %s\n", err);
+        fail("drop: %s", err);
         return 1;
     }
     return 0;
@@ -274,11 +312,11 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "run") != 0 && strcmp(argv[1], "config") != 0 &&
         strcmp(argv[1], "check") != 0 && strcmp(argv[1], "drop") != 0) {
-        fprintf(stderr, "pgcdc: unknown command '%s' (try 'pgcdc --help')\n", argv[1]);
+        fail("unknown command '%s' (try 'pgcdc --help')", argv[1]);
         return 2;
     }
     if (pgcdc_config_new(&cfg, err, sizeof(err)) < 0) {
-        fprintf(stderr, "pgcdc: %s\n", err);
+        fail("%s", err);
         return 1;
     }
     rc = load_config(cfg, argc - 1, argv + 1, strcmp(argv[1], "drop") == 0 ? &yes : NULL);

@@ -562,6 +562,19 @@ tracker_error:
     return rc;
 }
 
+/* A table's (new) shape, with the table and topic as structured fields. */
+static void log_relation(const struct pgcdc_rel *rel)
+{
+    char table[256];
+
+    if (!pgcdc_log_enabled(PGCDC_LOG_INFO))
+        return;
+    snprintf(table, sizeof(table), "%s.%s", rel->nspname, rel->relname);
+    pgcdc_log_fields(PGCDC_LOG_INFO, PGCDC_LOG_FIELDS({"table", table}, {"topic", rel->topic}),
+                     "table '%s' (version %u): %u column(s) -> topic '%s'", table, rel->version,
+                     rel->ncols, rel->topic);
+}
+
 /* One pgoutput message from an XLogData frame. */
 static int handle_xlogdata(struct pgcdc_pipeline *p, const struct pgcdc_frame *f, char *err,
                            size_t errlen)
@@ -628,8 +641,7 @@ static int handle_xlogdata(struct pgcdc_pipeline *p, const struct pgcdc_frame *f
     case PGCDC_MSG_RELATION:
         rc = pgcdc_relcache_apply(p->rels, m, &rel, &changed, err, errlen);
         if (rc == 0 && changed && rel->included)
-            pgcdc_log_info("table '%s.%s' (version %u): %u column(s) -> topic '%s'", rel->nspname,
-                           rel->relname, rel->version, rel->ncols, rel->topic);
+            log_relation(rel);
         return rc;
     case PGCDC_MSG_TYPE:
         return pgcdc_relcache_apply_type(p->rels, m, err, errlen);
@@ -807,7 +819,10 @@ static int start_streaming(struct pgcdc_pipeline *p, char *err, size_t errlen)
                             errlen);
     if (rc < 0)
         return rc;
-    pgcdc_log_info("streaming from slot '%s', publication '%s', position %s", cfg->slot_name,
+    pgcdc_log_with(PGCDC_LOG_INFO,
+                   PGCDC_LOG_FIELDS({"slot", cfg->slot_name},
+                                    {"lsn", pgcdc_lsn_format(p->persisted, a)}),
+                   "streaming from slot '%s', publication '%s', position %s", cfg->slot_name,
                    cfg->publication_name, pgcdc_lsn_format(p->persisted, a));
     p->server_sent = 0;
     p->last_status_us = mono_us();
@@ -877,8 +892,7 @@ static int start_snapshot(struct pgcdc_pipeline *p, struct pgcdc_stream *stream,
         if (rc < 0)
             return rc;
         if (changed && rel->included)
-            pgcdc_log_info("table '%s.%s' (version %u): %u column(s) -> topic '%s'", rel->nspname,
-                           rel->relname, rel->version, rel->ncols, rel->topic);
+            log_relation(rel);
     }
     /* Where the rows stand: the slot's consistent point; else (no new
      * slot) the kept position, or the WAL position inside the snapshot. */

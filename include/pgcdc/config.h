@@ -127,6 +127,7 @@ struct pgcdc_config {
     enum pgcdc_config_sink sink;                 /* sink */
     enum pgcdc_config_format format;             /* format */
     enum pgcdc_log_level log_level;              /* log.level */
+    enum pgcdc_log_format log_format;            /* log.format */
     char *offset_file;                           /* offset.storage.file.filename */
     int offset_flush_interval_ms;                /* offset.flush.interval.ms */
     enum pgcdc_config_mismatch offset_mismatch;  /* offset.mismatch.strategy */

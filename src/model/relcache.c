@@ -511,10 +511,13 @@ static int map_column(struct pgcdc_relcache *rc, struct pgcdc_relcol *col, bool 
 /* Logs the warnings of fill_columns() and frees them. */
 static void flush_warnings(const struct pgcdc_rel *rel, char **warn, bool log)
 {
+    char table[256];
+
+    snprintf(table, sizeof(table), "%s.%s", rel->nspname, rel->relname);
     for (uint16_t i = 0; warn && i < rel->ncols; i++) {
         if (warn[i] && log)
-            pgcdc_log_warn("table '%s.%s': column '%s': %s", rel->nspname, rel->relname,
-                           rel->cols[i].name, warn[i]);
+            pgcdc_log_with(PGCDC_LOG_WARN, PGCDC_LOG_FIELDS({"table", table}),
+                           "table '%s': column '%s': %s", table, rel->cols[i].name, warn[i]);
         free(warn[i]);
     }
     free(warn);

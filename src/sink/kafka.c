@@ -21,8 +21,11 @@
  * its sequence) reach error_cb during a poll; the sink remembers the text and
  * every later produce, poll and flush returns -EIO with it, so the pipeline
  * stops without confirming anything that was not delivered. Other errors that
- * error_cb sees (brokers down, connection refused) are transient and only
- * logged.
+ * error_cb sees (brokers down, connection refused) are transient: librdkafka
+ * retries and reports each failed attempt, so the first error of an outage
+ * is logged, the later ones counted, and the next delivery ends the outage
+ * with a line that gives the count (librdkafka's own "FAIL" log lines, one
+ * per attempt, go to debug level).
  *
  * The loop learns that reports are waiting from a descriptor: librdkafka
  * writes a byte into a pipe whenever its main queue (the one rd_kafka_poll
@@ -46,6 +49,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -112,6 +116,9 @@ struct kafka_sink {
     bool fatal;                 /* a fatal producer error happened; see fatal_text */
     char fatal_text[512];       /* why the producer is unusable */
     char report_text[512];      /* errstr of the failed delivery being reported */
+    bool outage;                /* error_cb reported an error since the last delivery */
+    uint64_t outage_errors;     /* errors error_cb reported during the outage */
+    int64_t outage_since_ms;    /* when its first error came (CLOCK_MONOTONIC) */
 };
 
 static uint64_t topic_hash(const char *name)
@@ -188,7 +195,18 @@ static int fatal_result(struct kafka_sink *s, char *err, size_t errlen)
     return -EIO;
 }
 
-/* librdkafka's error_cb, served by rd_kafka_poll() on the caller's thread. */
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* librdkafka's error_cb, served by rd_kafka_poll() on the caller's thread.
+ * Brokers down or unreachable: librdkafka retries on its own and reports
+ * every failed attempt, so an outage is logged once, at its first error;
+ * the later ones are counted (and logged at debug level) until a record is
+ * delivered again, which on_delivery_report logs with the count. */
 static void on_error(rd_kafka_t *rk, int e, const char *reason, void *opaque)
 {
     struct kafka_sink *s = opaque;
@@ -197,8 +215,35 @@ static void on_error(rd_kafka_t *rk, int e, const char *reason, void *opaque)
         pgcdc_log_error("kafka: %s", s->fatal_text);
         return;
     }
-    /* Brokers down or unreachable: librdkafka keeps retrying. */
-    pgcdc_log_warn("kafka: %s: %s", rd_kafka_err2str((rd_kafka_resp_err_t)e), reason);
+    if (s->outage) {
+        s->outage_errors++;
+        pgcdc_log_debug("kafka: %s: %s", rd_kafka_err2str((rd_kafka_resp_err_t)e), reason);
+        return;
+    }
+    s->outage = true;
+    s->outage_errors = 1;
+    s->outage_since_ms = mono_ms();
+    pgcdc_log_warn("kafka: %s: %s (further errors are counted until Kafka accepts records again)",
+                   rd_kafka_err2str((rd_kafka_resp_err_t)e), reason);
+}
+
+/* Ends an outage: logs how long it lasted and how many errors it had. */
+static void outage_over(struct kafka_sink *s, bool delivered)
+{
+    char count[24];
+
+    if (!s->outage)
+        return;
+    snprintf(count, sizeof(count), "%" PRIu64, s->outage_errors);
+    pgcdc_log_with(delivered ? PGCDC_LOG_INFO : PGCDC_LOG_WARN,
+                   PGCDC_LOG_FIELDS({"errors", count}),
+                   delivered ? "kafka: records delivered again after %.1f s and %" PRIu64
+                               " error(s)"
+                             : "kafka: stopping with the brokers unreachable for %.1f s, after "
+                               "%" PRIu64 " error(s)",
+                   (double)(mono_ms() - s->outage_since_ms) / 1000.0, s->outage_errors);
+    s->outage = false;
+    s->outage_errors = 0;
 }
 
 /* True for a warning librdkafka logs while a healthy broker warms up: the
@@ -221,6 +266,10 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
     (void)rk;
     if (l == PGCDC_LOG_WARN && warmup_transient(fac, buf))
         l = PGCDC_LOG_INFO;
+    /* A broker connection failing, once per attempt: error_cb reports the
+     * same failures, and on_error logs each outage once. */
+    if (strcmp(fac, "FAIL") == 0 && l < PGCDC_LOG_DEBUG)
+        l = PGCDC_LOG_DEBUG;
     pgcdc_log(l, "kafka: %s: %s", fac, buf);
 }
 
@@ -252,6 +301,7 @@ static void on_delivery_report(rd_kafka_t *rk, const rd_kafka_message_t *m, void
         return;
     s->reported++;
     if (!m->err) {
+        outage_over(s, true);
         s->base.on_delivery(s->base.on_delivery_arg, txn, 0, "");
         return;
     }
@@ -651,6 +701,7 @@ static void kafka_free(struct pgcdc_sink *base)
         rd_kafka_queue_io_event_enable(s->mainq, -1, NULL, 0);
         rd_kafka_queue_destroy(s->mainq);
     }
+    outage_over(s, false);
     if (s->rk) {
         /* Undelivered records get no report: drop them now so that destroy
          * does not wait for a broker that may be down. */

@@ -14,6 +14,7 @@
  * ..."), which is read from there; nothing is classified by message text.
  */
 #include "pgcdc/pq.h"
+#include "pgcdc/log.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -159,6 +160,15 @@ static int connect_errno(const PGconn *conn)
     return e == -EIO ? -ECONNRESET : e;
 }
 
+/* The server's NOTICE and WARNING messages go to pgcdc's log (libpq would
+ * print them on stderr as they are, outside its format). */
+static void on_notice(void *arg, const char *message)
+{
+    (void)arg;
+    pgcdc_log(strncmp(message, "WARNING", 7) == 0 ? PGCDC_LOG_WARN : PGCDC_LOG_INFO, "server: %s",
+              message);
+}
+
 int pgcdc_pq_connect_start(PGconn **out, const char *const *keys, const char *const *vals,
                            const char *what, char *err, size_t errlen)
 {
@@ -178,6 +188,7 @@ int pgcdc_pq_connect_start(PGconn **out, const char *const *keys, const char *co
     }
     /* The SQLSTATE of a refusal is read from the message text. */
     PQsetErrorVerbosity(conn, PQERRORS_VERBOSE);
+    PQsetNoticeProcessor(conn, on_notice, NULL);
     *out = conn;
     return 0;
 }

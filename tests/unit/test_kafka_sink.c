@@ -30,6 +30,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include "pgcdc/kafka_sink.h"
+#include "pgcdc/log.h"
 
 #define MAX_EVENTS 2048
 #define MOCK_BROKERS 3
@@ -915,4 +916,81 @@ Test(kafka_sink, real_broker_creates_topic_and_partitions_like_java, .timeout = 
     cr_assert_eq(rec2.failed, 0, "%s", rec2.last_errstr);
     pgcdc_sink_free(&s);
     cr_assert_eq(partition_count(bootstrap, topic), 6);
+}
+
+/* ---- log lines of an outage ------------------------------------------ */
+
+/* Everything written to stderr since the offset, read from the file that
+ * stderr was pointed at. */
+static char *read_from(FILE *f, long offset)
+{
+    long end;
+    char *text;
+
+    fflush(f);
+    end = lseek(fileno(f), 0, SEEK_END);
+    text = calloc(1, (size_t)(end - offset) + 1);
+    cr_assert_not_null(text);
+    cr_assert_eq(pread(fileno(f), text, (size_t)(end - offset), offset), end - offset);
+    return text;
+}
+
+static size_t count_lines_with(const char *text, const char *what)
+{
+    size_t n = 0;
+    for (const char *p = text; (p = strstr(p, what)) != NULL; p += strlen(what))
+        n++;
+    return n;
+}
+
+Test(kafka_sink, an_outage_is_logged_once_then_its_end_with_the_error_count, .timeout = 180)
+{
+    static struct recorder rec;
+    rd_kafka_mock_cluster_t *mc;
+    const char *topic = "t_outage";
+    FILE *log = tmpfile();
+    int saved = dup(STDERR_FILENO);
+    char err[256] = "";
+    uint64_t txn = 0;
+
+    cr_assert_not_null(log);
+    cr_assert_geq(saved, 0);
+    cr_assert_geq(dup2(fileno(log), STDERR_FILENO), 0);
+    pgcdc_log_set_level(PGCDC_LOG_INFO);
+
+    struct pgcdc_sink *s = mock_sink(&rec, 0, topic, 1, &mc);
+    produce_ok(s, topic, "k", "v", txn++);
+    flush_ok(s, 30000);
+
+    for (int outage = 1; outage <= 2; outage++) {
+        set_all_brokers(mc, false);
+        produce_ok(s, topic, "k", "v", txn++);
+        /* librdkafka retries every 200 ms at most and reports each failure */
+        int64_t until = now_ms() + 3000;
+        while (now_ms() < until)
+            cr_assert_eq(pgcdc_sink_poll(s, 100, err, sizeof(err)), 0, "%s", err);
+        set_all_brokers(mc, true);
+        flush_ok(s, 60000);
+
+        char *text = read_from(log, 0);
+        const char *end = strstr(text, "records delivered again after");
+        for (int i = 1; end != NULL && i < outage; i++)
+            end = strstr(end + 1, "records delivered again after");
+        cr_assert_eq(count_lines_with(text, "further errors are counted"), (size_t)outage,
+                     "outage %d:\n%s", outage, text);
+        cr_assert_eq(count_lines_with(text, "records delivered again after"), (size_t)outage,
+                     "outage %d:\n%s", outage, text);
+        /* nothing else librdkafka said about it above info level: one line per outage */
+        cr_assert_eq(count_lines_with(text, " WARN "), (size_t)outage, "%s", text);
+        cr_assert_eq(count_lines_with(text, " ERROR "), 0, "%s", text);
+        unsigned long errors = 0;
+        cr_assert_not_null(end);
+        cr_assert_eq(sscanf(strstr(end, " s and ") + 7, "%lu error(s)", &errors), 1, "%s", end);
+        cr_assert_gt(errors, 1, "later errors were counted: %s", text);
+        free(text);
+    }
+    pgcdc_sink_free(&s);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    fclose(log);
 }
