@@ -73,6 +73,7 @@
 #include "pgcdc/log.h"
 #include "pgcdc/lsn.h"
 #include "pgcdc/pgoutput.h"
+#include "pgcdc/progress.h"
 #include "pgcdc/publication.h"
 #include "pgcdc/registry.h"
 #include "pgcdc/relcache.h"
@@ -122,6 +123,16 @@
  * window (a queue of bytes full, a topic not ready) is tried again after
  * this long, unless a delivery report comes first. */
 #define HOLD_RETRY_MS 20
+
+/* The delivery of one snapshot chunk's rows: a unit of the tracker of its
+ * own, so that reports say which chunk they are for. */
+struct snap_unit {
+    uint64_t handle;   /* its tracker handle, once its first row is produced */
+    uint64_t produced; /* rows produced */
+    uint64_t acked;    /* rows reported delivered */
+    bool committed;    /* every row is produced: committed in the tracker */
+    bool delivered;    /* every row is delivered (recorded in the progress file) */
+};
 
 struct pgcdc_pipeline {
     const struct pgcdc_config *cfg;  /* borrowed */
@@ -188,6 +199,15 @@ struct pgcdc_pipeline {
     int64_t snap_start_us;           /* when the snapshot's reads started (monotonic) */
     int64_t snap_log_us;             /* next progress lines in the log */
     int64_t snap_status_us;          /* next redraw of the terminal's status line */
+    struct snap_unit *units;         /* per snapshot chunk */
+    size_t nunits;                   /* entries in units */
+    size_t *unit_chunk;              /* chunk of the tracker handle snap_txn + 1 + i */
+    size_t units_begun;              /* entries in unit_chunk */
+    uint64_t snap_txn;               /* the tracker unit that ends the snapshot */
+    size_t chunks_delivered;         /* chunks in the progress file */
+    bool progress_dirty;             /* more chunks are delivered than the file says */
+    int64_t progress_us;             /* next look at the chunks' delivery */
+    char *progress_path;             /* <offset file>.snapshot */
 };
 
 static int64_t mono_us(void)
@@ -216,6 +236,9 @@ static void on_delivery(void *arg, uint64_t txn, int err, const char *errstr)
 
     if (p->tracker == NULL || p->broken)
         return;
+    /* A snapshot row: count it for its chunk. */
+    if (p->snap && err == 0 && txn > p->snap_txn && txn - p->snap_txn - 1 < p->units_begun)
+        p->units[p->unit_chunk[txn - p->snap_txn - 1]].acked++;
     rc = err == 0 ? pgcdc_tracker_acked(p->tracker, txn) : pgcdc_tracker_failed(p->tracker, txn);
     if (rc < 0) {
         p->broken = true;
@@ -369,6 +392,11 @@ int pgcdc_pipeline_new(struct pgcdc_pipeline **out, const struct pgcdc_config *c
     if (p->msg == NULL || p->message_topic == NULL)
         goto nomem;
     snprintf(p->message_topic, n, "%s.message", cfg->topic_prefix);
+    n = strlen(cfg->offset_file) + sizeof(".snapshot");
+    p->progress_path = malloc(n);
+    if (p->progress_path == NULL)
+        goto nomem;
+    snprintf(p->progress_path, n, "%s.snapshot", cfg->offset_file);
 
     rc = make_encoder(p, err, errlen);
     if (rc < 0)
@@ -852,6 +880,32 @@ static const char *snapshot_override(void *arg, const char *schema, const char *
     return pgcdc_config_snapshot_override(p->cfg, schema, table);
 }
 
+/* A snapshot that an earlier run did not finish left its delivered chunks
+ * in the progress file: say what it had done, and start afresh (resuming
+ * it needs a snapshot that interleaves with the stream, which pgcdc does
+ * not do yet). */
+static int forget_earlier_snapshot(struct pgcdc_pipeline *p, char *err, size_t errlen)
+{
+    struct pgcdc_progress rec;
+    char a[PGCDC_LSN_BUFLEN];
+    bool found;
+    int rc = pgcdc_progress_load(p->progress_path, &rec, &found, err, errlen);
+
+    if (rc == -EINVAL) {
+        pgcdc_log_warn("%s; ignoring it", err);
+        return pgcdc_progress_remove(p->progress_path, err, errlen);
+    }
+    if (rc < 0 || !found)
+        return rc;
+    pgcdc_log_warn("an earlier snapshot (slot '%s', at %s) had delivered %zu of %zu chunk(s), "
+                   "as '%s' records, when it stopped; resuming it is not supported yet, so the "
+                   "snapshot is read again from scratch",
+                   rec.slot, pgcdc_lsn_format(rec.lsn, a), rec.ndone, rec.planned,
+                   p->progress_path);
+    pgcdc_progress_clear(&rec);
+    return pgcdc_progress_remove(p->progress_path, err, errlen);
+}
+
 /*
  * Starts reading a snapshot (snapshot.h) under the slot's exported snapshot
  * (import), or one of its own: the tables go into the relation cache, the
@@ -880,6 +934,9 @@ static int start_snapshot(struct pgcdc_pipeline *p, struct pgcdc_stream *stream,
     char a[PGCDC_LSN_BUFLEN];
     int rc;
 
+    rc = forget_earlier_snapshot(p, err, errlen);
+    if (rc < 0)
+        return rc;
     rc = pgcdc_snapshot_new(&p->snap, &o, err, errlen);
     if (rc < 0)
         return rc;
@@ -925,11 +982,22 @@ static int start_snapshot(struct pgcdc_pipeline *p, struct pgcdc_stream *stream,
     p->tracker = NULL;
     rc = pgcdc_tracker_new(&p->tracker, 0, 0, err, errlen);
     if (rc == 0)
-        rc = pgcdc_tracker_begin(p->tracker, p->snap_lsn, &p->txn);
+        rc = pgcdc_tracker_begin(p->tracker, p->snap_lsn, &p->snap_txn);
     if (rc < 0) {
         snprintf(err, errlen, "checkpoint tracker refused the snapshot: %s", strerror(-rc));
         return rc;
     }
+    /* Each chunk's rows are a unit begun after snap_txn, so that their
+     * handles map to chunks; snap_txn, committed last, ends the snapshot. */
+    p->txn = p->snap_txn;
+    p->nunits = info->chunks;
+    p->units = calloc(p->nunits + 1, sizeof(*p->units));
+    p->unit_chunk = calloc(p->nunits + 1, sizeof(*p->unit_chunk));
+    if (p->units == NULL || p->unit_chunk == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    p->progress_us = mono_us();
     p->txn_events = 0;
     p->skip_below = 0;
     rc = pgcdc_snapshot_start(p->snap, err, errlen);
@@ -1021,6 +1089,9 @@ static int finish_snapshot(struct pgcdc_pipeline *p, char *err, size_t errlen)
             return rc;
     }
     p->txn = PGCDC_TRACKER_NO_TXN;
+    rc = pgcdc_progress_remove(p->progress_path, err, errlen);
+    if (rc < 0)
+        return rc;
     if (p->snap_only) {
         pgcdc_log_info("snapshot.mode initial_only: position %s recorded; not streaming",
                        pgcdc_lsn_format(p->persisted, a));
@@ -1119,18 +1190,92 @@ static int emit_snapshot_row(struct pgcdc_pipeline *p, char *err, size_t errlen)
     const struct pgcdc_snapshot_row *r = &p->snap_row;
     const struct pgcdc_rel *rel = pgcdc_relcache_get(p->rels, r->relid);
     const struct pgcdc_change_event *ev;
-    int n;
+    struct snap_unit *u;
+    int n, rc;
 
     if (rel == NULL) {
         snprintf(err, errlen, "snapshot: a row of relation %u, which the snapshot did not describe",
                  r->relid);
         return -EPROTO;
     }
+    u = &p->units[r->chunk];
+    if (u->handle == 0) {
+        rc = pgcdc_tracker_begin(p->tracker, p->snap_lsn, &u->handle);
+        if (rc < 0) {
+            snprintf(err, errlen, "checkpoint tracker refused a snapshot chunk: %s",
+                     strerror(-rc));
+            return rc;
+        }
+        p->unit_chunk[p->units_begun++] = r->chunk;
+    }
+    p->txn = u->handle;
+    p->txn_events = u->produced;
+    p->skip_below = 0;
     p->snap_src.snapshot = r->marker;
     pgcdc_change_batch_at(p->batch, p->txn_events);
     n = pgcdc_change_batch_text_row(p->batch, rel, r->values, r->lens, r->ncols, &p->snap_src,
                                     wall_us(), &ev, err, errlen);
-    return n <= 0 ? n : emit(p, ev, n, err, errlen);
+    rc = n <= 0 ? n : emit(p, ev, n, err, errlen);
+    u->produced = p->txn_events;
+    return rc;
+}
+
+/*
+ * Looks at the snapshot's chunks: one whose rows are all produced is
+ * committed in the tracker (all: every one, at the snapshot's end), one
+ * whose rows are all delivered is recorded in the progress file, written
+ * at most every offset.flush.interval.ms.
+ */
+static int snapshot_chunks(struct pgcdc_pipeline *p, bool all, char *err, size_t errlen)
+{
+    struct pgcdc_snapshot_chunk c;
+    struct pgcdc_progress rec = {.lsn = p->snap_lsn, .planned = p->nunits};
+    int rc;
+
+    for (size_t k = 0; pgcdc_snapshot_chunk(p->snap, k, &c); k++) {
+        struct snap_unit *u = &p->units[k];
+
+        /* Taken from the snapshot, but held here for the sink: not done. */
+        if ((!c.emitted || (p->snap_held && p->snap_row.chunk == k)) && !all)
+            continue;
+        if (u->handle != 0 && !u->committed) {
+            rc = pgcdc_tracker_commit(p->tracker, u->handle, p->snap_lsn);
+            if (rc < 0)
+                return rc;
+            u->committed = true;
+        }
+        if (c.emitted && !u->delivered && u->acked == u->produced) {
+            u->delivered = true;
+            p->chunks_delivered++;
+            p->progress_dirty = true;
+        }
+    }
+    p->progress_us = mono_us() + (int64_t)p->cfg->offset_flush_interval_ms * 1000;
+    if (!p->progress_dirty || all)
+        return 0;
+    rec.done = calloc(p->chunks_delivered + 1, sizeof(*rec.done));
+    if (rec.done == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    snprintf(rec.slot, sizeof(rec.slot), "%s", p->cfg->slot_name);
+    for (size_t k = 0; pgcdc_snapshot_chunk(p->snap, k, &c); k++) {
+        if (!p->units[k].delivered)
+            continue;
+        rec.done[rec.ndone++] = (struct pgcdc_progress_chunk){
+            .relid = c.relid,
+            .kind = c.kind,
+            .has_lo = c.range.has_lo,
+            .has_hi = c.range.has_hi,
+            .lo = c.range.lo,
+            .hi = c.range.hi,
+        };
+    }
+    rc = pgcdc_progress_save(p->progress_path, &rec, err, errlen);
+    pgcdc_progress_clear(&rec);
+    if (rc == 0)
+        p->progress_dirty = false;
+    return rc;
 }
 
 /* The snapshot's part of a pass of the loop: takes the rows that are in,
@@ -1149,7 +1294,9 @@ static int snapshot_step(struct pgcdc_pipeline *p, int *count, char *err, size_t
             if (rc == 0) {
                 if (!pgcdc_snapshot_done(p->snap))
                     break;
-                rc = pgcdc_tracker_commit(p->tracker, p->txn, p->snap_lsn);
+                rc = snapshot_chunks(p, true, err, errlen);
+                if (rc == 0)
+                    rc = pgcdc_tracker_commit(p->tracker, p->snap_txn, p->snap_lsn);
                 if (rc < 0) {
                     snprintf(err, errlen, "checkpoint tracker refused the snapshot's end: %s",
                              strerror(-rc));
@@ -1174,6 +1321,11 @@ static int snapshot_step(struct pgcdc_pipeline *p, int *count, char *err, size_t
         (*count)++;
     }
     snapshot_progress(p);
+    if (mono_us() >= p->progress_us) {
+        rc = snapshot_chunks(p, false, err, errlen);
+        if (rc < 0)
+            return rc;
+    }
     if (p->snap_produced && pgcdc_sink_in_flight(p->sink) == 0 &&
         pgcdc_tracker_safe_lsn(p->tracker) >= p->snap_lsn)
         return finish_snapshot(p, err, errlen);
@@ -1621,14 +1773,22 @@ out:
             pgcdc_log_warn("at shutdown: %s", ferr);
         }
     }
-    if (p->snap)
+    if (p->snap) {
+        char perr[512];
+
         pgcdc_log_status(NULL);
+        /* Record what the stop let through (the loop records it on a timer). */
+        if (!p->broken && snapshot_chunks(p, false, perr, sizeof(perr)) < 0)
+            pgcdc_log_warn("%s", perr);
+    }
     if (p->snap)
         pgcdc_log_warn("the snapshot was interrupted after %" PRIu64 " row(s) (%zu of %zu "
-                       "chunk(s) read); no position is recorded before a snapshot is delivered "
-                       "whole, so the next start reads it again from scratch",
+                       "chunk(s) read, %zu delivered, as '%s' records); no position is recorded "
+                       "before a snapshot is delivered whole, so the next start reads it again "
+                       "from scratch",
                        pgcdc_snapshot_rows(p->snap), pgcdc_snapshot_chunks_done(p->snap),
-                       pgcdc_snapshot_info(p->snap)->chunks);
+                       pgcdc_snapshot_info(p->snap)->chunks, p->chunks_delivered,
+                       p->progress_path);
     /* The cause first, then the summary line. */
     if (rc < 0) {
         p->must_act = needs_person(rc);
@@ -1652,6 +1812,9 @@ void pgcdc_pipeline_free(struct pgcdc_pipeline **pp)
     pgcdc_snapshot_free(&p->snap);
     free(p->seen.xip);
     free(p->snap_reported);
+    free(p->units);
+    free(p->unit_chunk);
+    free(p->progress_path);
     pgcdc_sink_free(&p->sink);
     pgcdc_encoder_free(&p->enc);
     pgcdc_registry_free(p->registry);

@@ -61,6 +61,7 @@ HEADERS = {
     # checkpoint
     "tracker.h": "checkpoint",
     "store.h": "checkpoint",
+    "progress.h": "checkpoint",
     # wiring
     "pipeline.h": "top",
     "check.h": "top",

@@ -44,6 +44,15 @@
 
 struct pgcdc_snapshot;
 
+/* A chunk's range: lo <= value < hi, where has_lo / has_hi say whether
+ * that end is bounded. */
+struct pgcdc_snapshot_range {
+    bool has_lo;  /* bounded below */
+    bool has_hi;  /* bounded above */
+    int64_t lo;   /* first value in the chunk */
+    int64_t hi;   /* first value after it */
+};
+
 /* Whether schema.table is snapshotted: 1 yes, 0 no, or a negative errno
  * with text in err. */
 typedef int (*pgcdc_snapshot_filter_fn)(void *arg, const char *schema, const char *table,
@@ -93,6 +102,7 @@ struct pgcdc_snapshot_row {
     const char *const *values;  /* texts */
     const uint32_t *lens;       /* their lengths */
     const char *marker;         /* source.snapshot: "first", "true", ... */
+    size_t chunk;               /* the chunk it comes from (pgcdc_snapshot_chunk) */
 };
 
 /*
@@ -144,6 +154,19 @@ struct pgcdc_snapshot_progress {
 bool pgcdc_snapshot_table_progress(const struct pgcdc_snapshot *s, size_t i,
                                    struct pgcdc_snapshot_progress *out /* OUT */);
 
+/* A chunk: its table, how it is cut, and whether all its rows are taken. */
+struct pgcdc_snapshot_chunk {
+    uint32_t relid;                    /* the table */
+    char kind;                         /* 'a' whole, 'k' integer key range, 'c' page range */
+    struct pgcdc_snapshot_range range; /* the range (both ends open for 'a') */
+    bool emitted;                      /* read, and every row of it taken */
+};
+
+/* Fills *out for chunk k (0 to pgcdc_snapshot_info()->chunks - 1); false
+ * past the last. */
+bool pgcdc_snapshot_chunk(const struct pgcdc_snapshot *s, size_t k,
+                          struct pgcdc_snapshot_chunk *out /* OUT */);
+
 /* Every chunk is read and every row taken. */
 bool pgcdc_snapshot_done(const struct pgcdc_snapshot *s);
 
@@ -165,14 +188,6 @@ bool pgcdc_snapshot_xid_visible(const struct pgcdc_snapshot_xids *x, uint32_t xi
  * malloc'd, free it). 0 or -EINVAL / -ENOMEM. */
 int pgcdc_snapshot_xids_parse(const char *text, struct pgcdc_snapshot_xids *x /* OUT */);
 
-/* A chunk's range: lo <= value < hi, where has_lo / has_hi say whether
- * that end is bounded. */
-struct pgcdc_snapshot_range {
-    bool has_lo;  /* bounded below */
-    bool has_hi;  /* bounded above */
-    int64_t lo;   /* first value in the chunk */
-    int64_t hi;   /* first value after it */
-};
 
 /* Splits the keys min..max (of about rows rows) into chunks of about
  * chunk_rows rows, at most max_chunks of them: the first is open below, the

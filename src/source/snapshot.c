@@ -48,6 +48,8 @@ struct chunk {
     size_t table;                      /* index in tables */
     enum chunk_kind kind;              /* what range is */
     struct pgcdc_snapshot_range range; /* the range, unless CHUNK_ALL */
+    bool read;                         /* its COPY is done */
+    bool holds;                        /* a row of it is held back, not taken yet */
 };
 
 struct table {
@@ -70,6 +72,7 @@ struct table {
     bool emitted;          /* a row of it was taken */
     char *held;            /* its newest row, not taken yet (PQgetCopyData buffer), or NULL */
     int held_len;          /* its length */
+    size_t held_chunk;     /* the chunk it comes from */
 };
 
 struct conn {
@@ -97,6 +100,7 @@ struct pgcdc_snapshot {
     char *done_held;                  /* last row of a finished table, not taken yet */
     int done_held_len;                /* its length */
     size_t done_held_table;           /* its table */
+    size_t done_held_chunk;           /* its chunk */
     char *taken;                      /* the row buffer handed out last, freed on the next call */
     const char **values;              /* field pointers of the row handed out */
     uint32_t *lens;                   /* their lengths */
@@ -656,6 +660,7 @@ static int add_chunks(struct pgcdc_snapshot *s, size_t table, enum chunk_kind ki
     if (grown == NULL)
         return -ENOMEM;
     s->chunks = grown;
+    memset(s->chunks + s->nchunks, 0, n * sizeof(*grown));
     for (size_t i = 0; i < n; i++) {
         s->chunks[s->nchunks + i].table = table;
         s->chunks[s->nchunks + i].kind = kind;
@@ -965,13 +970,16 @@ static int send_chunk(struct pgcdc_snapshot *s, struct conn *c, char *err, size_
 }
 
 /* Hands out buf (a row of table ti) with its marker. */
-static int take(struct pgcdc_snapshot *s, size_t ti, char *buf, int len, bool last_in_table,
-                bool last, struct pgcdc_snapshot_row *row, char *err, size_t errlen)
+static int take(struct pgcdc_snapshot *s, size_t ti, size_t chunk, char *buf, int len,
+                bool last_in_table, bool last, struct pgcdc_snapshot_row *row, char *err,
+                size_t errlen)
 {
     struct table *t = s->tables[ti];
     uint16_t ncols = t->ncols;
 
     s->taken = buf;
+    s->chunks[chunk].holds = false;
+    row->chunk = chunk;
     if (pgcdc_snapshot_copy_split(buf, (size_t)len, ncols, s->values, s->lens) < 0) {
         snprintf(err, errlen, "snapshot: table '%s.%s': a row does not have %u columns",
                  t->nspname, t->relname, ncols);
@@ -997,9 +1005,10 @@ static int chunk_finished(struct pgcdc_snapshot *s, struct conn *c,
     size_t ti = s->chunks[c->chunk].table;
     char *prev = s->done_held;
     int prev_len = s->done_held_len;
-    size_t prev_table = s->done_held_table;
+    size_t prev_table = s->done_held_table, prev_chunk = s->done_held_chunk;
 
     c->busy = false;
+    s->chunks[c->chunk].read = true;
     c->chunks_read++;
     s->chunks_done++;
     if (++t->chunks_done < t->chunks)
@@ -1011,10 +1020,11 @@ static int chunk_finished(struct pgcdc_snapshot *s, struct conn *c,
     s->done_held = t->held;
     s->done_held_len = t->held_len;
     s->done_held_table = ti;
+    s->done_held_chunk = t->held_chunk;
     t->held = NULL;
     if (prev == NULL)
         return 0;
-    return take(s, prev_table, prev, prev_len, true, false, row, err, errlen);
+    return take(s, prev_table, prev_chunk, prev, prev_len, true, false, row, err, errlen);
 }
 
 /* Sends what libpq still holds of the query and reads what the socket has. */
@@ -1084,13 +1094,19 @@ static int drive(struct pgcdc_snapshot *s, struct conn *c, struct pgcdc_snapshot
                 struct table *t = s->tables[s->chunks[c->chunk].table];
                 char *prev = t->held;
                 int prev_len = t->held_len;
+                size_t prev_chunk = t->held_chunk;
 
                 t->held = buf;
                 t->held_len = len;
+                t->held_chunk = c->chunk;
                 t->rows++;
-                if (prev)
-                    return take(s, s->chunks[c->chunk].table, prev, prev_len, false, false, row,
-                                err, errlen);
+                if (prev) {
+                    rc = take(s, s->chunks[c->chunk].table, prev_chunk, prev, prev_len, false,
+                              false, row, err, errlen);
+                    s->chunks[c->chunk].holds = true;
+                    return rc;
+                }
+                s->chunks[c->chunk].holds = true;
                 continue;
             }
             if (len == -2) {
@@ -1158,7 +1174,8 @@ int pgcdc_snapshot_next(struct pgcdc_snapshot *s, struct pgcdc_snapshot_row *row
         char *buf = s->done_held;
 
         s->done_held = NULL;
-        return take(s, s->done_held_table, buf, s->done_held_len, true, true, row, err, errlen);
+        return take(s, s->done_held_table, s->done_held_chunk, buf, s->done_held_len, true, true,
+                    row, err, errlen);
     }
     return 0;
 }
@@ -1193,6 +1210,23 @@ bool pgcdc_snapshot_table_progress(const struct pgcdc_snapshot *s, size_t i,
     out->started = t->chunks_sent > 0;
     out->done = t->chunks_done == t->chunks;
     out->elapsed_us = !out->started ? 0 : (out->done ? t->end_us : mono_us()) - t->start_us;
+    return true;
+}
+
+bool pgcdc_snapshot_chunk(const struct pgcdc_snapshot *s, size_t k,
+                          struct pgcdc_snapshot_chunk *out)
+{
+    const struct chunk *c;
+
+    if (k >= s->nchunks)
+        return false;
+    c = &s->chunks[k];
+    out->relid = s->tables[c->table]->relid;
+    out->kind = c->kind == CHUNK_KEY ? 'k' : c->kind == CHUNK_CTID ? 'c' : 'a';
+    out->range = c->range;
+    if (c->kind == CHUNK_ALL)
+        out->range.has_lo = out->range.has_hi = false;
+    out->emitted = c->read && !c->holds;
     return true;
 }
 

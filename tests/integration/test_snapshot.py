@@ -413,3 +413,47 @@ def test_snapshot_into_kafka_as_avro(db, table, pgcdc):
     assert marks.count("first") == 1 and marks.count("last") == 1
     assert marks.count("last_in_data_collection") == 1
     assert all(r["key"] == {"id": r["value"]["after"]["id"]} for r in recs)
+
+
+def test_interrupted_snapshot_records_its_delivered_chunks(db, table, pgcdc):
+    """A table whose read waits for an advisory lock another session holds
+    keeps its COPY back while the other table's chunks are delivered and
+    recorded; a stop then leaves the record, which the next start reports
+    before it reads everything again."""
+    a = table("id int PRIMARY KEY, pad text", name="snap_a_" + str(os.getpid()))
+    b = table("id int PRIMARY KEY", name="snap_b_" + str(os.getpid()))
+    key = 424200 + os.getpid() % 1000
+    sql(db, f"INSERT INTO {a} SELECT g, repeat('a', 50) FROM generate_series(1, 4000) g")
+    sql(db, f"INSERT INTO {b} SELECT generate_series(1, 10)")
+    sql(db, f"ANALYZE {a}")
+    p = pgcdc(**only(a, b))
+    wait = (f"SELECT * FROM public.{b} WHERE (SELECT count(*) FROM "
+            f"(SELECT pg_advisory_lock_shared({key})) l) = 1")
+    p.cfg.update({"snapshot.mode": "initial", "snapshot.chunk.rows": "500",
+                  "offset.flush.interval.ms": "100",
+                  "snapshot.select.statement.overrides": f"public.{b}",
+                  f"snapshot.select.statement.overrides.public.{b}": wait})
+    record = p.dir / "offsets.snapshot"
+    with psycopg.connect(dsn(), autocommit=True) as locker:
+        sql(locker, "SELECT pg_advisory_lock(%s)", key)
+        p.start(wait_streaming=False)
+        p.wait_log("snapshot of 2 table(s) in 9 chunk(s)", timeout=60)
+        # 7 of the first table's 8 chunks: its last row, held back until it
+        # is known whether it is the snapshot's last ("last") or only its
+        # table's, keeps the last chunk open.
+        wait_for(lambda: record.exists() and record.read_text().count("\nchunk ") == 7, 60,
+                 "the first table's chunks to be recorded")
+        assert p.stop() == 0
+        text = record.read_text()
+        assert text.startswith(f"pgcdc-snapshot-progress 1\nslot {p.name}\n")
+        assert "\nchunks 9\n" in text
+        assert "7 delivered" in p.stderr()
+        sql(locker, "SELECT pg_advisory_unlock(%s)", key)
+    first = len(p.lines())
+    assert first == 3999
+    p.start(wait_streaming=False)
+    p.wait_log("streaming from slot", timeout=60)
+    assert "had delivered 7 of 9 chunk(s)" in p.stderr()
+    ev = p.events(first + 4010)
+    assert len(snapshot_events(ev[first:])) == 4010
+    assert not record.exists()
