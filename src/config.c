@@ -19,6 +19,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <libpq-fe.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -944,8 +945,66 @@ static int check_overrides(const struct pgcdc_config *cfg, char *err, size_t err
     return 0;
 }
 
+/* The text key (prefix + name) was set to when it held a reference, else
+ * NULL. */
+static const char *written_text(const struct pgcdc_config *cfg, const char *prefix,
+                                const char *name)
+{
+    size_t plen = strlen(prefix);
+
+    for (size_t i = 0; i < cfg->written_count; i++) {
+        const char *w = cfg->written[i].name;
+
+        if (strncmp(w, prefix, plen) == 0 && strcmp(w + plen, name) == 0)
+            return cfg->written[i].value;
+    }
+    return NULL;
+}
+
+/* database.dsn must parse as libpq parses it. libpq's message quotes the
+ * part it stumbled on, which may be a piece of a password: it is passed on
+ * only for a DSN written out in the file, never for one that references
+ * resolved (a secret with a blank or a quote, spliced into the string). */
+static int check_dsn(const struct pgcdc_config *cfg, char *err, size_t errlen)
+{
+    PQconninfoOption *opts;
+    char *why = NULL;
+    size_t n;
+
+    if (cfg->database_dsn[0] == '\0')
+        return 0;
+    opts = PQconninfoParse(cfg->database_dsn, &why);
+    if (opts != NULL) {
+        PQconninfoFree(opts);
+        return 0;
+    }
+    if (why == NULL) {
+        snprintf(err, errlen, "out of memory checking 'database.dsn'");
+        return -ENOMEM;
+    }
+    if (written_text(cfg, "", "database.dsn") != NULL) {
+        snprintf(err, errlen,
+                 "'database.dsn' is not a valid connection string once its references are "
+                 "resolved: quote a referenced value that may hold blanks "
+                 "(password='${file:/path}'), and write a quote or backslash in it as \\' or "
+                 "\\\\");
+    } else {
+        n = strlen(why);
+        while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == ' '))
+            n--;
+        snprintf(err, errlen, "'database.dsn' is not a valid connection string: %.*s", (int)n,
+                 why);
+    }
+    PQfreemem(why);
+    return -EINVAL;
+}
+
 int pgcdc_config_validate(const struct pgcdc_config *cfg, char *err, size_t errlen)
 {
+    int rc = check_dsn(cfg, err, errlen);
+
+    if (rc < 0)
+        return rc;
     if (cfg->topic_prefix[0] == '\0') {
         snprintf(err, errlen, "missing required key 'topic.prefix'");
         return -EINVAL;
@@ -973,12 +1032,9 @@ int pgcdc_config_validate(const struct pgcdc_config *cfg, char *err, size_t errl
         snprintf(err, errlen, "'kafka.bootstrap.servers' is required when sink = kafka");
         return -EINVAL;
     }
-    {
-        int rc = check_overrides(cfg, err, errlen);
-
-        if (rc < 0)
-            return rc;
-    }
+    rc = check_overrides(cfg, err, errlen);
+    if (rc < 0)
+        return rc;
     if (pgcdc_patterns_text(cfg->table_include)[0] != '\0' &&
         pgcdc_patterns_text(cfg->table_exclude)[0] != '\0') {
         snprintf(err, errlen, "'table.include.list' and 'table.exclude.list' cannot both be set");
@@ -1259,22 +1315,6 @@ static void dump_masked(FILE *out, const char *key, void (*redact)(struct sink_b
     sb_finish(&b);
     fprintf(out, "%s = %s\n", key, buf);
     free(buf);
-}
-
-/* The text key (prefix + name) was set to when it held a reference, else
- * NULL. */
-static const char *written_text(const struct pgcdc_config *cfg, const char *prefix,
-                                const char *name)
-{
-    size_t plen = strlen(prefix);
-
-    for (size_t i = 0; i < cfg->written_count; i++) {
-        const char *w = cfg->written[i].name;
-
-        if (strncmp(w, prefix, plen) == 0 && strcmp(w + plen, name) == 0)
-            return cfg->written[i].value;
-    }
-    return NULL;
 }
 
 int pgcdc_config_dump(const struct pgcdc_config *cfg, FILE *out)

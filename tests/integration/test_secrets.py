@@ -20,7 +20,8 @@ def password_role(db):
         pytest.fail("the harness has no role pgcdc_password: it was started by an older "
                     "tests/harness/up; restart it (tests/harness/down, then up)")
     name = "pw_" + uuid.uuid4().hex[:10]
-    password = "Pw-" + uuid.uuid4().hex
+    # a blank, so that the DSN must quote it
+    password = "Pw " + uuid.uuid4().hex
     sql(db, f"CREATE ROLE {name} LOGIN REPLICATION SUPERUSER PASSWORD '{password}' "
         f"IN ROLE pgcdc_password")
     yield name, password
@@ -45,7 +46,7 @@ def test_the_role_needs_its_password(password_role):
     name, password = password_role
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         psycopg.connect(base_dsn(name) + " password=wrong").close()
-    psycopg.connect(base_dsn(name) + f" password={password}").close()
+    psycopg.connect(base_dsn(name) + f" password='{password}'").close()
 
 
 def test_password_from_a_file_never_appears_in_any_output(tmp_path, db, password_role, pgcdc,
@@ -57,7 +58,7 @@ def test_password_from_a_file_never_appears_in_any_output(tmp_path, db, password
     props.write_text(f"# other secrets\nsasl.password = {password}\n")
     os.environ["PGCDC_TEST_REGISTRY_AUTH"] = f"bob:{password}"
     t = table("id int PRIMARY KEY, v text")
-    p = pgcdc(database_dsn=base_dsn(name) + f" password=${{file:{pw_file}}}",
+    p = pgcdc(database_dsn=base_dsn(name) + f" password='${{file:{pw_file}}}'",
               table_include_list=f"public.{t}")
     # secrets in other keys too, each through another provider
     p.cfg["kafka.sasl.password"] = f"${{file:{props}:sasl.password}}"
@@ -67,7 +68,7 @@ def test_password_from_a_file_never_appears_in_any_output(tmp_path, db, password
     r = run(p, "config")
     assert r.returncode == 0, r.stderr
     outputs["config"] = r.stdout + r.stderr
-    assert f"password=${{file:{pw_file}}}" not in r.stdout  # masked, as any DSN password
+    assert str(pw_file) not in r.stdout  # masked, as any DSN password
     assert "database.dsn = " + base_dsn(name) + " password=********" in r.stdout
     assert "schema.registry.basic.auth.user.info = ********" in r.stdout
     assert "kafka.sasl.password = ********" in r.stdout
@@ -87,7 +88,8 @@ def test_password_from_a_file_never_appears_in_any_output(tmp_path, db, password
         f'"v":"{password}"', '"v":"<row value>"')
 
     for what, text in outputs.items():
-        assert password not in text, f"the password appears in the output of {what}:\n{text}"
+        for part in (password, password.split()[1]):
+            assert part not in text, f"the password appears in the output of {what}:\n{text}"
 
 
 def test_wrong_or_missing_secret_stops_with_the_key_and_reference(tmp_path, password_role,
@@ -108,11 +110,20 @@ def test_wrong_or_missing_secret_stops_with_the_key_and_reference(tmp_path, pass
     assert ("key 'database.dsn': reference '${env:PGCDC_TEST_UNSET}': environment variable "
             "'PGCDC_TEST_UNSET' is not set") in r.stderr, r.stderr
 
+    # unquoted, the blank splits the connection string: refused without quoting it
+    pw_file = tmp_path / "db-password"
+    pw_file.write_text(password)
+    p.cfg["database.dsn"] = base_dsn(name) + f" password=${{file:{pw_file}}}"
+    r = run(p, "check")
+    assert r.returncode == 78, r.stderr
+    assert "is not a valid connection string once its references are resolved" in r.stderr
+    assert password.split()[1] not in r.stderr + r.stdout
+
     # a readable file with the wrong password: the server refuses, a person must act
     wrong = tmp_path / "wrong"
-    wrong.write_text("not-" + password)
+    wrong.write_text("not-" + password.split()[1])
     p.cfg["database.dsn"] = base_dsn(name) + f" password=${{file:{wrong}}}"
     r = run(p, "run")
     assert r.returncode == 78, r.stderr
     assert "password authentication failed" in r.stderr, r.stderr
-    assert password not in r.stderr
+    assert password.split()[1] not in r.stderr

@@ -807,6 +807,37 @@ Test(config, reference_errors_name_file_line_key_and_reference)
     pgcdc_config_free(cfg);
 }
 
+Test(config, dsn_that_does_not_parse_never_quotes_a_referenced_secret)
+{
+    struct pgcdc_config *cfg = new_config();
+    char err[512] = "";
+
+    cr_assert_eq(pgcdc_config_set(cfg, "topic.prefix", "shop", err, sizeof(err)), 0);
+    cr_assert_eq(pgcdc_config_set(cfg, "sink", "stdout", err, sizeof(err)), 0);
+    cr_assert_eq(pgcdc_config_set(cfg, "format", "json", err, sizeof(err)), 0);
+    setenv("PGCDC_T_BLANK", "two words", 1);
+    /* libpq would say: missing "=" after "words" */
+    cr_assert_eq(pgcdc_config_set(cfg, "database.dsn", "host=db password=${env:PGCDC_T_BLANK}",
+                                  err, sizeof(err)),
+                 0, "%s", err);
+    cr_assert_eq(pgcdc_config_validate(cfg, err, sizeof(err)), -EINVAL);
+    cr_assert_null(strstr(err, "words"), "%s", err);
+    cr_assert_not_null(strstr(err, "'database.dsn' is not a valid connection string once its "
+                                   "references are resolved: quote"),
+                       "%s", err);
+    /* quoted, as the message says */
+    cr_assert_eq(pgcdc_config_set(cfg, "database.dsn", "host=db password='${env:PGCDC_T_BLANK}'",
+                                  err, sizeof(err)),
+                 0, "%s", err);
+    cr_assert_eq(pgcdc_config_validate(cfg, err, sizeof(err)), 0, "%s", err);
+    /* written out in the file: libpq's own words */
+    cr_assert_eq(pgcdc_config_set(cfg, "database.dsn", "host=db hots=x", err, sizeof(err)), 0);
+    cr_assert_eq(pgcdc_config_validate(cfg, err, sizeof(err)), -EINVAL);
+    cr_assert_str_eq(err, "'database.dsn' is not a valid connection string: invalid connection "
+                          "option \"hots\"");
+    pgcdc_config_free(cfg);
+}
+
 Test(config, invalid_value_from_a_reference_is_quoted_as_written)
 {
     struct pgcdc_config *cfg = new_config();
