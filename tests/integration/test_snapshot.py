@@ -219,7 +219,15 @@ def test_when_needed_snapshots_again_once_the_slot_is_gone(db, table, pgcdc):
     assert ops(ev[10:]) == ["c"]
     assert p.stop() == 0
     # The slot is gone: the position cannot be resumed, so snapshot again.
-    sql(db, "SELECT pg_drop_replication_slot(%s)", p.name)
+    # (The walsender of the stopped pgcdc may hold it for a moment.)
+    def dropped():
+        try:
+            sql(db, "SELECT pg_drop_replication_slot(%s)", p.name)
+            return True
+        except psycopg.errors.ObjectInUse:
+            return False
+
+    wait_for(dropped, 30, "the slot to be dropped")
     sql(db, f"INSERT INTO {t} VALUES (12)")
     p.start()
     ev = p.events(23)
@@ -438,6 +446,7 @@ def test_interrupted_snapshot_records_its_delivered_chunks(db, table, pgcdc):
         sql(locker, "SELECT pg_advisory_lock(%s)", key)
         p.start(wait_streaming=False)
         p.wait_log("snapshot of 2 table(s) in 9 chunk(s)", timeout=60)
+        p.wait_log(f"snapshot: table 'public.{a}': 4000 row(s) in", timeout=60)
         # 7 of the first table's 8 chunks: its last row, held back until it
         # is known whether it is the snapshot's last ("last") or only its
         # table's, keeps the last chunk open.
