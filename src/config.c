@@ -70,6 +70,11 @@ _Static_assert(sizeof(enum pgcdc_config_snapshot) == sizeof(int), "enum stored a
 _Static_assert(sizeof(enum pgcdc_log_level) == sizeof(int), "enum stored as int");
 _Static_assert(sizeof(enum pgcdc_log_format) == sizeof(int), "enum stored as int");
 _Static_assert(sizeof(enum pgcdc_config_mismatch) == sizeof(int), "enum stored as int");
+_Static_assert(sizeof(enum pgcdc_decimal_mode) == sizeof(int), "enum stored as int");
+_Static_assert(sizeof(enum pgcdc_time_mode) == sizeof(int), "enum stored as int");
+_Static_assert(sizeof(enum pgcdc_binary_mode) == sizeof(int), "enum stored as int");
+_Static_assert(sizeof(enum pgcdc_interval_mode) == sizeof(int), "enum stored as int");
+_Static_assert(sizeof(enum pgcdc_hstore_mode) == sizeof(int), "enum stored as int");
 
 static const char *const autocreate_names[] = {"all_tables", "filtered", "disabled", NULL};
 static const char *const keyless_names[] = {"skip", "include", NULL};
@@ -81,6 +86,13 @@ static const char *const cleanup_names[] = {"delete", "compact", NULL};
 static const char *const snapshot_names[] = {"no_data",     "initial", "initial_only",
                                               "when_needed", "always",  "never",
                                               NULL};
+/* In the order of the enums of types.h. */
+static const char *const decimal_names[] = {"precise", "double", "string", NULL};
+static const char *const time_names[] = {"adaptive", "adaptive_time_microseconds", "connect",
+                                         NULL};
+static const char *const binary_names[] = {"bytes", "base64", "base64-url-safe", "hex", NULL};
+static const char *const interval_names[] = {"numeric", "string", NULL};
+static const char *const hstore_names[] = {"json", NULL};
 static const char *const mismatch_names[] = {"fail",       "no_validation",     "trust_offset",
                                              "trust_slot", "trust_greater_lsn", NULL};
 
@@ -172,6 +184,12 @@ static const struct key_def key_table[] = {
     KEY_STRING("unavailable.value.placeholder", unavailable_value_placeholder,
                "__debezium_unavailable_value", NULL, SECRET_NONE),
     KEY_BOOL("include.unknown.datatypes", include_unknown_datatypes, "false"),
+    KEY_ENUM("decimal.handling.mode", type_modes.decimal, "precise", decimal_names),
+    KEY_ENUM("time.precision.mode", type_modes.time, "adaptive", time_names),
+    KEY_ENUM("binary.handling.mode", type_modes.binary, "bytes", binary_names),
+    KEY_ENUM("interval.handling.mode", type_modes.interval, "numeric", interval_names),
+    KEY_ENUM("hstore.handling.mode", type_modes.hstore, "json", hstore_names),
+    KEY_INT("money.fraction.digits", type_modes.money_digits, "2", 0, 18, false),
     KEY_ENUM("sink", sink, "kafka", sink_names),
     KEY_ENUM("format", format, "avro", format_names),
     KEY_ENUM("log.level", log_level, "info", log_level_names),

@@ -28,6 +28,7 @@ HEADERS = {
     "lsn.h": "shared",
     "value.h": "shared",
     "type_info.h": "shared",
+    "type_modes.h": "shared",
     "buf.h": "shared",
     "hex.h": "shared",
     "log.h": "shared",

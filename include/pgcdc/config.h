@@ -47,6 +47,7 @@
 #include <stdio.h>
 
 #include "pgcdc/log.h"
+#include "pgcdc/type_modes.h"
 
 struct pgcdc_patterns; /* a compiled pattern list, filter.h */
 
@@ -124,6 +125,7 @@ struct pgcdc_config {
     bool tombstones_on_delete;                   /* tombstones.on.delete */
     char *unavailable_value_placeholder;         /* unavailable.value.placeholder */
     bool include_unknown_datatypes;              /* include.unknown.datatypes */
+    struct pgcdc_types_modes type_modes; /* decimal/time/binary/interval modes, money digits */
     enum pgcdc_config_sink sink;                 /* sink */
     enum pgcdc_config_format format;             /* format */
     enum pgcdc_log_level log_level;              /* log.level */

@@ -2,11 +2,13 @@
  * types.h - PostgreSQL column types and values to Debezium's Kafka Connect
  * representation.
  *
- * Mirrors Debezium 3.x's PostgreSQL connector with its default settings:
- * decimal.handling.mode=precise, time.precision.mode=adaptive,
- * binary.handling.mode=bytes, interval.handling.mode=numeric,
- * money.fraction.digits=2, unavailable.value.placeholder as given by the
- * caller. The full table, with examples, is in docs/types.md.
+ * Mirrors Debezium 3.x's PostgreSQL connector. pgcdc_types_map() uses its
+ * default settings: decimal.handling.mode=precise, time.precision.mode=
+ * adaptive, binary.handling.mode=bytes, interval.handling.mode=numeric,
+ * money.fraction.digits=2; pgcdc_types_map_modes() takes the others
+ * (struct pgcdc_types_modes). The mode is part of the mapping: it picks the
+ * schema and the converter once per column, never per value.
+ * unavailable.value.placeholder is given by the caller. The full table, with examples, is in docs/types.md.
  *
  * Two steps:
  *
@@ -54,6 +56,7 @@
 
 #include "pgcdc/buf.h"
 #include "pgcdc/type_info.h"
+#include "pgcdc/type_modes.h"
 
 /* Debezium's default unavailable.value.placeholder. */
 #define PGCDC_TYPES_DEFAULT_PLACEHOLDER "__debezium_unavailable_value"
@@ -180,6 +183,11 @@ struct pgcdc_array_iter {
 int pgcdc_types_map(uint32_t type_oid, int32_t typmod, bool include_unknown,
                     struct pgcdc_typemap *out /* OUT */, char *err, size_t errlen);
 
+/* pgcdc_types_map() under the value-mapping modes m (include_unknown
+ * taken from m). */
+int pgcdc_types_map_modes(uint32_t type_oid, int32_t typmod, const struct pgcdc_types_modes *m,
+                          struct pgcdc_typemap *out /* OUT */, char *err, size_t errlen);
+
 /*
  * Maps a column whose type the catalog described in ti, as Debezium does:
  * a domain as its base type (with the domain's typmod when the column has
@@ -191,6 +199,11 @@ int pgcdc_types_map(uint32_t type_oid, int32_t typmod, bool include_unknown,
  */
 int pgcdc_types_map_info(const struct pgcdc_type_info *ti, int32_t typmod, bool include_unknown,
                          struct pgcdc_typemap *out /* OUT */, char *err, size_t errlen);
+
+/* pgcdc_types_map_info() under the value-mapping modes m. */
+int pgcdc_types_map_info_modes(const struct pgcdc_type_info *ti, int32_t typmod,
+                               const struct pgcdc_types_modes *m,
+                               struct pgcdc_typemap *out /* OUT */, char *err, size_t errlen);
 
 /*
  * Converts one text value (len bytes, need not be NUL-terminated) of a

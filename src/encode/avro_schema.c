@@ -209,6 +209,28 @@ static bool is_decimal(const struct pgcdc_schema *s)
            strcmp(s->name, "org.apache.kafka.connect.data.Decimal") == 0;
 }
 
+/* The Avro logical type the AvroConverter gives Connect's own logical
+ * types (Debezium's io.debezium.time.* types get none), or NULL. */
+static const char *logical_type(const struct pgcdc_schema *s)
+{
+    static const struct {
+        const char *name;    /* connect.name */
+        const char *logical; /* Avro logicalType */
+    } map[] = {
+        {"org.apache.kafka.connect.data.Decimal", "decimal"},
+        {"org.apache.kafka.connect.data.Date", "date"},
+        {"org.apache.kafka.connect.data.Time", "time-millis"},
+        {"org.apache.kafka.connect.data.Timestamp", "timestamp-millis"},
+    };
+
+    if (s->name == NULL)
+        return NULL;
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(s->name, map[i].name) == 0)
+            return map[i].logical;
+    return NULL;
+}
+
 /* Named types (records) already defined in one schema text: Avro defines
  * a name once and refers to it by its full name afterwards. */
 #define MAX_NAMED 8
@@ -311,7 +333,7 @@ static int put_type(struct pgcdc_buf *b, const struct pgcdc_schema *s,
         return -ENOMEM;
     if (put_connect_props(b, s))
         return -ENOMEM;
-    if (is_decimal(s) && put(b, ",\"logicalType\":\"decimal\""))
+    if (logical_type(s) && pgcdc_buf_appendf(b, ",\"logicalType\":\"%s\"", logical_type(s)))
         return -ENOMEM;
     return pgcdc_buf_append_char(b, '}') ? -ENOMEM : 0;
 }

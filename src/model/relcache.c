@@ -487,12 +487,13 @@ static int use_key_columns(struct pgcdc_relcache *rc, struct pgcdc_rel *rel, cha
 static int map_column(struct pgcdc_relcache *rc, struct pgcdc_relcol *col, bool refresh, char *terr,
                       size_t terrlen)
 {
-    bool unknown_ok = rc->cfg->include_unknown_datatypes;
+    struct pgcdc_types_modes modes = rc->cfg->type_modes;
     struct pgcdc_type_info ti;
     int ret;
 
+    modes.include_unknown = rc->cfg->include_unknown_datatypes;
     if (rc->type_fn == NULL || col->type_oid < PGCDC_TYPES_FIRST_USER_OID)
-        return pgcdc_types_map(col->type_oid, col->typmod, unknown_ok, &col->tm, terr, terrlen);
+        return pgcdc_types_map_modes(col->type_oid, col->typmod, &modes, &col->tm, terr, terrlen);
     memset(&ti, 0, sizeof(ti));
     ret = rc->type_fn(rc->type_arg, col->type_oid, refresh, &ti, terr, terrlen);
     if (ret < 0)
@@ -505,7 +506,7 @@ static int map_column(struct pgcdc_relcache *rc, struct pgcdc_relcol *col, bool 
         }
         ti.labels = col->labels;
     }
-    return pgcdc_types_map_info(&ti, col->typmod, unknown_ok, &col->tm, terr, terrlen);
+    return pgcdc_types_map_info_modes(&ti, col->typmod, &modes, &col->tm, terr, terrlen);
 }
 
 /* Logs the warnings of fill_columns() and frees them. */

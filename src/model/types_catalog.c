@@ -90,6 +90,17 @@ static void schema_enum(struct pgcdc_schema *s, const char *labels)
 int pgcdc_types_map_info(const struct pgcdc_type_info *ti, int32_t typmod, bool include_unknown,
                          struct pgcdc_typemap *out, char *err, size_t errlen)
 {
+    struct pgcdc_types_modes m = PGCDC_TYPES_MODES_DEFAULT;
+
+    m.include_unknown = include_unknown;
+    return pgcdc_types_map_info_modes(ti, typmod, &m, out, err, errlen);
+}
+
+int pgcdc_types_map_info_modes(const struct pgcdc_type_info *ti, int32_t typmod,
+                               const struct pgcdc_types_modes *m, struct pgcdc_typemap *out,
+                               char *err, size_t errlen)
+{
+    bool include_unknown = m->include_unknown;
     uint32_t base = ti->base_oid ? ti->base_oid : ti->oid;
     /* A domain column's atttypmod is -1; Debezium then takes the domain's. */
     int32_t tmod = typmod >= 0 ? typmod : ti->base_typmod;
@@ -99,7 +110,7 @@ int pgcdc_types_map_info(const struct pgcdc_type_info *ti, int32_t typmod, bool 
     info_label(ti, label, sizeof(label));
     if (base < PGCDC_TYPES_FIRST_USER_OID) {
         /* A built-in type, or a domain over one: the built-in mapping. */
-        rc = pgcdc_types_map(base, tmod, include_unknown, out, err, errlen);
+        rc = pgcdc_types_map_modes(base, tmod, m, out, err, errlen);
         out->type_oid = base;
         if (rc < 0 && base != ti->oid) {
             char inner[256];
@@ -148,6 +159,7 @@ int pgcdc_types_map_info(const struct pgcdc_type_info *ti, int32_t typmod, bool 
             }
             pgcdc_types_schema_plain(&out->elem, PGCDC_CTYPE_BYTES);
             out->elem_conv = CONV_RAW_BYTES;
+            pgcdc_types_binary_mode(m->binary, &out->elem, &out->elem_conv);
             pgcdc_types_schema_plain(&out->schema, PGCDC_CTYPE_ARRAY);
             out->conv = CONV_ARRAY;
             return 0;
@@ -162,5 +174,8 @@ int pgcdc_types_map_info(const struct pgcdc_type_info *ti, int32_t typmod, bool 
                  label);
         return -ENOTSUP;
     }
-    return pgcdc_types_map_unknown(include_unknown, label, out, err, errlen);
+    rc = pgcdc_types_map_unknown(include_unknown, label, out, err, errlen);
+    if (rc == 0)
+        pgcdc_types_binary_mode(m->binary, &out->schema, &out->conv);
+    return rc;
 }

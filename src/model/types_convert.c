@@ -81,6 +81,82 @@ long pgcdc_types_decode_bytea_hex(const char *src, size_t len, unsigned char *ds
     return pgcdc_types_unhex(src + 2, len - 2, dst);
 }
 
+int pgcdc_types_encode_binary(const unsigned char *p, size_t n, int conv,
+                              struct pgcdc_buf *scratch, struct pgcdc_datum *out)
+{
+    static const char std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static const char url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    static const char hexdig[] = "0123456789abcdef";
+    bool hex = conv == CONV_BYTEA_HEX || conv == CONV_RAW_HEX;
+    const char *alpha = conv == CONV_BYTEA_BASE64_URL || conv == CONV_RAW_BASE64_URL ? url : std;
+    size_t need = hex ? n * 2 : (n + 2) / 3 * 4;
+    char *o;
+    size_t i, k = 0;
+    int rc = pgcdc_buf_reserve(scratch, need);
+
+    if (rc < 0)
+        return rc;
+    o = scratch->data + scratch->len;
+    if (hex) {
+        for (i = 0; i < n; i++) {
+            o[k++] = hexdig[p[i] >> 4];
+            o[k++] = hexdig[p[i] & 0x0f];
+        }
+    } else {
+        /* Java's Base64 encoders, padding included. */
+        for (i = 0; i + 2 < n; i += 3) {
+            uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+            o[k++] = alpha[v >> 18];
+            o[k++] = alpha[(v >> 12) & 63];
+            o[k++] = alpha[(v >> 6) & 63];
+            o[k++] = alpha[v & 63];
+        }
+        if (i < n) {
+            uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
+            o[k++] = alpha[v >> 18];
+            o[k++] = alpha[(v >> 12) & 63];
+            o[k++] = i + 1 < n ? alpha[(v >> 6) & 63] : '=';
+            o[k++] = '=';
+        }
+    }
+    out->kind = PGCDC_DATUM_STRING;
+    pgcdc_types_take_scratch(scratch, k, out);
+    return 0;
+}
+
+/* bytea under binary.handling.mode other than bytes: decoded into scratch,
+ * then encoded behind it; the decoded bytes are dropped again. */
+static int conv_bytea_text(int conv, const char *text, size_t len, struct pgcdc_buf *scratch,
+                           struct pgcdc_datum *out, char *err, size_t errlen)
+{
+    size_t start = scratch->len;
+    long n;
+    int rc = pgcdc_buf_reserve(scratch, len / 2 + 1);
+
+    if (rc < 0)
+        return rc;
+    n = pgcdc_types_decode_bytea_hex(text, len, (unsigned char *)scratch->data + start);
+    if (n < 0)
+        return pgcdc_types_fail(-EINVAL, err, errlen,
+                                "invalid bytea (expected hex format '\\x...')", text, len);
+    scratch->len = start + (size_t)n;
+    /* Encoded bytes follow the decoded ones; a reserve may move the buffer,
+     * so the source is read through its offset. */
+    rc = pgcdc_buf_reserve(scratch, (size_t)n * 2 + 4);
+    if (rc < 0)
+        return rc;
+    rc = pgcdc_types_encode_binary((const unsigned char *)scratch->data + start, (size_t)n, conv,
+                                   scratch, out);
+    if (rc < 0)
+        return rc;
+    /* Move the encoding down over the decoded bytes. */
+    memmove(scratch->data + start, scratch->data + out->off, out->len);
+    out->off = start;
+    scratch->len = start + out->len;
+    scratch->data[scratch->len] = '\0';
+    return 0;
+}
+
 static int conv_bytea(const char *text, size_t len, struct pgcdc_buf *scratch,
                       struct pgcdc_datum *out, char *err, size_t errlen)
 {
@@ -186,7 +262,7 @@ int pgcdc_types_convert_with(const struct pgcdc_typemap *tm, int conv,
         return pgcdc_types_conv_decimal(s, conv == CONV_VSD, text, len, scratch, out, err,
                                         errlen);
     case CONV_MONEY:
-        return pgcdc_types_conv_money(text, len, scratch, out, err, errlen);
+        return pgcdc_types_conv_money((int)s->scale, text, len, scratch, out, err, errlen);
     case CONV_STRING:
         out->kind = PGCDC_DATUM_STRING;
         out->ptr = text;
@@ -199,6 +275,19 @@ int pgcdc_types_convert_with(const struct pgcdc_typemap *tm, int conv,
         return 0;
     case CONV_BYTEA:
         return conv_bytea(text, len, scratch, out, err, errlen);
+    case CONV_BYTEA_BASE64:
+    case CONV_BYTEA_BASE64_URL:
+    case CONV_BYTEA_HEX:
+        return conv_bytea_text(conv, text, len, scratch, out, err, errlen);
+    case CONV_RAW_BASE64:
+    case CONV_RAW_BASE64_URL:
+    case CONV_RAW_HEX:
+        return pgcdc_types_encode_binary((const unsigned char *)text, len, conv, scratch, out);
+    case CONV_DECIMAL_DOUBLE:
+    case CONV_DECIMAL_STRING:
+    case CONV_MONEY_DOUBLE:
+    case CONV_MONEY_STRING:
+        return pgcdc_types_conv_decimal_text(conv, text, len, scratch, out, err, errlen);
     case CONV_DATE:
     case CONV_TIME_MILLIS:
     case CONV_TIME_MICROS:
@@ -207,6 +296,7 @@ int pgcdc_types_convert_with(const struct pgcdc_typemap *tm, int conv,
     case CONV_TIMESTAMPTZ:
     case CONV_TIMETZ:
     case CONV_INTERVAL:
+    case CONV_INTERVAL_STRING:
         return pgcdc_types_conv_datetime(tm, conv, text, len, scratch, out, err, errlen);
     case CONV_BIT_BOOL:
         if (len != 1 || (text[0] != '0' && text[0] != '1'))
@@ -270,6 +360,15 @@ int pgcdc_types_unavailable(const struct pgcdc_typemap *tm, const char *placehol
     case CONV_HSTORE:
     case CONV_TIMESTAMPTZ:
     case CONV_TIMETZ:
+    case CONV_DECIMAL_STRING:
+    case CONV_MONEY_STRING:
+    case CONV_BYTEA_BASE64:
+    case CONV_BYTEA_BASE64_URL:
+    case CONV_BYTEA_HEX:
+    case CONV_RAW_BASE64:
+    case CONV_RAW_BASE64_URL:
+    case CONV_RAW_HEX:
+    case CONV_INTERVAL_STRING:
         out->kind = PGCDC_DATUM_STRING;
         break;
     case CONV_BYTEA:

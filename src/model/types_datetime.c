@@ -306,7 +306,13 @@ static int64_t java_round(double v)
  * the way pgjdbc's PGInterval does, then Debezium's
  * MicroDuration.durationMicros() with 365.25/12-day months.
  */
-static int conv_interval(const char *text, size_t len, int64_t *out)
+/* An interval's fields as pgjdbc's PGInterval holds them. */
+struct interval_fields {
+    int64_t years, months, days, hours, minutes; /* as printed */
+    int64_t whole, micros; /* seconds: whole and microseconds, same sign */
+};
+
+static int parse_interval(const char *text, size_t len, struct interval_fields *f)
 {
     const char *p = text, *end = text + len;
     int64_t years = 0, months = 0, days = 0, hours = 0, minutes = 0;
@@ -402,15 +408,70 @@ static int conv_interval(const char *text, size_t len, int64_t *out)
     {
         /* PGInterval keeps whole seconds and microseconds. */
         int64_t total_us = java_round(seconds * 1000000.0);
-        int64_t whole = total_us / 1000000, micros = total_us % 1000000;
-        double secs = (double)whole + (double)micros / 1000000.0;
+
+        f->years = years;
+        f->months = months;
+        f->days = days;
+        f->hours = hours;
+        f->minutes = minutes;
+        f->whole = total_us / 1000000;
+        f->micros = total_us % 1000000;
+    }
+    return 0;
+}
+
+/* Debezium's MicroDuration.durationMicros() with 365.25/12-day months. */
+static int conv_interval(const char *text, size_t len, int64_t *out)
+{
+    struct interval_fields f;
+    int rc = parse_interval(text, len, &f);
+
+    if (rc < 0)
+        return rc;
+    {
+        double secs = (double)f.whole + (double)f.micros / 1000000.0;
         /* Unsigned, so that years PostgreSQL cannot print wrap, not overflow. */
-        int64_t n_months = (int64_t)((uint64_t)years * 12u + (uint64_t)months);
-        double n_days = (double)n_months * (365.25 / 12.0) + (double)days;
-        double n_secs = ((n_days * 24.0 + (double)hours) * 60.0 + (double)minutes) * 60.0 + secs;
+        int64_t n_months = (int64_t)((uint64_t)f.years * 12u + (uint64_t)f.months);
+        double n_days = (double)n_months * (365.25 / 12.0) + (double)f.days;
+        double n_secs =
+            ((n_days * 24.0 + (double)f.hours) * 60.0 + (double)f.minutes) * 60.0 + secs;
         volatile double us = n_secs * 1e6; /* no fused multiply-add: match Java */
         *out = java_double_to_long(us);
     }
+    return 0;
+}
+
+/* interval.handling.mode=string: Debezium's Interval.toIsoString(),
+ * "P<y>Y<m>M<d>DT<h>H<min>M<s>S" with the fields as PGInterval read them
+ * (years and months apart, signs kept per field) and the seconds as plain
+ * decimal without trailing zeros. The int casts are PGInterval's ints. */
+static int conv_interval_string(const char *text, size_t len, struct pgcdc_buf *scratch,
+                                struct pgcdc_datum *out)
+{
+    struct interval_fields f;
+    int64_t aw, am;
+    char frac[8];
+    int rc = parse_interval(text, len, &f);
+
+    if (rc < 0)
+        return rc;
+    aw = f.whole < 0 ? -f.whole : f.whole;
+    am = f.micros < 0 ? -f.micros : f.micros;
+    frac[0] = '\0';
+    if (am != 0) {
+        int n = snprintf(frac, sizeof(frac), ".%06lld", (long long)am);
+        while (n > 1 && frac[n - 1] == '0')
+            frac[--n] = '\0';
+    }
+    out->kind = PGCDC_DATUM_STRING;
+    out->ptr = NULL;
+    out->off = scratch->len;
+    rc = pgcdc_buf_appendf(scratch, "P%dY%dM%dDT%dH%dM%s%lld%sS", (int)f.years, (int)f.months,
+                           (int)f.days, (int)f.hours, (int)f.minutes,
+                           f.whole < 0 || f.micros < 0 ? "-" : "", (long long)aw, frac);
+    if (rc < 0)
+        return rc;
+    out->len = scratch->len - out->off;
     return 0;
 }
 
@@ -513,6 +574,15 @@ int pgcdc_types_conv_datetime(const struct pgcdc_typemap *tm, int conv, const ch
         return 0;
     case CONV_TIMETZ:
         return conv_timetz(text, len, scratch, out, err, errlen);
+    case CONV_INTERVAL_STRING:
+        rc = conv_interval_string(text, len, scratch, out);
+        if (rc == -ENOMEM)
+            return rc;
+        if (rc < 0)
+            return pgcdc_types_fail(-EINVAL, err, errlen,
+                                    "invalid interval (expected IntervalStyle postgres)", text,
+                                    len);
+        return 0;
     case CONV_INTERVAL:
         if (conv_interval(text, len, &v) < 0)
             return pgcdc_types_fail(-EINVAL, err, errlen,

@@ -144,6 +144,17 @@ enum conv {
     CONV_PATH,        /* [(..),..] open or ((..),..) closed -> Geometry (LineString WKB) */
     CONV_POLYGON,     /* ((..),..) -> Geometry (Polygon WKB, ring closed) */
     CONV_EWKB,        /* PostGIS hex EWKB -> Geometry / Geography {EWKB, SRID} */
+    CONV_DECIMAL_DOUBLE,   /* numeric -> double (decimal.handling.mode=double) */
+    CONV_DECIMAL_STRING,   /* numeric -> plain text (decimal.handling.mode=string) */
+    CONV_MONEY_DOUBLE,     /* money -> double */
+    CONV_MONEY_STRING,     /* money -> plain text without symbol or separators */
+    CONV_BYTEA_BASE64,     /* bytea -> base64 string (binary.handling.mode=base64) */
+    CONV_BYTEA_BASE64_URL, /* bytea -> URL-safe base64 string */
+    CONV_BYTEA_HEX,        /* bytea -> lower-case hex string */
+    CONV_RAW_BASE64,       /* unknown type: its text's bytes as base64 */
+    CONV_RAW_BASE64_URL,   /* ... as URL-safe base64 */
+    CONV_RAW_HEX,          /* ... as hex */
+    CONV_INTERVAL_STRING,  /* interval -> ISO 8601 "PnYnMnDTnHnMnS" */
 };
 
 /* Geometric shapes (struct pgcdc_datum u.geo.shape). */
@@ -225,6 +236,12 @@ void pgcdc_types_schema_named(struct pgcdc_schema *s /* OUT */, enum pgcdc_ctype
 extern const struct pgcdc_schema pgcdc_types_geometry_schema;
 extern const struct pgcdc_schema pgcdc_types_geography_schema;
 
+/* types_map.c: binary.handling.mode applied to a column mapped to
+ * CONV_BYTEA or CONV_RAW_BYTES: bytes stay as they are, the other modes
+ * make it a plain string with the matching converter. */
+void pgcdc_types_binary_mode(enum pgcdc_binary_mode mode, struct pgcdc_schema *s /* IN/OUT */,
+                             int *conv /* IN/OUT */);
+
 /* types_map.c: a type Debezium does not know, named label in messages:
  * -ENOTSUP with a message, or with include_unknown its text as bytes (0). */
 int pgcdc_types_map_unknown(bool include_unknown, const char *label,
@@ -247,9 +264,21 @@ int pgcdc_types_conv_decimal(const struct pgcdc_schema *s, bool variable, const 
                              size_t len, struct pgcdc_buf *scratch,
                              struct pgcdc_datum *out /* OUT */, char *err, size_t errlen);
 
-/* types_numeric.c: money as a Decimal of scale 2. */
-int pgcdc_types_conv_money(const char *text, size_t len, struct pgcdc_buf *scratch,
+/* types_numeric.c: money as a Decimal of scale digits (extra digits
+ * rounded half up). */
+int pgcdc_types_conv_money(int digits, const char *text, size_t len, struct pgcdc_buf *scratch,
                            struct pgcdc_datum *out /* OUT */, char *err, size_t errlen);
+
+/* types_numeric.c: numeric (CONV_DECIMAL_DOUBLE / _STRING) or money
+ * (CONV_MONEY_DOUBLE / _STRING) as a double or as plain decimal text. */
+int pgcdc_types_conv_decimal_text(int conv, const char *text, size_t len,
+                                  struct pgcdc_buf *scratch, struct pgcdc_datum *out /* OUT */,
+                                  char *err, size_t errlen);
+
+/* types_convert.c: bytes as base64 (url: the URL-safe alphabet), padded,
+ * or as lower-case hex (hex set), appended to scratch as a STRING datum. */
+int pgcdc_types_encode_binary(const unsigned char *p, size_t n, int conv,
+                              struct pgcdc_buf *scratch, struct pgcdc_datum *out /* OUT */);
 
 /* types_numeric.c: field i of a VSD datum (scale, then value). Returns 0 or
  * -EINVAL. */

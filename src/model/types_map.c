@@ -266,6 +266,9 @@ enum typmod_rule {
     TM_MONEY,     /* a Decimal of scale 2 (money.fraction.digits) */
     TM_PRECISION, /* fractional second digits from the typmod; above 3, the micro variant */
     TM_BITS,      /* more than one bit: Bits of the typmod's length */
+    TM_DATE,      /* time.precision.mode=connect: Connect's Date */
+    TM_BINARY,    /* binary.handling.mode other than bytes: a string */
+    TM_INTERVAL,  /* interval.handling.mode=string: io.debezium.time.Interval */
 };
 
 /* One built-in scalar type. */
@@ -317,8 +320,8 @@ static const struct scalar_row scalar_map[] = {
     NAMED(OID_JSONB, STRING, "io.debezium.data.Json", CONV_STRING),
     NAMED(OID_XML, STRING, "io.debezium.data.Xml", CONV_STRING),
     NAMED(OID_TSVECTOR, STRING, "io.debezium.data.Tsvector", CONV_STRING),
-    PLAIN(OID_BYTEA, BYTES, CONV_BYTEA),
-    NAMED(OID_DATE, INT32, "io.debezium.time.Date", CONV_DATE),
+    {OID_BYTEA, PGCDC_CTYPE_BYTES, NULL, CONV_BYTEA, NULL, TM_BINARY, 0, NULL, 0},
+    {OID_DATE, PGCDC_CTYPE_INT32, "io.debezium.time.Date", CONV_DATE, NULL, TM_DATE, 0, NULL, 0},
     /* time.precision.mode=adaptive: milliseconds up to 3 digits, else micro. */
     {OID_TIME, PGCDC_CTYPE_INT32, "io.debezium.time.Time", CONV_TIME_MILLIS, NULL, TM_PRECISION,
      PGCDC_CTYPE_INT64, "io.debezium.time.MicroTime", CONV_TIME_MICROS},
@@ -328,7 +331,8 @@ static const struct scalar_row scalar_map[] = {
      NULL, TM_PRECISION, 0, NULL, 0},
     {OID_TIMETZ, PGCDC_CTYPE_STRING, "io.debezium.time.ZonedTime", CONV_TIMETZ, NULL,
      TM_PRECISION, 0, NULL, 0},
-    NAMED(OID_INTERVAL, INT64, "io.debezium.time.MicroDuration", CONV_INTERVAL),
+    {OID_INTERVAL, PGCDC_CTYPE_INT64, "io.debezium.time.MicroDuration", CONV_INTERVAL, NULL,
+     TM_INTERVAL, 0, NULL, 0},
     {OID_BIT, PGCDC_CTYPE_BOOLEAN, NULL, CONV_BIT_BOOL, NULL, TM_BITS, 0, NULL, 0},
     {OID_VARBIT, PGCDC_CTYPE_BOOLEAN, NULL, CONV_BIT_BOOL, NULL, TM_BITS, 0, NULL, 0},
     STRUCT(OID_POINT, &s_point, CONV_POINT),
@@ -350,32 +354,111 @@ static int32_t time_precision(int32_t typmod)
     return typmod < 0 ? 6 : typmod;
 }
 
-/* Applies a row's typmod rule to the schema and converter it gave. */
-static void apply_typmod(const struct scalar_row *row, int32_t typmod, struct pgcdc_schema *s,
-                         int *conv, int32_t *precision)
+/* Kafka Connect's own logical types (time.precision.mode=connect). */
+#define CONNECT_DATE "org.apache.kafka.connect.data.Date"
+#define CONNECT_TIME "org.apache.kafka.connect.data.Time"
+#define CONNECT_TIMESTAMP "org.apache.kafka.connect.data.Timestamp"
+
+/* numeric with a typmod: a Decimal of its precision and scale, or the
+ * plain type decimal.handling.mode asks for (without a typmod, precise
+ * keeps the row's VariableScaleDecimal). */
+static void map_numeric(const struct pgcdc_types_modes *m, int32_t typmod,
+                        struct pgcdc_schema *s, int *conv)
+{
+    switch (m->decimal) {
+    case PGCDC_DECIMAL_DOUBLE:
+        pgcdc_types_schema_plain(s, PGCDC_CTYPE_FLOAT64);
+        *conv = CONV_DECIMAL_DOUBLE;
+        return;
+    case PGCDC_DECIMAL_STRING:
+        pgcdc_types_schema_plain(s, PGCDC_CTYPE_STRING);
+        *conv = CONV_DECIMAL_STRING;
+        return;
+    case PGCDC_DECIMAL_PRECISE:
+        break;
+    }
+    if (typmod >= 4) {
+        int32_t t = typmod - 4;
+        int32_t prec = (t >> 16) & 0xffff;
+        /* PostgreSQL 15+ stores the scale in 11 signed bits; a negative
+         * scale only rounds to tens, hundreds...: values stay integers. */
+        int32_t scale = ((t & 0x7ff) ^ 1024) - 1024;
+        schema_decimal(s, scale < 0 ? 0 : scale, prec);
+        *conv = CONV_DECIMAL;
+    }
+}
+
+/* money: a Decimal of money.fraction.digits, or double or string. */
+static void map_money(const struct pgcdc_types_modes *m, struct pgcdc_schema *s, int *conv)
+{
+    switch (m->decimal) {
+    case PGCDC_DECIMAL_DOUBLE:
+        pgcdc_types_schema_plain(s, PGCDC_CTYPE_FLOAT64);
+        *conv = CONV_MONEY_DOUBLE;
+        break;
+    case PGCDC_DECIMAL_STRING:
+        pgcdc_types_schema_plain(s, PGCDC_CTYPE_STRING);
+        *conv = CONV_MONEY_STRING;
+        break;
+    case PGCDC_DECIMAL_PRECISE:
+        /* Debezium's money Decimal has no precision parameter. */
+        schema_decimal(s, m->money_digits, 0);
+        *conv = CONV_MONEY;
+        break;
+    }
+}
+
+/* time and timestamp under time.precision.mode (the zoned types keep
+ * their strings in every mode). */
+static void map_temporal(const struct scalar_row *row, const struct pgcdc_types_modes *m,
+                         int32_t precision, struct pgcdc_schema *s, int *conv)
+{
+    if (row->micro_name == NULL)
+        return;
+    if (m->time == PGCDC_TIME_CONNECT) {
+        /* Milliseconds whatever the column's precision: finer digits are cut. */
+        if (row->oid == OID_TIME)
+            pgcdc_types_schema_named(s, PGCDC_CTYPE_INT32, CONNECT_TIME);
+        else
+            pgcdc_types_schema_named(s, PGCDC_CTYPE_INT64, CONNECT_TIMESTAMP);
+        *conv = row->conv;
+        return;
+    }
+    if (precision > 3 || (m->time == PGCDC_TIME_ADAPTIVE_TIME_MICROS && row->oid == OID_TIME)) {
+        pgcdc_types_schema_named(s, row->micro_ctype, row->micro_name);
+        *conv = row->micro_conv;
+    }
+}
+
+/* Applies a row's rule (its typmod, the modes) to the schema and
+ * converter it gave. */
+static void apply_typmod(const struct scalar_row *row, const struct pgcdc_types_modes *m,
+                         int32_t typmod, struct pgcdc_schema *s, int *conv, int32_t *precision)
 {
     switch (row->rule) {
     case TM_NONE:
         break;
     case TM_NUMERIC:
-        if (typmod >= 4) {
-            int32_t t = typmod - 4;
-            int32_t prec = (t >> 16) & 0xffff;
-            /* PostgreSQL 15+ stores the scale in 11 signed bits; a negative
-             * scale only rounds to tens, hundreds...: values stay integers. */
-            int32_t scale = ((t & 0x7ff) ^ 1024) - 1024;
-            schema_decimal(s, scale < 0 ? 0 : scale, prec);
-            *conv = CONV_DECIMAL;
-        }
+        map_numeric(m, typmod, s, conv);
         break;
     case TM_MONEY:
-        schema_decimal(s, 2, 0);
+        map_money(m, s, conv);
         break;
     case TM_PRECISION:
         *precision = time_precision(typmod);
-        if (*precision > 3 && row->micro_name != NULL) {
-            pgcdc_types_schema_named(s, row->micro_ctype, row->micro_name);
-            *conv = row->micro_conv;
+        map_temporal(row, m, *precision, s, conv);
+        break;
+    case TM_DATE:
+        if (m->time == PGCDC_TIME_CONNECT)
+            pgcdc_types_schema_named(s, PGCDC_CTYPE_INT32, CONNECT_DATE);
+        break;
+    case TM_BINARY:
+        pgcdc_types_binary_mode(m->binary, s, conv);
+        break;
+    case TM_INTERVAL:
+        if (m->interval == PGCDC_INTERVAL_STRING) {
+            pgcdc_types_schema_named(s, PGCDC_CTYPE_STRING, "io.debezium.time.Interval");
+            *conv = CONV_INTERVAL_STRING;
         }
         break;
     case TM_BITS: {
@@ -392,12 +475,30 @@ static void apply_typmod(const struct scalar_row *row, int32_t typmod, struct pg
     }
 }
 
+void pgcdc_types_binary_mode(enum pgcdc_binary_mode mode, struct pgcdc_schema *s, int *conv)
+{
+    switch (mode) {
+    case PGCDC_BINARY_BYTES:
+        return;
+    case PGCDC_BINARY_BASE64:
+        *conv = *conv == CONV_RAW_BYTES ? CONV_RAW_BASE64 : CONV_BYTEA_BASE64;
+        break;
+    case PGCDC_BINARY_BASE64_URL:
+        *conv = *conv == CONV_RAW_BYTES ? CONV_RAW_BASE64_URL : CONV_BYTEA_BASE64_URL;
+        break;
+    case PGCDC_BINARY_HEX:
+        *conv = *conv == CONV_RAW_BYTES ? CONV_RAW_HEX : CONV_BYTEA_HEX;
+        break;
+    }
+    pgcdc_types_schema_plain(s, PGCDC_CTYPE_STRING);
+}
+
 /*
  * Maps a non-array type. Returns 0, or 1 for a type Debezium does not know
  * (left to include.unknown.datatypes).
  */
-static int map_scalar(uint32_t oid, int32_t typmod, struct pgcdc_schema *s, int *conv,
-                      int32_t *precision)
+static int map_scalar(uint32_t oid, int32_t typmod, const struct pgcdc_types_modes *m,
+                      struct pgcdc_schema *s, int *conv, int32_t *precision)
 {
     const struct scalar_row *row = NULL;
 
@@ -416,7 +517,7 @@ static int map_scalar(uint32_t oid, int32_t typmod, struct pgcdc_schema *s, int 
     else
         pgcdc_types_schema_plain(s, row->ctype);
     *conv = row->conv;
-    apply_typmod(row, typmod, s, conv, precision);
+    apply_typmod(row, m, typmod, s, conv, precision);
     return 0;
 }
 
@@ -499,6 +600,15 @@ int pgcdc_types_map_unknown(bool include_unknown, const char *label, struct pgcd
 int pgcdc_types_map(uint32_t type_oid, int32_t typmod, bool include_unknown,
                     struct pgcdc_typemap *out, char *err, size_t errlen)
 {
+    struct pgcdc_types_modes m = PGCDC_TYPES_MODES_DEFAULT;
+
+    m.include_unknown = include_unknown;
+    return pgcdc_types_map_modes(type_oid, typmod, &m, out, err, errlen);
+}
+
+int pgcdc_types_map_modes(uint32_t type_oid, int32_t typmod, const struct pgcdc_types_modes *m,
+                          struct pgcdc_typemap *out, char *err, size_t errlen)
+{
     bool is_array;
     uint32_t elem_oid;
     int rc;
@@ -510,7 +620,7 @@ int pgcdc_types_map(uint32_t type_oid, int32_t typmod, bool include_unknown,
     elem_oid = pgcdc_types_array_element(type_oid, &is_array);
     if (is_array) {
         if (elem_oid == 0 ||
-            map_scalar(elem_oid, typmod, &out->elem, &out->elem_conv, &out->precision) != 0) {
+            map_scalar(elem_oid, typmod, m, &out->elem, &out->elem_conv, &out->precision) != 0) {
             snprintf(err, errlen,
                      "type '%s' has no schema in Debezium's type mapping, so the column is left "
                      "out of events",
@@ -522,16 +632,18 @@ int pgcdc_types_map(uint32_t type_oid, int32_t typmod, bool include_unknown,
         return 0;
     }
 
-    rc = map_scalar(type_oid, typmod, &out->schema, &out->conv, &out->precision);
+    rc = map_scalar(type_oid, typmod, m, &out->schema, &out->conv, &out->precision);
     if (rc == 0)
         return 0;
-    if (pgcdc_types_pg_name(type_oid) != NULL)
-        return pgcdc_types_map_unknown(include_unknown, pgcdc_types_pg_name(type_oid), out, err,
-                                       errlen);
     {
         char label[32];
+        const char *name = pgcdc_types_pg_name(type_oid);
 
         snprintf(label, sizeof(label), "oid %u", (unsigned)type_oid);
-        return pgcdc_types_map_unknown(include_unknown, label, out, err, errlen);
+        rc = pgcdc_types_map_unknown(m->include_unknown, name != NULL ? name : label, out, err,
+                                     errlen);
+        if (rc == 0)
+            pgcdc_types_binary_mode(m->binary, &out->schema, &out->conv);
+        return rc;
     }
 }

@@ -11,6 +11,7 @@
 #include "types_impl.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -207,32 +208,35 @@ int pgcdc_types_conv_decimal(const struct pgcdc_schema *s, bool variable, const 
     return 0;
 }
 
-/* money in the C locale: "$1,234.56", "-$1,234.56"; parenthesised negatives
- * too. Scale 2, extra digits rounded half up as Debezium's setScale(2,
- * HALF_UP) (lc_monetary=C never prints any). */
-int pgcdc_types_conv_money(const char *text, size_t len, struct pgcdc_buf *scratch,
-                           struct pgcdc_datum *out, char *err, size_t errlen)
+/* money in the C locale ("$1,234.56", "-$1,234.56", parenthesised
+ * negatives too) as PostgresMoney reads it: sign, integer digits and
+ * fraction digits with symbol and separators gone. Returns false for
+ * anything else or more than fit. */
+struct money_text {
+    bool neg;         /* a minus sign or parentheses */
+    char digits[48];  /* integer then fraction digits */
+    size_t nint;      /* integer digits at digits */
+    size_t nfrac;     /* fraction digits after them */
+};
+
+static bool money_parse(const char *text, size_t len, struct money_text *mt)
 {
     const char *p = text, *end = text + len;
-    char digits[40];
-    size_t nd = 1, nfrac = 0, k;
-    bool neg = false, dot = false;
-    char dropped = 0;
-    struct digit_seg seg;
-    int rc;
+    bool dot = false;
+    size_t nd = 0;
 
-    digits[0] = '0'; /* room for a carry out of the rounding */
+    memset(mt, 0, sizeof(*mt));
     if (p < end && *p == '-') {
-        neg = true;
+        mt->neg = true;
         p++;
     }
     if (p < end && *p == '(') {
-        neg = true;
+        mt->neg = true;
         p++;
         if (end > p && end[-1] == ')')
             end--;
     }
-    while (p < end && !pgcdc_types_is_digit(*p))
+    while (p < end && !pgcdc_types_is_digit(*p) && *p != '.')
         p++; /* currency symbol */
     for (; p < end; p++) {
         if (*p == ',' && !dot)
@@ -241,38 +245,161 @@ int pgcdc_types_conv_money(const char *text, size_t len, struct pgcdc_buf *scrat
             dot = true;
             continue;
         }
-        if (!pgcdc_types_is_digit(*p))
-            return pgcdc_types_fail(-EINVAL, err, errlen, "invalid money", text, len);
-        if (dot && nfrac == 2) {
-            if (dropped == 0)
-                dropped = *p;
-            continue;
-        }
-        if (nd >= sizeof(digits) - 3)
-            return pgcdc_types_fail(-ERANGE, err, errlen, "money out of range", text, len);
-        digits[nd++] = *p;
+        if (!pgcdc_types_is_digit(*p) || nd >= sizeof(mt->digits) - 1)
+            return false;
+        mt->digits[nd++] = *p;
         if (dot)
-            nfrac++;
+            mt->nfrac++;
+        else
+            mt->nint++;
     }
-    if (nd == 1)
+    return nd > 0;
+}
+
+/* The plain text of a parsed money value: Java's BigDecimal.toPlainString()
+ * of it, so a zero has no sign. */
+static size_t money_plain(const struct money_text *mt, char *buf /* OUT, 64 bytes */)
+{
+    size_t n = 0, nd = mt->nint + mt->nfrac;
+    bool zero = true;
+
+    for (size_t k = 0; k < nd; k++)
+        zero = zero && mt->digits[k] == '0';
+    if (mt->neg && !zero)
+        buf[n++] = '-';
+    if (mt->nint == 0)
+        buf[n++] = '0';
+    memcpy(buf + n, mt->digits, mt->nint);
+    n += mt->nint;
+    if (mt->nfrac > 0) {
+        buf[n++] = '.';
+        memcpy(buf + n, mt->digits + mt->nint, mt->nfrac);
+        n += mt->nfrac;
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+/* Debezium's setScale(digits, HALF_UP) of the money value. */
+int pgcdc_types_conv_money(int digits, const char *text, size_t len, struct pgcdc_buf *scratch,
+                           struct pgcdc_datum *out, char *err, size_t errlen)
+{
+    struct money_text mt;
+    char d[72];
+    size_t nd = 1, k, keep;
+    struct digit_seg seg;
+    int rc;
+
+    if (!money_parse(text, len, &mt) || digits < 0 || digits > 18)
         return pgcdc_types_fail(-EINVAL, err, errlen, "invalid money", text, len);
-    for (; nfrac < 2; nfrac++)
-        digits[nd++] = '0';
-    if (dropped >= '5') {
+    d[0] = '0'; /* room for a carry out of the rounding */
+    memcpy(d + nd, mt.digits, mt.nint);
+    nd += mt.nint;
+    keep = mt.nfrac < (size_t)digits ? mt.nfrac : (size_t)digits;
+    memcpy(d + nd, mt.digits + mt.nint, keep);
+    nd += keep;
+    for (k = keep; k < (size_t)digits; k++)
+        d[nd++] = '0';
+    if (mt.nfrac > (size_t)digits && mt.digits[mt.nint + (size_t)digits] >= '5') {
         for (k = nd; k-- > 0;) {
-            if (digits[k] != '9') {
-                digits[k]++;
+            if (d[k] != '9') {
+                d[k]++;
                 break;
             }
-            digits[k] = '0';
+            d[k] = '0';
         }
     }
-    seg.p = digits;
+    seg.p = d;
     seg.n = nd;
-    rc = append_twos_complement(scratch, &seg, 1, neg, out);
+    rc = append_twos_complement(scratch, &seg, 1, mt.neg, out);
     if (rc < 0)
         return rc;
     out->kind = PGCDC_DATUM_BYTES;
+    return 0;
+}
+
+/* Java's name of a special numeric value, as SpecialValueDecimal prints it
+ * under decimal.handling.mode=string. */
+static const char *special_name(const char *text, size_t len)
+{
+    if (pgcdc_types_eq_text(text, len, "NaN"))
+        return "NAN";
+    return text[0] == '-' ? "NEGATIVE_INFINITY" : "POSITIVE_INFINITY";
+}
+
+int pgcdc_types_conv_decimal_text(int conv, const char *text, size_t len,
+                                  struct pgcdc_buf *scratch, struct pgcdc_datum *out, char *err,
+                                  size_t errlen)
+{
+    char plain[72];
+    const char *src = text;
+    size_t n = len;
+    char *e;
+
+    if (conv == CONV_MONEY_DOUBLE || conv == CONV_MONEY_STRING) {
+        struct money_text mt;
+
+        if (!money_parse(text, len, &mt))
+            return pgcdc_types_fail(-EINVAL, err, errlen, "invalid money", text, len);
+        n = money_plain(&mt, plain);
+        src = plain;
+    } else if (is_numeric_special(text, len)) {
+        if (conv == CONV_DECIMAL_STRING) {
+            out->kind = PGCDC_DATUM_STRING;
+            out->ptr = special_name(text, len);
+            out->len = strlen(out->ptr);
+            return 0;
+        }
+    } else {
+        const char *ip, *fp;
+        size_t in, fn;
+        bool neg;
+
+        if (!split_decimal(text, len, &neg, &ip, &in, &fp, &fn))
+            return pgcdc_types_fail(-EINVAL, err, errlen, "invalid numeric", text, len);
+    }
+    if (conv == CONV_DECIMAL_STRING || conv == CONV_MONEY_STRING) {
+        /* numeric prints as BigDecimal.toPlainString() would (at the
+         * column's scale for numeric(p,s)); money's text is rebuilt. */
+        int rc;
+
+        if (src == text) {
+            out->kind = PGCDC_DATUM_STRING;
+            out->ptr = text;
+            out->len = len;
+            return 0;
+        }
+        out->kind = PGCDC_DATUM_STRING;
+        out->off = scratch->len;
+        rc = pgcdc_buf_append(scratch, src, n);
+        if (rc < 0)
+            return rc;
+        out->len = n;
+        return 0;
+    }
+    /* BigDecimal.doubleValue() rounds correctly, as strtod does. */
+    if (src == text) {
+        if (len >= sizeof(plain)) {
+            /* Longer than any double needs: strtod still rounds right from
+             * a NUL-terminated copy in scratch. */
+            size_t off = scratch->len;
+            int rc = pgcdc_buf_append(scratch, text, len);
+
+            if (rc < 0)
+                return rc;
+            out->u.f = strtod(scratch->data + off, &e);
+            scratch->len = off;
+            scratch->data[off] = '\0';
+            out->kind = PGCDC_DATUM_FLOAT;
+            return 0;
+        }
+        memcpy(plain, text, len);
+        plain[len] = '\0';
+    }
+    out->u.f = strtod(plain, &e);
+    if (*e != '\0')
+        return pgcdc_types_fail(-EINVAL, err, errlen, "invalid numeric", text, len);
+    out->kind = PGCDC_DATUM_FLOAT;
     return 0;
 }
 

@@ -586,3 +586,88 @@ Test(avro_schema, geometric_records_maps_and_enums)
     pgcdc_buf_free(&b);
     fixture_rel_free(rel);
 }
+
+/* The exact Avro type text of a value column of oid/typmod under modes m. */
+static char *field_text(uint32_t oid, int32_t typmod, const struct pgcdc_types_modes *m)
+{
+    static const struct fixture_col cols[] = {{"id", OID_INT4, -1, true}, {"c", OID_INT4, -1, false}};
+    struct pgcdc_rel *rel = fixture_rel("t", "public", "t", cols, 2);
+    struct pgcdc_buf b = PGCDC_BUF_INIT;
+    char err[256] = "";
+    const char *start, *end;
+    char *out;
+
+    rel->cols[1].type_oid = oid;
+    rel->cols[1].typmod = typmod;
+    cr_assert_eq(pgcdc_types_map_modes(oid, typmod, m, &rel->cols[1].tm, err, sizeof(err)), 0,
+                 "%s", err);
+    cr_assert_eq(pgcdc_avro_schema_value(rel, &b, err, sizeof(err)), 0, "%s", err);
+    start = strstr(b.data, "{\"name\":\"c\",\"type\":[\"null\",");
+    cr_assert_not_null(start, "%s", b.data);
+    start += strlen("{\"name\":\"c\",\"type\":[\"null\",");
+    end = strstr(start, "],\"default\":null}");
+    cr_assert_not_null(end);
+    out = strndup(start, (size_t)(end - start));
+    pgcdc_buf_free(&b);
+    fixture_rel_free(rel);
+    return out;
+}
+
+static void assert_field_text(uint32_t oid, int32_t typmod, const struct pgcdc_types_modes *m,
+                              const char *want)
+{
+    char *got = field_text(oid, typmod, m);
+
+    cr_assert_str_eq(got, want, "oid %u", oid);
+    free(got);
+}
+
+Test(avro_schema, value_mapping_modes)
+{
+    struct pgcdc_types_modes m = PGCDC_TYPES_MODES_DEFAULT;
+
+    m.decimal = PGCDC_DECIMAL_DOUBLE;
+    assert_field_text(OID_NUMERIC, NUMERIC_TYPMOD(10, 2), &m, "\"double\"");
+    assert_field_text(OID_NUMERIC, -1, &m, "\"double\"");
+    assert_field_text(OID_MONEY, -1, &m, "\"double\"");
+    m.decimal = PGCDC_DECIMAL_STRING;
+    assert_field_text(OID_NUMERIC, NUMERIC_TYPMOD(10, 2), &m, "\"string\"");
+    assert_field_text(OID_MONEY, -1, &m, "\"string\"");
+    m.decimal = PGCDC_DECIMAL_PRECISE;
+    m.money_digits = 4;
+    assert_field_text(OID_MONEY, -1, &m,
+                      "{\"type\":\"bytes\",\"scale\":4,\"precision\":64,\"connect.version\":1,"
+                      "\"connect.parameters\":{\"scale\":\"4\"},\"connect.name\":"
+                      "\"org.apache.kafka.connect.data.Decimal\",\"logicalType\":\"decimal\"}");
+
+    m.time = PGCDC_TIME_CONNECT;
+    assert_field_text(1082, -1, &m,
+                      "{\"type\":\"int\",\"connect.version\":1,\"connect.name\":"
+                      "\"org.apache.kafka.connect.data.Date\",\"logicalType\":\"date\"}");
+    assert_field_text(1083, 6, &m,
+                      "{\"type\":\"int\",\"connect.version\":1,\"connect.name\":"
+                      "\"org.apache.kafka.connect.data.Time\",\"logicalType\":\"time-millis\"}");
+    assert_field_text(OID_TIMESTAMP, 6, &m,
+                      "{\"type\":\"long\",\"connect.version\":1,\"connect.name\":"
+                      "\"org.apache.kafka.connect.data.Timestamp\",\"logicalType\":"
+                      "\"timestamp-millis\"}");
+    m.time = PGCDC_TIME_ADAPTIVE_TIME_MICROS;
+    assert_field_text(1083, 0, &m,
+                      "{\"type\":\"long\",\"connect.version\":1,\"connect.name\":"
+                      "\"io.debezium.time.MicroTime\"}");
+    /* Debezium's own time types get no Avro logical type. */
+    m.time = PGCDC_TIME_ADAPTIVE;
+    assert_field_text(1082, -1, &m,
+                      "{\"type\":\"int\",\"connect.version\":1,\"connect.name\":"
+                      "\"io.debezium.time.Date\"}");
+
+    m.binary = PGCDC_BINARY_BASE64;
+    assert_field_text(OID_BYTEA, -1, &m, "\"string\"");
+    m.binary = PGCDC_BINARY_BYTES;
+    assert_field_text(OID_BYTEA, -1, &m, "\"bytes\"");
+
+    m.interval = PGCDC_INTERVAL_STRING;
+    assert_field_text(1186, -1, &m,
+                      "{\"type\":\"string\",\"connect.version\":1,\"connect.name\":"
+                      "\"io.debezium.time.Interval\"}");
+}

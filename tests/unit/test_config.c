@@ -1048,3 +1048,34 @@ Test(config, log_level_names)
     cr_assert_eq(l, PGCDC_LOG_DEBUG);
     cr_assert_str_eq(pgcdc_log_level_name(PGCDC_LOG_ERROR), "error");
 }
+
+Test(config, value_mapping_modes_with_debezium_names_and_defaults)
+{
+    struct pgcdc_config *cfg = new_config();
+    char err[512] = "";
+
+    cr_assert_eq(cfg->type_modes.decimal, PGCDC_DECIMAL_PRECISE);
+    cr_assert_eq(cfg->type_modes.time, PGCDC_TIME_ADAPTIVE);
+    cr_assert_eq(cfg->type_modes.binary, PGCDC_BINARY_BYTES);
+    cr_assert_eq(cfg->type_modes.interval, PGCDC_INTERVAL_NUMERIC);
+    cr_assert_eq(cfg->type_modes.money_digits, 2);
+    cr_assert_eq(pgcdc_config_set(cfg, "decimal.handling.mode", "string", err, sizeof(err)), 0);
+    cr_assert_eq(cfg->type_modes.decimal, PGCDC_DECIMAL_STRING);
+    cr_assert_eq(pgcdc_config_set(cfg, "time.precision.mode", "connect", err, sizeof(err)), 0);
+    cr_assert_eq(cfg->type_modes.time, PGCDC_TIME_CONNECT);
+    cr_assert_eq(pgcdc_config_set(cfg, "time.precision.mode", "adaptive_time_microseconds", err,
+                                  sizeof(err)),
+                 0);
+    cr_assert_eq(cfg->type_modes.time, PGCDC_TIME_ADAPTIVE_TIME_MICROS);
+    cr_assert_eq(
+        pgcdc_config_set(cfg, "binary.handling.mode", "base64-url-safe", err, sizeof(err)), 0);
+    cr_assert_eq(cfg->type_modes.binary, PGCDC_BINARY_BASE64_URL);
+    cr_assert_eq(pgcdc_config_set(cfg, "interval.handling.mode", "string", err, sizeof(err)), 0);
+    cr_assert_eq(cfg->type_modes.interval, PGCDC_INTERVAL_STRING);
+    cr_assert_eq(pgcdc_config_set(cfg, "money.fraction.digits", "4", err, sizeof(err)), 0);
+    cr_assert_eq(cfg->type_modes.money_digits, 4);
+    cr_assert_lt(pgcdc_config_set(cfg, "money.fraction.digits", "19", err, sizeof(err)), 0);
+    cr_assert_lt(pgcdc_config_set(cfg, "decimal.handling.mode", "float", err, sizeof(err)), 0);
+    cr_assert_not_null(strstr(err, "decimal.handling.mode"), "%s", err);
+    pgcdc_config_free(cfg);
+}

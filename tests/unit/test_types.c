@@ -1522,3 +1522,258 @@ Test(types, geometry_placeholder_is_null)
     cr_assert_eq(pgcdc_types_unavailable(&tm, PGCDC_TYPES_DEFAULT_PLACEHOLDER, &d), 0);
     cr_assert_eq(d.kind, PGCDC_DATUM_NULL);
 }
+
+/* ---------------------------------------------------------------------- */
+/* value-mapping modes (decimal, time, binary, interval, money digits)    */
+
+static struct pgcdc_typemap map_mode(uint32_t oid, int32_t typmod,
+                                     const struct pgcdc_types_modes *m)
+{
+    struct pgcdc_typemap tm;
+    char err[256] = "";
+    int rc = pgcdc_types_map_modes(oid, typmod, m, &tm, err, sizeof(err));
+
+    cr_assert_eq(rc, 0, "map oid %u typmod %d: %d %s", oid, typmod, rc, err);
+    return tm;
+}
+
+/* The STRING datum of text in a column of oid under m, NUL-terminated. */
+static const char *string_in_mode(struct conv_ctx *c, uint32_t oid, int32_t typmod,
+                                  const struct pgcdc_types_modes *m, const char *text)
+{
+    static char got[256];
+    struct pgcdc_typemap tm = map_mode(oid, typmod, m);
+    struct pgcdc_datum d;
+    int rc = conv(c, &tm, text, &d);
+
+    cr_assert_eq(rc, 0, "convert '%s': %d %s", text, rc, c->err);
+    cr_assert_eq(d.kind, PGCDC_DATUM_STRING, "'%s' is not a STRING datum", text);
+    cr_assert_lt(d.len, sizeof(got));
+    memcpy(got, pgcdc_datum_ptr(&d, &c->scratch), d.len);
+    got[d.len] = '\0';
+    return got;
+}
+
+static double double_in_mode(struct conv_ctx *c, uint32_t oid, int32_t typmod,
+                             const struct pgcdc_types_modes *m, const char *text)
+{
+    struct pgcdc_typemap tm = map_mode(oid, typmod, m);
+    struct pgcdc_datum d;
+    int rc = conv(c, &tm, text, &d);
+
+    cr_assert_eq(rc, 0, "convert '%s': %d %s", text, rc, c->err);
+    cr_assert_eq(d.kind, PGCDC_DATUM_FLOAT, "'%s' is not a FLOAT datum", text);
+    return d.u.f;
+}
+
+Test(types, default_modes_map_as_before)
+{
+    struct pgcdc_types_modes m = PGCDC_TYPES_MODES_DEFAULT;
+    static const uint32_t oids[] = {1700, 790, 17, 1082, 1083, 1114, 1184, 1266, 1186, 1231};
+    static const int32_t typmods[] = {-1, 0, 3, 6, NUMERIC_TYPMOD(10, 2)};
+
+    for (size_t i = 0; i < sizeof(oids) / sizeof(oids[0]); i++)
+        for (size_t j = 0; j < sizeof(typmods) / sizeof(typmods[0]); j++) {
+            struct pgcdc_typemap a = map_ok(oids[i], typmods[j]);
+            struct pgcdc_typemap b = map_mode(oids[i], typmods[j], &m);
+
+            cr_assert_eq(a.conv, b.conv, "oid %u", oids[i]);
+            cr_assert_eq(a.schema.ctype, b.schema.ctype, "oid %u", oids[i]);
+            cr_assert_eq(a.schema.name == NULL, b.schema.name == NULL, "oid %u", oids[i]);
+            if (a.schema.name)
+                cr_assert_str_eq(a.schema.name, b.schema.name);
+        }
+}
+
+Test(types, decimal_double_mode)
+{
+    struct pgcdc_types_modes m = PGCDC_TYPES_MODES_DEFAULT;
+    struct conv_ctx c = {PGCDC_BUF_INIT, ""};
+    struct pgcdc_typemap tm;
+
+    m.decimal = PGCDC_DECIMAL_DOUBLE;
+    tm = map_mode(1700, NUMERIC_TYPMOD(10, 2), &m);
+    cr_assert_eq(tm.schema.ctype, PGCDC_CTYPE_FLOAT64);
+    cr_assert_null(tm.schema.name);
+    cr_assert_eq(tm.schema.nparams, 0);
+    cr_assert_eq(map_mode(1700, -1, &m).schema.ctype, PGCDC_CTYPE_FLOAT64);
+    cr_assert_eq(map_mode(1231, -1, &m).elem.ctype, PGCDC_CTYPE_FLOAT64);
+    cr_assert_eq(double_in_mode(&c, 1700, NUMERIC_TYPMOD(10, 2), &m, "-12.50"), -12.5);
+    cr_assert_eq(double_in_mode(&c, 1700, -1, &m, "12345.678901234567890123"),
+                 12345.678901234567);
+    cr_assert_eq(double_in_mode(&c, 1700, -1, &m, "0.1"), 0.1);
+    /* NaN and the infinities are doubles like any other here. */
+    cr_assert(isnan(double_in_mode(&c, 1700, -1, &m, "NaN")));
+    cr_assert(isinf(double_in_mode(&c, 1700, -1, &m, "-Infinity")));
+    cr_assert_lt(double_in_mode(&c, 1700, -1, &m, "-Infinity"), 0);
+    /* money too, without its symbol and separators. */
+    cr_assert_eq(map_mode(790, -1, &m).schema.ctype, PGCDC_CTYPE_FLOAT64);
+    cr_assert_eq(double_in_mode(&c, 790, -1, &m, "-$1,234.56"), -1234.56);
+    pgcdc_buf_free(&c.scratch);
+}
+
+Test(types, decimal_string_mode)
+{
+    struct pgcdc_types_modes m = PGCDC_TYPES_MODES_DEFAULT;
+    struct conv_ctx c = {PGCDC_BUF_INIT, ""};
+    struct pgcdc_typemap tm;
+
+    m.decimal = PGCDC_DECIMAL_STRING;
+    tm = map_mode(1700, NUMERIC_TYPMOD(10, 2), &m);
+    cr_assert_eq(tm.schema.ctype, PGCDC_CTYPE_STRING);
+    cr_assert_null(tm.schema.name);
+    cr_assert_eq(map_mode(1700, -1, &m).schema.ctype, PGCDC_CTYPE_STRING);
+    cr_assert_str_eq(string_in_mode(&c, 1700, NUMERIC_TYPMOD(10, 2), &m, "-12.50"), "-12.50");
+    cr_assert_str_eq(string_in_mode(&c, 1700, -1, &m, "1.500"), "1.500");
+    /* SpecialValueDecimal's names, not PostgreSQL's. */
+    cr_assert_str_eq(string_in_mode(&c, 1700, -1, &m, "NaN"), "NAN");
+    cr_assert_str_eq(string_in_mode(&c, 1700, -1, &m, "Infinity"), "POSITIVE_INFINITY");
+    cr_assert_str_eq(string_in_mode(&c, 1700, -1, &m, "-Infinity"), "NEGATIVE_INFINITY");
+    /* money: BigDecimal.toPlainString() of what PostgresMoney parses. */
+    cr_assert_eq(map_mode(790, -1, &m).schema.ctype, PGCDC_CTYPE_STRING);
+    cr_assert_str_eq(string_in_mode(&c, 790, -1, &m, "$1,234.56"), "1234.56");
+    cr_assert_str_eq(string_in_mode(&c, 790, -1, &m, "-$1,234.50"), "-1234.50");
+    cr_assert_str_eq(string_in_mode(&c, 790, -1, &m, "-$0.00"), "0.00");
+    {
+        struct pgcdc_typemap bad = map_mode(1700, -1, &m);
+        struct pgcdc_datum d;
+
+        cr_assert_eq(conv(&c, &bad, "1.2.3", &d), -EINVAL);
+    }
+    pgcdc_buf_free(&c.scratch);
+}
+
+Test(types, money_fraction_digits_round_half_up)
+{
+    struct pgcdc_types_modes m = PGCDC_TYPES_MODES_DEFAULT;
+    struct conv_ctx c = {PGCDC_BUF_INIT, ""};
+    struct pgcdc_typemap tm;
+    struct pgcdc_datum d;
+    static const unsigned char p1234560[] = {0x12, 0xd6, 0x80}, p1235[] = {0x04, 0xd3},
+                               m1[] = {0xff};
+
+    m.money_digits = 3;
+    tm = map_mode(790, -1, &m);
+    cr_assert_str_eq(tm.schema.params[0].value, "3");
+    cr_assert_eq(tm.schema.scale, 3);
+    cr_assert_eq(conv(&c, &tm, "$1,234.56", &d), 0, "%s", c.err);
+    assert_bytes(&d, &c.scratch, p1234560, sizeof(p1234560));
+    m.money_digits = 0;
+    tm = map_mode(790, -1, &m);
+    cr_assert_eq(conv(&c, &tm, "$1,234.56", &d), 0, "%s", c.err);
+    assert_bytes(&d, &c.scratch, p1235, sizeof(p1235));
+    cr_assert_eq(conv(&c, &tm, "-$0.50", &d), 0, "%s", c.err);
+    assert_bytes(&d, &c.scratch, m1, sizeof(m1));
+    pgcdc_buf_free(&c.scratch);
+}
+
+Test(types, time_precision_modes)
+{
+    struct pgcdc_types_modes m = PGCDC_TYPES_MODES_DEFAULT;
+    struct conv_ctx c = {PGCDC_BUF_INIT, ""};
+    struct pgcdc_typemap tm;
+    struct pgcdc_datum d;
+
+    m.time = PGCDC_TIME_ADAPTIVE_TIME_MICROS;
+    tm = map_mode(1083, 0, &m);
+    cr_assert_str_eq(tm.schema.name, "io.debezium.time.MicroTime");
+    cr_assert_eq(tm.schema.ctype, PGCDC_CTYPE_INT64);
+    cr_assert_eq(conv(&c, &tm, "01:00:00.5", &d), 0);
+    cr_assert_eq(d.u.i, 3600500000LL);
+    cr_assert_str_eq(map_mode(1114, 3, &m).schema.name, "io.debezium.time.Timestamp");
+    cr_assert_str_eq(map_mode(1082, -1, &m).schema.name, "io.debezium.time.Date");
+
+    m.time = PGCDC_TIME_CONNECT;
+    tm = map_mode(1082, -1, &m);
+    cr_assert_str_eq(tm.schema.name, "org.apache.kafka.connect.data.Date");
+    cr_assert_eq(tm.schema.version, 1);
+    cr_assert_eq(tm.schema.ctype, PGCDC_CTYPE_INT32);
+    tm = map_mode(1083, -1, &m);
+    cr_assert_str_eq(tm.schema.name, "org.apache.kafka.connect.data.Time");
+    cr_assert_eq(tm.schema.ctype, PGCDC_CTYPE_INT32);
+    /* Microseconds are cut to milliseconds, never rounded. */
+    cr_assert_eq(conv(&c, &tm, "01:00:00.123999", &d), 0);
+    cr_assert_eq(d.u.i, 3600123);
+    tm = map_mode(1114, 6, &m);
+    cr_assert_str_eq(tm.schema.name, "org.apache.kafka.connect.data.Timestamp");
+    cr_assert_eq(tm.schema.ctype, PGCDC_CTYPE_INT64);
+    cr_assert_eq(conv(&c, &tm, "1970-01-01 00:00:01.999999", &d), 0);
+    cr_assert_eq(d.u.i, 1999);
+    /* Before 1970 the cut goes down, as Instant.toEpochMilli() does. */
+    cr_assert_eq(conv(&c, &tm, "1969-12-31 23:59:59.9995", &d), 0);
+    cr_assert_eq(d.u.i, -1);
+    /* Arrays follow the mode; the zoned types do not. */
+    cr_assert_str_eq(map_mode(1183, -1, &m).elem.name, "org.apache.kafka.connect.data.Time");
+    cr_assert_str_eq(map_mode(1184, 6, &m).schema.name, "io.debezium.time.ZonedTimestamp");
+    cr_assert_str_eq(map_mode(1266, 6, &m).schema.name, "io.debezium.time.ZonedTime");
+    pgcdc_buf_free(&c.scratch);
+}
+
+Test(types, binary_handling_modes)
+{
+    struct pgcdc_types_modes m = PGCDC_TYPES_MODES_DEFAULT;
+    struct conv_ctx c = {PGCDC_BUF_INIT, ""};
+    struct pgcdc_typemap tm;
+
+    m.binary = PGCDC_BINARY_BASE64;
+    tm = map_mode(17, -1, &m);
+    cr_assert_eq(tm.schema.ctype, PGCDC_CTYPE_STRING);
+    cr_assert_null(tm.schema.name);
+    cr_assert_str_eq(string_in_mode(&c, 17, -1, &m, "\\xfbffbf"), "+/+/");
+    cr_assert_str_eq(string_in_mode(&c, 17, -1, &m, "\\x01"), "AQ==");
+    cr_assert_str_eq(string_in_mode(&c, 17, -1, &m, "\\x"), "");
+    cr_assert_eq(map_mode(1001, -1, &m).elem.ctype, PGCDC_CTYPE_STRING);
+    m.binary = PGCDC_BINARY_BASE64_URL;
+    cr_assert_str_eq(string_in_mode(&c, 17, -1, &m, "\\xfbffbf"), "-_-_");
+    cr_assert_str_eq(string_in_mode(&c, 17, -1, &m, "\\xfbef"), "--8=");
+    m.binary = PGCDC_BINARY_HEX;
+    cr_assert_str_eq(string_in_mode(&c, 17, -1, &m, "\\x00FFab"), "00ffab");
+    /* Unknown types' text, when included, follows the mode too. */
+    m.binary = PGCDC_BINARY_BASE64;
+    m.include_unknown = true;
+    cr_assert_str_eq(string_in_mode(&c, 3220, -1, &m, "pg_lsn"), "cGdfbHNu");
+    {
+        struct pgcdc_typemap bad = map_mode(17, -1, &m);
+        struct pgcdc_datum d;
+
+        cr_assert_eq(conv(&c, &bad, "\\xf", &d), -EINVAL);
+    }
+    pgcdc_buf_free(&c.scratch);
+}
+
+Test(types, interval_string_mode)
+{
+    struct pgcdc_types_modes m = PGCDC_TYPES_MODES_DEFAULT;
+    struct conv_ctx c = {PGCDC_BUF_INIT, ""};
+    struct pgcdc_typemap tm;
+
+    m.interval = PGCDC_INTERVAL_STRING;
+    tm = map_mode(1186, -1, &m);
+    cr_assert_str_eq(tm.schema.name, "io.debezium.time.Interval");
+    cr_assert_eq(tm.schema.version, 1);
+    cr_assert_eq(tm.schema.ctype, PGCDC_CTYPE_STRING);
+    cr_assert_str_eq(string_in_mode(&c, 1186, -1, &m, "1 year 2 mons -3 days +04:05:06.5"),
+                     "P1Y2M-3DT4H5M6.5S");
+    cr_assert_str_eq(string_in_mode(&c, 1186, -1, &m, "00:00:00"), "P0Y0M0DT0H0M0S");
+    cr_assert_str_eq(string_in_mode(&c, 1186, -1, &m, "-00:00:00.25"), "P0Y0M0DT0H0M-0.25S");
+    cr_assert_str_eq(string_in_mode(&c, 1186, -1, &m, "-1 days -02:03:04.000001"),
+                     "P0Y0M-1DT-2H-3M-4.000001S");
+    cr_assert_str_eq(string_in_mode(&c, 1186, -1, &m, "10 years"), "P10Y0M0DT0H0M0S");
+    pgcdc_buf_free(&c.scratch);
+}
+
+Test(types, unavailable_values_follow_the_mode)
+{
+    struct pgcdc_types_modes m = PGCDC_TYPES_MODES_DEFAULT;
+    struct pgcdc_typemap tm;
+    struct pgcdc_datum d;
+
+    m.decimal = PGCDC_DECIMAL_STRING;
+    m.binary = PGCDC_BINARY_HEX;
+    tm = map_mode(1700, -1, &m);
+    cr_assert_eq(pgcdc_types_unavailable(&tm, "__x", &d), 0);
+    cr_assert_eq(d.kind, PGCDC_DATUM_STRING);
+    tm = map_mode(17, -1, &m);
+    cr_assert_eq(pgcdc_types_unavailable(&tm, "__x", &d), 0);
+    cr_assert_eq(d.kind, PGCDC_DATUM_STRING);
+}
