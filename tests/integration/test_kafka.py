@@ -1,6 +1,7 @@
 """pgcdc with the Kafka sink and Avro: what lands in the real broker and
 registry, read back with an independent decoder."""
 import datetime
+import re
 import signal
 import subprocess
 import threading
@@ -208,7 +209,18 @@ def test_broker_down_30s_then_catches_up(db, pgcdc, table):
     recs = consume(topic, 301, timeout=60)
     assert sorted(r["key"]["id"] for r in recs) == list(range(301))
     assert p.proc.poll() is None
+    # librdkafka reports every failed attempt to reach the broker; pgcdc
+    # logs the outage once, and its end with the count
+    p.wait_log("records delivered again after")
     assert p.stop() == 0
+    lines = p.stderr().splitlines()
+    transport = [l for l in lines if (" WARN " in l or " ERROR " in l) and re.search(
+        r"transport failure|Connection refused|broker connections are down|Disconnected", l)]
+    assert len(transport) == 1, "\n".join(transport)
+    assert "further errors are counted" in transport[0]
+    ended = [l for l in lines if "records delivered again after" in l]
+    assert len(ended) == 1, "\n".join(ended)
+    assert int(re.search(r"and (\d+) error", ended[0]).group(1)) >= 1
 
 
 def test_truncate_and_logical_message_in_avro(db, pgcdc, table):
