@@ -88,6 +88,11 @@ def main():
                                timeout=60)
             check(r.returncode == 0 and not r.stderr.strip(), f"groff warns: {r.stderr}")
 
+        version = subprocess.run([exe, "--version"], capture_output=True, text=True,
+                                 timeout=30).stdout.strip()
+        check(re.search(rf'^\.TH PGCDC 1 \S+ "{re.escape(version)}"', man_src, re.M),
+              f"the manual's .TH line does not name '{version}'")
+
         r = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=30)
         help_text = r.stdout
         commands = set(re.findall(r"^\s+pgcdc ([a-z]+) ", help_text, re.M))
