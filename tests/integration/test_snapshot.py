@@ -466,3 +466,37 @@ def test_interrupted_snapshot_records_its_delivered_chunks(db, table, pgcdc):
     ev = p.events(first + 4010)
     assert len(snapshot_events(ev[first:])) == 4010
     assert not record.exists()
+
+
+def test_when_needed_snapshots_again_after_the_slot_was_invalidated(db, table, pgcdc):
+    t = table("id int PRIMARY KEY")
+    sql(db, f"INSERT INTO {t} SELECT generate_series(1, 5)")
+    p = pgcdc(snapshot_mode="when_needed", **only(t)).start()
+    assert len(snapshot_events(p.events(5))) == 5
+    assert p.stop() == 0
+    try:
+        # Let the server drop the WAL the stopped slot still needs.
+        sql(db, "ALTER SYSTEM SET max_slot_wal_keep_size = '1MB'")
+        sql(db, "SELECT pg_reload_conf()")
+        deadline = time.time() + 30
+        while time.time() < deadline and sql(
+                db, "SELECT wal_status FROM pg_replication_slots WHERE slot_name = %s",
+                p.name) != [("lost",)]:
+            sql(db, f"INSERT INTO {t} VALUES (6) ON CONFLICT DO NOTHING")
+            sql(db, "SELECT pg_switch_wal()")
+            sql(db, "CHECKPOINT")
+    finally:
+        sql(db, "ALTER SYSTEM RESET max_slot_wal_keep_size")
+        sql(db, "SELECT pg_reload_conf()")
+    assert sql(db, "SELECT wal_status FROM pg_replication_slots WHERE slot_name = %s",
+               p.name) == [("lost",)]
+    p.start(wait_streaming=False)
+    p.wait_log("streaming from slot", timeout=60, count=2)
+    assert "was invalidated" in p.stderr() and "snapshot.mode when_needed" in p.stderr()
+    ev = p.events(11)
+    assert sorted(value(e)["after"]["id"] for e in snapshot_events(ev[5:])) == list(range(1, 7))
+    assert sql(db, "SELECT wal_status FROM pg_replication_slots WHERE slot_name = %s",
+               p.name) != [("lost",)]
+    sql(db, f"INSERT INTO {t} VALUES (7)")
+    ev = p.events(12)
+    assert ops(ev[11:]) == ["c"]
