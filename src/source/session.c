@@ -25,7 +25,8 @@
     "pgcdc stopped and confirmed nothing; set offset.mismatch.strategy to trust_slot (resume "     \
     "from the slot; what lies between is sent again or skipped), trust_offset (keep the stored "   \
     "position; the server's changes up to it are skipped) or trust_greater_lsn (the greater of "  \
-    "the two), or put back the position file that belongs to this server"
+    "the two), or put back the position file that belongs to this server; with "                   \
+    "snapshot.mode = when_needed pgcdc would instead take a new slot and snapshot"
 
 /*
  * Holds the stored position against the server (its WAL end and identity)

@@ -345,7 +345,7 @@ int pgcdc_stream_slot_info(struct pgcdc_stream *s, const char *slot, bool *exist
                      "replication slot '%s' was invalidated by the server (wal_status 'lost': "
                      "the WAL it needed was removed, see max_slot_wal_keep_size): changes were "
                      "lost; drop the slot and the position file and start again, with a new "
-                     "snapshot of the tables",
+                     "snapshot of the tables (snapshot.mode = when_needed does that by itself)",
                      slot);
             PQclear(res);
             return -ESTALE;
