@@ -84,6 +84,7 @@
 #include "pgcdc/store.h"
 #include "pgcdc/stream.h"
 #include "pgcdc/tracker.h"
+#include "pgcdc/txmeta.h"
 #include "pgcdc_config.h"
 
 /* CopyData messages handled before the loop looks at timers and reports. */
@@ -151,6 +152,10 @@ struct pgcdc_pipeline {
     struct pgcdc_buf value;          /* encoded value, reused */
     struct pgcdc_source src;         /* source block of the current transaction */
     char *message_topic;             /* <prefix>.message for logical messages */
+    struct pgcdc_txmeta *txmeta;     /* provide.transaction.metadata: the counts, else NULL */
+    char *txn_topic;                 /* ... <prefix><delimiter><topic.transaction> */
+    bool txmeta_open;                /* the current transaction gets BEGIN and END records */
+    struct pgcdc_txn_block block;    /* transaction block of the event being encoded */
     char db[64];                     /* database name */
     char origin[64];                 /* origin name of the current transaction */
     bool in_txn;                     /* between Begin and Commit */
@@ -397,6 +402,15 @@ int pgcdc_pipeline_new(struct pgcdc_pipeline **out, const struct pgcdc_config *c
     if (p->progress_path == NULL)
         goto nomem;
     snprintf(p->progress_path, n, "%s.snapshot", cfg->offset_file);
+    if (cfg->provide_txn_metadata) {
+        n = strlen(cfg->topic_prefix) + strlen(cfg->topic_delimiter) +
+            strlen(cfg->topic_transaction) + 1;
+        p->txn_topic = malloc(n);
+        if (p->txn_topic == NULL || pgcdc_txmeta_new(&p->txmeta) < 0)
+            goto nomem;
+        snprintf(p->txn_topic, n, "%s%s%s", cfg->topic_prefix, cfg->topic_delimiter,
+                 cfg->topic_transaction);
+    }
 
     rc = make_encoder(p, err, errlen);
     if (rc < 0)
@@ -489,6 +503,59 @@ static void txn_started(struct pgcdc_pipeline *p)
     }
 }
 
+/* Produces a BEGIN (end false) or END record of the current transaction
+ * on the transaction topic: an event of the transaction like its changes,
+ * so the tracker counts it and a crash can neither lose nor repeat it. */
+static int emit_txn_record(struct pgcdc_pipeline *p, bool end, pgcdc_lsn lsn, char *err,
+                           size_t errlen)
+{
+    struct pgcdc_txn_record r;
+    int rc;
+
+    if (end)
+        rc = pgcdc_txmeta_end_record(p->txmeta, lsn, &r);
+    else
+        pgcdc_txmeta_begin_record(p->txmeta, &r), rc = 0;
+    if (rc < 0) {
+        snprintf(err, errlen, "out of memory counting a transaction's events");
+        return rc;
+    }
+    rc = pgcdc_encoder_txn(p->enc, p->txn_topic, &r, &p->key, &p->value, err, errlen);
+    if (rc < 0)
+        return rc;
+    return produce(p, p->txn_topic, true, false, err, errlen);
+}
+
+/* The transaction's BEGIN record, before its first event. It is always
+ * event 0: a retried message produces it again, and it is dropped as
+ * delivered like any other event. */
+static int emit_begin_once(struct pgcdc_pipeline *p, char *err, size_t errlen)
+{
+    if (!p->txmeta_open || p->txn_events != 0)
+        return 0;
+    return emit_txn_record(p, false, 0, err, errlen);
+}
+
+/* Sets the source block's transaction block for a table's data event
+ * (not a tombstone, not a logical message). */
+static int count_event(struct pgcdc_pipeline *p, const struct pgcdc_rel *rel, char *err,
+                       size_t errlen)
+{
+    int rc;
+
+    p->src.txn = NULL;
+    if (!p->txmeta_open || rel == NULL)
+        return 0;
+    rc = pgcdc_txmeta_event(p->txmeta, rel->nspname, rel->relname, p->src.lsn, p->txn_events,
+                            &p->block);
+    if (rc < 0) {
+        snprintf(err, errlen, "out of memory counting a transaction's events");
+        return rc;
+    }
+    p->src.txn = &p->block;
+    return 0;
+}
+
 /* Encodes and produces the events of one source record, in order; a
  * tombstone repeats the key of the event before it. */
 static int emit(struct pgcdc_pipeline *p, const struct pgcdc_change_event *ev, int n, char *err,
@@ -496,6 +563,9 @@ static int emit(struct pgcdc_pipeline *p, const struct pgcdc_change_event *ev, i
 {
     int krc = 1, rc;
 
+    rc = emit_begin_once(p, err, errlen);
+    if (rc < 0)
+        return rc;
     for (int i = 0; i < n; i++) {
         const struct pgcdc_rel *rel = pgcdc_change_rel(ev[i].change);
         const char *topic = rel ? rel->topic : p->message_topic;
@@ -508,6 +578,9 @@ static int emit(struct pgcdc_pipeline *p, const struct pgcdc_change_event *ev, i
             }
             continue;
         }
+        rc = count_event(p, rel, err, errlen);
+        if (rc < 0)
+            return rc;
         krc = pgcdc_encoder_key(p->enc, ev[i].change, &p->key, err, errlen);
         if (krc < 0)
             return krc;
@@ -642,11 +715,24 @@ static int handle_xlogdata(struct pgcdc_pipeline *p, const struct pgcdc_frame *f
             return rc;
         }
         txn_started(p);
+        if (p->txmeta) {
+            pgcdc_txmeta_begin(p->txmeta, m->xid, f->start, p->src.commit_time_us);
+            p->txmeta_open = true;
+        }
         return 0;
     case PGCDC_MSG_COMMIT:
         if (!p->in_txn) {
             snprintf(err, errlen, "protocol error: Commit outside a transaction");
             return -EPROTO;
+        }
+        if (p->txmeta_open) {
+            /* Before anything changes, so that a held Commit is retried whole. */
+            rc = emit_begin_once(p, err, errlen);
+            if (rc == 0)
+                rc = emit_txn_record(p, true, f->start, err, errlen);
+            if (rc < 0)
+                return rc;
+            p->txmeta_open = false;
         }
         p->in_txn = false;
         if (m->u.commit.end_lsn > p->received)
@@ -1826,6 +1912,8 @@ void pgcdc_pipeline_free(struct pgcdc_pipeline **pp)
     pgcdc_buf_free(&p->key);
     pgcdc_buf_free(&p->value);
     free(p->message_topic);
+    free(p->txn_topic);
+    pgcdc_txmeta_free(&p->txmeta);
     free(p->msg);
     free(p);
     *pp = NULL;

@@ -46,6 +46,7 @@ HEADERS = {
     # model
     "relcache.h": "model",
     "change.h": "model",
+    "txmeta.h": "model",
     "filter.h": "model",
     "topic.h": "model",
     "types.h": "model",

@@ -86,6 +86,15 @@ enum pgcdc_avro_msg_field {
     PGCDC_AVRO_MSG_MESSAGE, /* Message {prefix ["null", string], content ["null", bytes]} */
 };
 
+/* Positions of the TransactionMetadataValue record's fields. */
+enum pgcdc_avro_txn_field {
+    PGCDC_AVRO_TXN_STATUS,      /* string */
+    PGCDC_AVRO_TXN_ID,          /* string */
+    PGCDC_AVRO_TXN_EVENT_COUNT, /* ["null", long] */
+    PGCDC_AVRO_TXN_COLLECTIONS, /* ["null", array of event.collection {data_collection, event_count}] */
+    PGCDC_AVRO_TXN_TS_MS,       /* long */
+};
+
 /* Both schemas of a table and their fingerprints. Zero-initialise it. */
 struct pgcdc_avro_schemas {
     struct pgcdc_buf key;   /* Key record JSON; empty (len 0) when the table has no key */
@@ -110,6 +119,14 @@ int pgcdc_avro_schema_message_key(struct pgcdc_buf *out /* OUT */);
 
 /* Writes io.debezium.connector.postgresql.MessageValue into out. 0 or -ENOMEM. */
 int pgcdc_avro_schema_message_value(struct pgcdc_buf *out /* OUT */);
+
+/* Writes io.debezium.connector.common.TransactionMetadataKey into out.
+ * 0 or -ENOMEM. */
+int pgcdc_avro_schema_txn_key(struct pgcdc_buf *out /* OUT */);
+
+/* Writes io.debezium.connector.common.TransactionMetadataValue into out.
+ * 0 or -ENOMEM. */
+int pgcdc_avro_schema_txn_value(struct pgcdc_buf *out /* OUT */);
 
 /* CRC-64-AVRO fingerprint of the Parsing Canonical Form of len bytes of
  * schema JSON. 0, -EINVAL (not a valid schema) or -ENOMEM; text in err. */

@@ -49,6 +49,13 @@ struct pgcdc_rel; /* relcache.h */
 struct pgcdc_msg; /* pgoutput.h: a decoded pgoutput message */
 
 /* Where an event comes from: Debezium's `source` block. */
+/* Debezium's transaction block of an event (provide.transaction.metadata). */
+struct pgcdc_txn_block {
+    const char *id;                /* "<xid>:<lsn>" */
+    int64_t total_order;           /* the event's place among the transaction's data events */
+    int64_t data_collection_order; /* ... among those of its table */
+};
+
 struct pgcdc_source {
     const char *connector_version; /* pgcdc's version */
     const char *name;              /* topic.prefix, Debezium's logical server name */
@@ -60,6 +67,7 @@ struct pgcdc_source {
     const char *snapshot;          /* "false", "true", "first", "last", ... */
     const char *origin;            /* replication origin of the transaction, NULL when none */
     pgcdc_lsn origin_lsn;          /* its commit LSN on the origin server, 0 when none */
+    const struct pgcdc_txn_block *txn; /* the event's transaction block, NULL for none */
 };
 
 struct pgcdc_change;

@@ -112,6 +112,8 @@ struct pgcdc_config {
     char *database_dsn;                          /* database.dsn: libpq conninfo or URI */
     char *topic_prefix;                          /* topic.prefix: required */
     char *topic_delimiter;                       /* topic.delimiter: between topic name parts */
+    bool provide_txn_metadata;                   /* provide.transaction.metadata */
+    char *topic_transaction;                     /* topic.transaction: after the prefix */
     char *slot_name;                             /* slot.name */
     char *publication_name;                      /* publication.name */
     enum pgcdc_config_autocreate autocreate;     /* publication.autocreate.mode */

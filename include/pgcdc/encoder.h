@@ -17,6 +17,7 @@
 
 #include "pgcdc/buf.h"
 #include "pgcdc/change.h"
+#include "pgcdc/txmeta.h"
 
 /* Bytes of the longest sequence text and its NUL. */
 #define PGCDC_SOURCE_SEQUENCE_LEN 48
@@ -38,6 +39,11 @@ struct pgcdc_encoder_ops {
     /* Writes the value (the envelope) into out (after resetting it). */
     int (*value)(struct pgcdc_encoder *e, const struct pgcdc_change *ch, struct pgcdc_buf *out,
                  char *err, size_t errlen);
+    /* Writes the key ({id}) and value of a BEGIN or END record of the
+     * transaction topic named topic into key and value (after resetting
+     * them). Returns 0 or a negative errno with text in err. */
+    int (*txn)(struct pgcdc_encoder *e, const char *topic, const struct pgcdc_txn_record *r,
+               struct pgcdc_buf *key, struct pgcdc_buf *value, char *err, size_t errlen);
     /* Releases everything. */
     void (*free)(struct pgcdc_encoder *e);
 };
@@ -57,6 +63,13 @@ static inline int pgcdc_encoder_value(struct pgcdc_encoder *e, const struct pgcd
                                       struct pgcdc_buf *out, char *err, size_t errlen)
 {
     return e->ops->value(e, ch, out, err, errlen);
+}
+
+static inline int pgcdc_encoder_txn(struct pgcdc_encoder *e, const char *topic,
+                                    const struct pgcdc_txn_record *r, struct pgcdc_buf *key,
+                                    struct pgcdc_buf *value, char *err, size_t errlen)
+{
+    return e->ops->txn(e, topic, r, key, value, err, errlen);
 }
 
 /* Frees an encoder of any kind and sets *ep to NULL. NULL-safe. */

@@ -79,6 +79,9 @@ struct avro_encoder {
     bool msg_ready;                      /* msg_key and msg_value are set up */
     struct avro_part msg_key;            /* MessageKey */
     struct avro_part msg_value;          /* MessageValue */
+    bool txn_ready;                      /* txn_key and txn_value are set up */
+    struct avro_part txn_key;            /* TransactionMetadataKey */
+    struct avro_part txn_value;          /* TransactionMetadataValue */
     char seq[PGCDC_SOURCE_SEQUENCE_LEN]; /* source.sequence text of the current event */
     char op[2];                          /* envelope op text of the current event */
 };
@@ -350,6 +353,44 @@ done:
         return rc;
     }
     e->msg_ready = true;
+    return 0;
+}
+
+/* The transaction topic's schemas, registered under topic on first use. */
+static int txn_setup(struct avro_encoder *e, const char *topic, char *err, size_t errlen)
+{
+    struct pgcdc_buf text = PGCDC_BUF_INIT;
+    const char *what = "transaction metadata";
+    int rc;
+
+    if (e->txn_ready)
+        return 0;
+    if (pgcdc_avro_schema_txn_key(&text)) {
+        snprintf(err, errlen, "%s: out of memory", what);
+        rc = -ENOMEM;
+        goto done;
+    }
+    rc = part_init(&e->txn_key, &text, what, err, errlen);
+    if (rc == 0)
+        rc = register_text(e, topic, "key", &text, what, &e->txn_key.id, err, errlen);
+    if (rc < 0)
+        goto done;
+    if (pgcdc_avro_schema_txn_value(&text)) {
+        snprintf(err, errlen, "%s: out of memory", what);
+        rc = -ENOMEM;
+        goto done;
+    }
+    rc = part_init(&e->txn_value, &text, what, err, errlen);
+    if (rc == 0)
+        rc = register_text(e, topic, "value", &text, what, &e->txn_value.id, err, errlen);
+done:
+    pgcdc_buf_free(&text);
+    if (rc < 0) {
+        part_done(&e->txn_key);
+        part_done(&e->txn_value);
+        return rc;
+    }
+    e->txn_ready = true;
     return 0;
 }
 
@@ -759,6 +800,59 @@ static int fill_image(struct avro_encoder *e, const struct pgcdc_change *ch, avr
     return set_row(e, pgcdc_change_rel(ch), row, ncols, &rec, false, key_only, err, errlen);
 }
 
+/* The envelope's transaction block, or null. */
+static int set_block(avro_value_t *env, const struct pgcdc_txn_block *b)
+{
+    avro_value_t blk;
+
+    if (b == NULL)
+        return set_field_null(env, PGCDC_AVRO_ENV_TRANSACTION);
+    return field(env, PGCDC_AVRO_ENV_TRANSACTION, 1, &blk) || set_field_str(&blk, 0, -1, b->id) ||
+           set_field_long(&blk, 1, -1, b->total_order) ||
+           set_field_long(&blk, 2, -1, b->data_collection_order);
+}
+
+static int fill_txn_key(struct avro_encoder *e, const struct pgcdc_change *ch, const void *arg,
+                        avro_value_t *val, char *err, size_t errlen)
+{
+    const struct pgcdc_txn_record *r = arg;
+
+    (void)e;
+    (void)ch;
+    if (set_field_str(val, 0, -1, r->id))
+        return avro_fail(err, errlen, "transaction key");
+    return 0;
+}
+
+static int fill_txn_value(struct avro_encoder *e, const struct pgcdc_change *ch, const void *arg,
+                          avro_value_t *val, char *err, size_t errlen)
+{
+    const struct pgcdc_txn_record *r = arg;
+    avro_value_t arr, item;
+
+    (void)e;
+    (void)ch;
+    if (set_field_str(val, PGCDC_AVRO_TXN_STATUS, -1, r->end ? "END" : "BEGIN") ||
+        set_field_str(val, PGCDC_AVRO_TXN_ID, -1, r->id) ||
+        set_field_long(val, PGCDC_AVRO_TXN_TS_MS, -1, r->ts_ms))
+        return avro_fail(err, errlen, "transaction value");
+    if (!r->end) {
+        if (set_field_null(val, PGCDC_AVRO_TXN_EVENT_COUNT) ||
+            set_field_null(val, PGCDC_AVRO_TXN_COLLECTIONS))
+            return avro_fail(err, errlen, "transaction value");
+        return 0;
+    }
+    if (set_field_long(val, PGCDC_AVRO_TXN_EVENT_COUNT, 1, r->event_count) ||
+        field(val, PGCDC_AVRO_TXN_COLLECTIONS, 1, &arr))
+        return avro_fail(err, errlen, "transaction value");
+    for (size_t i = 0; i < r->ncollections; i++)
+        if (avro_value_append(&arr, &item, NULL) ||
+            set_field_str(&item, 0, -1, r->collections[i].name) ||
+            set_field_long(&item, 1, -1, r->collections[i].count))
+            return avro_fail(err, errlen, "transaction data collections");
+    return 0;
+}
+
 static int fill_envelope(struct avro_encoder *e, const struct pgcdc_change *ch, const void *arg,
                          avro_value_t *val, char *err, size_t errlen)
 {
@@ -782,7 +876,7 @@ static int fill_envelope(struct avro_encoder *e, const struct pgcdc_change *ch, 
     e->op[0] = pgcdc_change_op(ch);
     e->op[1] = '\0';
     if (field(val, PGCDC_AVRO_ENV_SOURCE, -1, &src) || set_source(e, ch, &src) ||
-        set_field_null(val, PGCDC_AVRO_ENV_TRANSACTION) ||
+        set_block(val, pgcdc_change_source(ch)->txn) ||
         set_field_str(val, PGCDC_AVRO_ENV_OP, -1, e->op) ||
         set_field_long(val, PGCDC_AVRO_ENV_TS_MS, 1, ts / 1000) ||
         set_field_long(val, PGCDC_AVRO_ENV_TS_US, 1, ts) ||
@@ -847,6 +941,8 @@ static void enc_free(struct pgcdc_encoder *base)
 
     part_done(&e->msg_key);
     part_done(&e->msg_value);
+    part_done(&e->txn_key);
+    part_done(&e->txn_value);
     for (size_t i = 0; i < e->nstates; i++)
         relstate_free(e->states[i]);
     free(e->states);
@@ -858,7 +954,22 @@ static void enc_free(struct pgcdc_encoder *base)
     free(e);
 }
 
+static int enc_txn(struct pgcdc_encoder *base, const char *topic, const struct pgcdc_txn_record *r,
+                   struct pgcdc_buf *key, struct pgcdc_buf *value, char *err, size_t errlen)
+{
+    struct avro_encoder *e = (struct avro_encoder *)base;
+    int rc = txn_setup(e, topic, err, errlen);
+
+    if (rc < 0)
+        return rc;
+    rc = build_and_write(e, NULL, fill_txn_key, r, &e->txn_key, key, err, errlen);
+    if (rc < 0)
+        return rc;
+    return build_and_write(e, NULL, fill_txn_value, r, &e->txn_value, value, err, errlen);
+}
+
 static const struct pgcdc_encoder_ops enc_ops = {
+    .txn = enc_txn,
     .key = enc_key,
     .value = enc_value,
     .free = enc_free,

@@ -524,6 +524,33 @@ int pgcdc_avro_schema_message_value(struct pgcdc_buf *out)
     return 0;
 }
 
+#define TXN_NAMESPACE "io.debezium.connector.common"
+
+int pgcdc_avro_schema_txn_key(struct pgcdc_buf *out)
+{
+    pgcdc_buf_reset(out);
+    return put(out, "{\"type\":\"record\",\"name\":\"TransactionMetadataKey\",\"namespace\":\"" TXN_NAMESPACE
+                    "\",\"fields\":[{\"name\":\"id\",\"type\":\"string\"}],\"connect.version\":1,"
+                    "\"connect.name\":\"" TXN_NAMESPACE ".TransactionMetadataKey\"}");
+}
+
+int pgcdc_avro_schema_txn_value(struct pgcdc_buf *out)
+{
+    pgcdc_buf_reset(out);
+    return put(out,
+               "{\"type\":\"record\",\"name\":\"TransactionMetadataValue\",\"namespace\":\"" TXN_NAMESPACE
+               "\",\"fields\":[{\"name\":\"status\",\"type\":\"string\"},"
+               "{\"name\":\"id\",\"type\":\"string\"},"
+               "{\"name\":\"event_count\",\"type\":[\"null\",\"long\"],\"default\":null},"
+               "{\"name\":\"data_collections\",\"type\":[\"null\",{\"type\":\"array\",\"items\":"
+               "{\"type\":\"record\",\"name\":\"collection\",\"namespace\":\"event\",\"fields\":["
+               "{\"name\":\"data_collection\",\"type\":\"string\"},"
+               "{\"name\":\"event_count\",\"type\":\"long\"}],\"connect.version\":1,"
+               "\"connect.name\":\"event.collection\"}}],\"default\":null},"
+               "{\"name\":\"ts_ms\",\"type\":\"long\"}],\"connect.version\":1,"
+               "\"connect.name\":\"" TXN_NAMESPACE ".TransactionMetadataValue\"}");
+}
+
 int pgcdc_avro_schema_fingerprint(const char *json, size_t len, uint64_t *fp, char *err,
                                   size_t errlen)
 {

@@ -366,6 +366,19 @@ static int put_source(struct pgcdc_buf *out, const struct pgcdc_change *ch)
     return 0;
 }
 
+/* The transaction block, or null. */
+static int put_block(struct pgcdc_buf *out, const struct pgcdc_txn_block *b)
+{
+    if (b == NULL)
+        return put_lit(out, "null");
+    if (put_lit(out, "{\"id\":") || put_cstr(out, b->id) || put_lit(out, ",\"total_order\":") ||
+        pgcdc_buf_append_int(out, b->total_order) ||
+        put_lit(out, ",\"data_collection_order\":") ||
+        pgcdc_buf_append_int(out, b->data_collection_order) || pgcdc_buf_append_char(out, '}'))
+        return -ENOMEM;
+    return 0;
+}
+
 static int json_value(struct pgcdc_encoder *base, const struct pgcdc_change *ch,
                       struct pgcdc_buf *out, char *err, size_t errlen)
 {
@@ -412,7 +425,8 @@ static int json_value(struct pgcdc_encoder *base, const struct pgcdc_change *ch,
     if (rc < 0)
         goto fail;
     if (pgcdc_buf_append(out, ",\"source\":", 10) || put_source(out, ch) ||
-        pgcdc_buf_append(out, ",\"transaction\":null,\"op\":", 25) || put_cstr(out, op) ||
+        put_lit(out, ",\"transaction\":") || put_block(out, pgcdc_change_source(ch)->txn) ||
+        put_lit(out, ",\"op\":") || put_cstr(out, op) ||
         put_lit(out, ",\"ts_ms\":") || pgcdc_buf_append_int(out, ts / 1000) ||
         put_lit(out, ",\"ts_us\":") || pgcdc_buf_append_int(out, ts) ||
         put_lit(out, ",\"ts_ns\":") || pgcdc_buf_append_int(out, ts * 1000) ||
@@ -436,7 +450,47 @@ static void json_free(struct pgcdc_encoder *base)
     free(e);
 }
 
+/* {"id":..} and {"status":..,"id":..,"event_count":..,"data_collections":[..],"ts_ms":..}:
+ * Debezium's TransactionMetadataKey and TransactionMetadataValue. */
+static int json_txn(struct pgcdc_encoder *base, const char *topic, const struct pgcdc_txn_record *r,
+                    struct pgcdc_buf *key, struct pgcdc_buf *value, char *err, size_t errlen)
+{
+    (void)base;
+    (void)topic;
+    pgcdc_buf_reset(key);
+    pgcdc_buf_reset(value);
+    if (put_lit(key, "{\"id\":") || put_cstr(key, r->id) || pgcdc_buf_append_char(key, '}'))
+        goto nomem;
+    if (put_lit(value, "{\"status\":") || put_cstr(value, r->end ? "END" : "BEGIN") ||
+        put_lit(value, ",\"id\":") || put_cstr(value, r->id) || put_lit(value, ",\"event_count\":"))
+        goto nomem;
+    if (!r->end) {
+        if (put_lit(value, "null,\"data_collections\":null"))
+            goto nomem;
+    } else {
+        if (pgcdc_buf_append_int(value, r->event_count) || put_lit(value, ",\"data_collections\":["))
+            goto nomem;
+        for (size_t i = 0; i < r->ncollections; i++)
+            if ((i > 0 && pgcdc_buf_append_char(value, ',')) ||
+                put_lit(value, "{\"data_collection\":") ||
+                put_cstr(value, r->collections[i].name) || put_lit(value, ",\"event_count\":") ||
+                pgcdc_buf_append_int(value, r->collections[i].count) ||
+                pgcdc_buf_append_char(value, '}'))
+                goto nomem;
+        if (pgcdc_buf_append_char(value, ']'))
+            goto nomem;
+    }
+    if (put_lit(value, ",\"ts_ms\":") || pgcdc_buf_append_int(value, r->ts_ms) ||
+        pgcdc_buf_append_char(value, '}'))
+        goto nomem;
+    return 0;
+nomem:
+    snprintf(err, errlen, "out of memory encoding a transaction record");
+    return -ENOMEM;
+}
+
 static const struct pgcdc_encoder_ops json_ops = {
+    .txn = json_txn,
     .key = json_key,
     .value = json_value,
     .free = json_free,

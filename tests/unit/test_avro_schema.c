@@ -671,3 +671,37 @@ Test(avro_schema, value_mapping_modes)
                       "{\"type\":\"string\",\"connect.version\":1,\"connect.name\":"
                       "\"io.debezium.time.Interval\"}");
 }
+
+Test(avro_schema, transaction_metadata_schemas)
+{
+    struct pgcdc_buf b = PGCDC_BUF_INIT;
+    char err[256] = "";
+    uint64_t fp = 0;
+    json_t *j, *f;
+
+    cr_assert_eq(pgcdc_avro_schema_txn_key(&b), 0);
+    cr_assert_eq(pgcdc_avro_schema_fingerprint(b.data, b.len, &fp, err, sizeof(err)), 0, "%s",
+                 err);
+    j = parse(&b);
+    cr_assert_str_eq(str(j, "name"), "TransactionMetadataKey");
+    cr_assert_str_eq(str(j, "namespace"), "io.debezium.connector.common");
+    cr_assert_str_eq(str(j, "connect.name"),
+                     "io.debezium.connector.common.TransactionMetadataKey");
+    json_decref(j);
+
+    cr_assert_eq(pgcdc_avro_schema_txn_value(&b), 0);
+    cr_assert_eq(pgcdc_avro_schema_fingerprint(b.data, b.len, &fp, err, sizeof(err)), 0, "%s",
+                 err);
+    j = parse(&b);
+    cr_assert_str_eq(str(j, "connect.name"),
+                     "io.debezium.connector.common.TransactionMetadataValue");
+    f = json_object_get(j, "fields");
+    cr_assert_eq(json_array_size(f), PGCDC_AVRO_TXN_TS_MS + 1);
+    cr_assert_str_eq(str(json_array_get(f, PGCDC_AVRO_TXN_STATUS), "name"), "status");
+    cr_assert_str_eq(str(json_array_get(f, PGCDC_AVRO_TXN_COLLECTIONS), "name"),
+                     "data_collections");
+    cr_assert_not_null(strstr(b.data, "\"name\":\"collection\",\"namespace\":\"event\""));
+    cr_assert_not_null(strstr(b.data, "\"connect.name\":\"event.collection\""));
+    json_decref(j);
+    pgcdc_buf_free(&b);
+}
