@@ -29,6 +29,16 @@ generator (same machine, same clock). p50 / p99 / max.
 
 Memory: pgcdc alone drains a single 1M-row and then a single 5M-row
 transaction; its peak RSS must not grow with the transaction.
+
+Snapshot (--snapshot, a separate run): bench_t is filled with N rows (default
+5M) before any slot exists. The baseline is `COPY ... TO STDOUT` into
+/dev/null by psql: the whole table on one connection, and the table cut in
+two key ranges read by two psql processes at once (an unmeasured COPY warms
+the cache first). Then pgcdc (snapshot.mode = initial_only, Kafka sink, the
+benchmark's format) with snapshot.max.threads = 1 and 2, and Debezium
+(snapshot.mode = initial_only, snapshot.fetch.size raised), each into its own
+pre-created topic; done = N messages in the topic. Rates are rows per second
+from the contender's start.
 """
 import argparse
 import datetime
@@ -556,6 +566,133 @@ class Bench:
             f"max {res.get('max_ms')} ms (achieved {res.get('achieved_rows_per_s')} rows/s)")
         return res
 
+    def copy_baseline(self, conn, rows, parts):
+        """Seconds for psql to COPY the table to /dev/null, cut in `parts`
+        key ranges read at once by as many psql processes."""
+        base = ["psql", "-X", "-q", "-h", os.environ["PGHOST"], "-p", os.environ["PGPORT"],
+                "-U", os.environ["PGUSER"], "-d", os.environ["PGDATABASE"], "-c"]
+        if parts == 1:
+            cmds = [base + ["COPY bench_t TO STDOUT"]]
+        else:
+            step = -(-rows // parts)
+            cmds = [base + [f"COPY (SELECT * FROM bench_t WHERE id > {k * step} AND "
+                            f"id <= {(k + 1) * step}) TO STDOUT"] for k in range(parts)]
+        t = time.monotonic()
+        procs = [subprocess.Popen(c, stdout=subprocess.DEVNULL) for c in cmds]
+        rcs = [p.wait() for p in procs]
+        secs = time.monotonic() - t
+        if any(rcs):
+            raise RuntimeError(f"psql COPY failed: {rcs}")
+        return {"done": True, "wall_s": round(secs, 3), "rows_per_s": round(rows / secs)}
+
+    def snapshot_run(self, conn, contender, rows, threads):
+        """One contender's initial_only snapshot of bench_t into its own
+        topic; figures once the topic holds every row."""
+        tag = f"{contender}{threads}" if contender == "pgcdc" else contender
+        prefix = f"b{self.run_id}_snap_{tag}"
+        topic = f"{prefix}.public.bench_t"
+        slot = f"bench_snap_{tag}"
+        self.kafka.create_topic(topic)
+        self.topics.append(topic)
+        wd = os.path.join(self.work, prefix)
+        os.makedirs(wd, exist_ok=True)
+        env = dict(os.environ)
+        if contender == "pgcdc":
+            argv = self.argv("pgcdc", slot, prefix) + [
+                "-o", "snapshot.mode=initial_only", "-o", f"snapshot.max.threads={threads}"]
+        else:
+            argv = self.argv("debezium", slot, prefix)
+            # Debezium's fastest settings for one table: a bigger fetch size
+            # (its default is 10240); its threads only share tables.
+            env["DEBEZIUM_CONNECTOR_EXTRA"] = "snapshot.mode=initial_only\nsnapshot.fetch.size=65536"
+        c = Contender(contender, argv, os.path.join(self.work, prefix + ".log"), env=env)
+        t_first = cpu = hwm = None
+        done = False
+        count = 0
+        try:
+            while time.monotonic() - c.t0 < self.args.timeout:
+                count = self.kafka.count(topic)
+                if count and t_first is None:
+                    t_first = time.monotonic()
+                if count >= rows:
+                    done = True
+                    break
+                cpu_now, hwm_now = proc_cpu(c.pid), proc_status_kb(c.pid, "VmHWM")
+                if not c.alive():
+                    # pgcdc stops once all is delivered: the count says so
+                    count = self.kafka.count(topic)
+                    if c.proc.returncode == 0 and count >= rows:
+                        done = True
+                        ru = c.rusage
+                        cpu, hwm = ru.ru_utime + ru.ru_stime, ru.ru_maxrss
+                    else:
+                        log(f"{tag} exited with {c.proc.returncode} after {count} of {rows} "
+                            f"rows:\n{c.tail()}")
+                    break
+                cpu, hwm = cpu_now, hwm_now
+                time.sleep(0.05)
+            t_done = time.monotonic()
+            if done and c.alive():
+                cpu, hwm = proc_cpu(c.pid), proc_status_kb(c.pid, "VmHWM")
+        finally:
+            c.stop()
+            drop_slot(conn, slot)
+        wall = t_done - c.t0
+        res = {"done": done, "threads": threads, "wall_s": round(wall, 3), "delivered": count,
+               "cpu_s": round(cpu, 3) if cpu is not None else None,
+               "peak_rss_mb": round(hwm / 1024, 1) if hwm else None}
+        if done:
+            res["rows_per_s"] = round(rows / wall)
+            if t_first is not None and t_done > t_first:
+                res["stream_rows_per_s"] = round(rows / (t_done - t_first))
+            if cpu:
+                res["cpu_us_per_row"] = round(cpu * 1e6 / rows, 2)
+        return res
+
+    def snapshot(self, conn):
+        rows = self.args.snapshot_rows
+        log(f"snapshot: filling bench_t with {rows} rows")
+        reset_db(conn)
+        t = time.monotonic()
+        step = 1000000
+        for lo in range(1, rows + 1, step):
+            sql(conn, insert_sql(lo, min(lo + step - 1, rows)))
+        sql(conn, "VACUUM ANALYZE bench_t")
+        size = sql(conn, "SELECT pg_total_relation_size('bench_t')")[0][0]
+        log(f"snapshot: {rows} rows, {size / 1048576:.0f} MB, in {time.monotonic() - t:.1f} s")
+        out = {"rows": rows, "table_mb": round(size / 1048576), "runs": {}}
+        self.copy_baseline(conn, rows, 1)  # warm the cache, unmeasured
+        for parts in (1, 2):
+            r = self.copy_baseline(conn, rows, parts)
+            out["runs"][f"COPY x{parts}"] = r
+            log(f"snapshot: COPY on {parts} connection(s): {r['rows_per_s']:,} rows/s")
+        runs = [("pgcdc", 1), ("pgcdc", 2)]
+        if "debezium" in self.args.contenders:
+            runs.append(("debezium", 1))
+        for contender, threads in runs:
+            name = f"{contender} x{threads}" if contender == "pgcdc" else contender
+            r = self.snapshot_run(conn, contender, rows, threads)
+            out["runs"][name] = r
+            log(f"snapshot: {name}: {fmt_rows(r)} rows/s, cpu {r['cpu_s']} s, "
+                f"peak RSS {r['peak_rss_mb']} MB")
+            self.kafka.delete_topics(self.topics)
+            self.topics = []
+        runs_ = out["runs"]
+        out["ratios"] = {
+            "pgcdc x1 / COPY x1": ratio(runs_["pgcdc x1"].get("rows_per_s"),
+                                        runs_["COPY x1"]["rows_per_s"]),
+            "pgcdc x2 / COPY x2": ratio(runs_["pgcdc x2"].get("rows_per_s"),
+                                        runs_["COPY x2"]["rows_per_s"]),
+            "pgcdc x2 / COPY x1": ratio(runs_["pgcdc x2"].get("rows_per_s"),
+                                        runs_["COPY x1"]["rows_per_s"]),
+            "pgcdc x2 / pgcdc x1": ratio(runs_["pgcdc x2"].get("rows_per_s"),
+                                         runs_["pgcdc x1"].get("rows_per_s")),
+        }
+        if "debezium" in runs_:
+            out["ratios"]["pgcdc x2 / debezium"] = ratio(runs_["pgcdc x2"].get("rows_per_s"),
+                                                         runs_["debezium"].get("rows_per_s"))
+        return out
+
     def memory(self, conn):
         out = {}
         for rows in self.args.memory_rows:
@@ -582,6 +719,10 @@ class Bench:
 
 def fmt_rate(r):
     return f"{r['events_per_s']:,}" if r.get("events_per_s") else "-"
+
+
+def fmt_rows(r):
+    return f"{r['rows_per_s']:,}" if r.get("rows_per_s") else "-"
 
 
 def ratio(a, b):
@@ -687,6 +828,18 @@ def report(res):
         out.append("")
         out.append("pgcdc memory, one transaction of N rows")
         out.append(table(rows, ["rows", "peak RSS MB", "ev/s", "cpu s"]))
+    if res.get("snapshot"):
+        sn = res["snapshot"]
+        rows = [[name, d(r["wall_s"]), d(r.get("rows_per_s")), d(r.get("stream_rows_per_s")),
+                 d(r.get("cpu_s")), d(r.get("cpu_us_per_row")), d(r.get("peak_rss_mb"))]
+                for name, r in sn["runs"].items()]
+        out.append("")
+        out.append(f"Snapshot of a {sn['rows']:,}-row table ({sn['table_mb']} MB): COPY into "
+                   f"/dev/null, and each contender into Kafka (xN: connections)")
+        out.append(table(rows, ["run", "wall s", "rows/s", "(from first)", "cpu s", "cpu us/row",
+                                "peak RSS MB"]))
+        out.append("")
+        out.append(table([[k, d(v)] for k, v in sn["ratios"].items()], ["ratio", "value"]))
     return "\n".join(out)
 
 
@@ -713,6 +866,9 @@ def main():
     env = os.environ.get
     ap.add_argument("--quick", action="store_true", help="tiny sizes, a smoke test")
     ap.add_argument("--memory", action="store_true", help="only the memory part")
+    ap.add_argument("--snapshot", action="store_true",
+                    help="only the snapshot part: COPY, pgcdc with 1 and 2 threads, Debezium")
+    ap.add_argument("--snapshot-rows", type=int, default=int(env("BENCH_SNAPSHOT_ROWS", 5000000)))
     ap.add_argument("--no-memory", action="store_true", help="skip the memory part")
     ap.add_argument("--no-latency", action="store_true", help="skip the latency part")
     ap.add_argument("--format", default=env("BENCH_FORMAT", "avro"), choices=("json", "avro"))
@@ -734,6 +890,7 @@ def main():
         a.w1_rows, a.w2_txns, a.w3_updates, a.w3_deletes = 20000, 5000, 10000, 2000
         a.latency_seconds, a.latency_rate = 5, 2000
         a.memory_rows = "20000,100000"
+        a.snapshot_rows = 100000
     a.contenders = [c for c in a.contenders.split(",") if c]
     for c in a.contenders:
         if c not in CONTENDERS:
@@ -749,7 +906,9 @@ def main():
     workloads = {"W1": w1(a.w1_rows), "W2": w2(a.w2_txns, a.w2_clients),
                  "W3": w3(a.w3_updates, a.w3_deletes)}
     with db() as conn:
-        if not a.memory:
+        if a.snapshot:
+            res["snapshot"] = bench.snapshot(conn)
+        elif not a.memory:
             res["throughput"] = {}
             for name in [w for w in a.workloads.split(",") if w]:
                 res["throughput"][name] = bench.throughput(conn, workloads[name])
@@ -763,7 +922,7 @@ def main():
                         except Exception as e:  # report, carry on with the others
                             log(f"latency {c} failed: {e}")
                             res["latency"][c] = {"error": str(e)}
-        if a.memory or not a.no_memory:
+        if a.memory or (not a.no_memory and not a.snapshot):
             res["memory"] = bench.memory(conn)
         reset_db(conn)
     res["seconds"] = round((datetime.datetime.now(datetime.timezone.utc) - started).total_seconds())
@@ -771,16 +930,20 @@ def main():
     print(text)
     os.makedirs(a.results, exist_ok=True)
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
-    path = os.path.join(a.results, f"bench-{stamp}{'-quick' if a.quick else ''}.json")
+    kind = "snapshot-" if a.snapshot else "bench-"
+    path = os.path.join(a.results, f"{kind}{stamp}{'-quick' if a.quick else ''}.json")
     with open(path, "w") as f:
         json.dump(res, f, indent=2)
         f.write("\n")
-    shutil.copyfile(path, os.path.join(a.results, "latest.json"))
-    log(f"results in {path} and latest.json ({res['seconds']} s)")
+    latest = "latest-snapshot.json" if a.snapshot else "latest.json"
+    shutil.copyfile(path, os.path.join(a.results, latest))
+    log(f"results in {path} and {latest} ({res['seconds']} s)")
     shutil.rmtree(bench.work, ignore_errors=True)
     failed = [f"{w} {c}" for w, v in res.get("throughput", {}).items()
               for c, r in v["contenders"].items() if not r["done"]]
     failed += [f"memory {k}" for k, r in res.get("memory", {}).items() if not r["done"]]
+    failed += [f"snapshot {k}" for k, r in res.get("snapshot", {}).get("runs", {}).items()
+               if not r["done"]]
     if failed:
         log("not done: " + ", ".join(failed))
         return 1
