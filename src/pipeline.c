@@ -40,6 +40,9 @@
  * delivered part of an interrupted transaction, which the server sends
  * again whole.
  *
+ * A snapshot's rows come through the same loop: snapshot_run.c holds that
+ * wiring (pipeline_internal.h is the state both share).
+ *
  * What still waits outside the loop happens before streaming, bounded and
  * ended by a stop request: connecting (database.connect.timeout.ms; also
  * each attempt to reconnect, during which the sink is not served), and
@@ -73,7 +76,6 @@
 #include "pgcdc/log.h"
 #include "pgcdc/lsn.h"
 #include "pgcdc/pgoutput.h"
-#include "pgcdc/progress.h"
 #include "pgcdc/publication.h"
 #include "pgcdc/registry.h"
 #include "pgcdc/relcache.h"
@@ -86,18 +88,12 @@
 #include "pgcdc/tracker.h"
 #include "pgcdc/txmeta.h"
 #include "pgcdc_config.h"
-
-/* CopyData messages handled before the loop looks at timers and reports. */
-#define READ_BATCH 2000
+#include "pipeline_internal.h"
 
 /* How long the first start waits for a slot held by another session before
  * giving up, and how often it looks again meanwhile. */
 #define FIRST_BUSY_WAIT_MS 5000
 #define BUSY_RETRY_MS 500
-
-/* How often a snapshot's progress is logged, and redrawn on a terminal. */
-#define PROGRESS_LOG_MS 5000
-#define PROGRESS_STATUS_MS 1000
 
 /* How long shutdown waits for the sink to deliver what it holds, at most. */
 #define SHUTDOWN_FLUSH_MS 30000
@@ -120,102 +116,7 @@
 /* The snapshot's connections (snapshot.max.threads at most). */
 #define WAIT_SNAPSHOT_FDS 64
 
-/* A held message whose sink refused it for another reason than a full
- * window (a queue of bytes full, a topic not ready) is tried again after
- * this long, unless a delivery report comes first. */
-#define HOLD_RETRY_MS 20
-
-/* The delivery of one snapshot chunk's rows: a unit of the tracker of its
- * own, so that reports say which chunk they are for. */
-struct snap_unit {
-    uint64_t handle;   /* its tracker handle, once its first row is produced */
-    uint64_t produced; /* rows produced */
-    uint64_t acked;    /* rows reported delivered */
-    bool committed;    /* every row is produced: committed in the tracker */
-    bool delivered;    /* every row is delivered (recorded in the progress file) */
-};
-
-struct pgcdc_pipeline {
-    const struct pgcdc_config *cfg;  /* borrowed */
-    volatile sig_atomic_t *stop;     /* set by the signal handler */
-    struct pgcdc_stream *stream;     /* replication connection, NULL while disconnected */
-    struct pgcdc_relcache *rels;     /* table model */
-    struct pgcdc_catalog *catalog;   /* primary key, type and name lookups */
-    struct pgcdc_tracker *tracker;   /* in-flight transactions, NULL before run */
-    struct pgcdc_store *store;       /* persisted position */
-    struct pgcdc_sink *sink;         /* where events go */
-    struct pgcdc_encoder *enc;       /* key/value encoder */
-    struct pgcdc_registry *registry; /* schema registry client (format avro), or NULL */
-    struct pgcdc_msg *msg;           /* decoded message, reused */
-    struct pgcdc_change_batch *batch; /* events of the current message, reused */
-    struct pgcdc_buf key;            /* encoded key, reused */
-    struct pgcdc_buf value;          /* encoded value, reused */
-    struct pgcdc_source src;         /* source block of the current transaction */
-    char *message_topic;             /* <prefix>.message for logical messages */
-    struct pgcdc_txmeta *txmeta;     /* provide.transaction.metadata: the counts, else NULL */
-    char *txn_topic;                 /* ... <prefix><delimiter><topic.transaction> */
-    bool txmeta_open;                /* the current transaction gets BEGIN and END records */
-    struct pgcdc_txn_block block;    /* transaction block of the event being encoded */
-    char db[64];                     /* database name */
-    char origin[64];                 /* origin name of the current transaction */
-    bool in_txn;                     /* between Begin and Commit */
-    bool skip_txn;                   /* the current transaction was delivered before */
-    uint64_t txn;                    /* tracker handle of the current transaction */
-    pgcdc_lsn received;              /* highest end LSN received */
-    pgcdc_lsn server_sent;           /* highest position the server sent in this session
-                                      * (walEnd, commit end): nothing beyond is confirmed */
-    char system_id[32];              /* server identity recorded with the position */
-    uint32_t timeline;               /* server timeline recorded with the position */
-    volatile sig_atomic_t *hup;      /* set on SIGHUP, or NULL */
-    bool must_act;                   /* the last error needs a person (exit 78) */
-    pgcdc_lsn persisted;             /* last position written to the store */
-    pgcdc_lsn confirmed;             /* last flush LSN sent to the server */
-    int64_t last_status_us;          /* monotonic time of the last status update */
-    int64_t last_persist_us;         /* monotonic time of the last store write */
-    pgcdc_lsn persisted_partial;     /* partial_commit_lsn last written to the store */
-    uint64_t persisted_partial_n;    /* partial_events last written to the store */
-    bool reply_requested;            /* the server asked for a status update */
-    bool delivery_failed;            /* a delivery report said an event was lost */
-    char delivery_err[512];          /* why */
-    bool broken;                     /* the tracker refused a report: confirm nothing more */
-    char broken_err[512];            /* why */
-    uint64_t txn_events;             /* index of the next event of the current transaction */
-    uint64_t skip_below;             /* its events below this index are not produced */
-    bool held;                       /* held_frame waits for the sink (or the registry) */
-    struct pgcdc_frame held_frame;   /* the held XLogData, pointing into the stream's buffer */
-    int64_t held_retry_us;           /* monotonic time to try the held message again */
-    uint64_t events;                 /* events produced in this run */
-    bool reconnecting;               /* the connection was lost: deliver, then connect again */
-    int64_t reconnect_us;            /* monotonic time of the next connection attempt */
-    int backoff_ms;                  /* wait before the next connection attempt */
-    struct pgcdc_snapshot *snap;     /* the snapshot being read, or NULL */
-    struct pgcdc_stream *pending;    /* replication connection waiting for the snapshot */
-    pgcdc_lsn snap_lsn;              /* where the snapshot stands in the WAL */
-    bool snap_keep;                  /* the slot and the stored position are kept (always) */
-    bool snap_only;                  /* initial_only: stop once the snapshot is delivered */
-    bool snap_produced;              /* every row is produced: waiting for deliveries */
-    bool snap_held;                  /* snap_row waits for the sink (or the registry) */
-    struct pgcdc_snapshot_row snap_row; /* the held row */
-    struct pgcdc_source snap_src;    /* source block of snapshot rows */
-    struct pgcdc_snapshot_xids seen; /* keep: the transactions the snapshot saw */
-    bool filter_seen;                /* drop stream transactions in seen */
-    bool finished;                   /* initial_only is done: the loop ends */
-    bool *snap_reported;             /* per snapshot table: its end was logged */
-    int64_t snap_start_us;           /* when the snapshot's reads started (monotonic) */
-    int64_t snap_log_us;             /* next progress lines in the log */
-    int64_t snap_status_us;          /* next redraw of the terminal's status line */
-    struct snap_unit *units;         /* per snapshot chunk */
-    size_t nunits;                   /* entries in units */
-    size_t *unit_chunk;              /* chunk of the tracker handle snap_txn + 1 + i */
-    size_t units_begun;              /* entries in unit_chunk */
-    uint64_t snap_txn;               /* the tracker unit that ends the snapshot */
-    size_t chunks_delivered;         /* chunks in the progress file */
-    bool progress_dirty;             /* more chunks are delivered than the file says */
-    int64_t progress_us;             /* next look at the chunks' delivery */
-    char *progress_path;             /* <offset file>.snapshot */
-};
-
-static int64_t mono_us(void)
+int64_t pgcdc_pipeline_mono_us(void)
 {
     struct timespec ts;
 
@@ -223,7 +124,7 @@ static int64_t mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static int64_t wall_us(void)
+int64_t pgcdc_pipeline_wall_us(void)
 {
     struct timespec ts;
 
@@ -242,8 +143,8 @@ static void on_delivery(void *arg, uint64_t txn, int err, const char *errstr)
     if (p->tracker == NULL || p->broken)
         return;
     /* A snapshot row: count it for its chunk. */
-    if (p->snap && err == 0 && txn > p->snap_txn && txn - p->snap_txn - 1 < p->units_begun)
-        p->units[p->unit_chunk[txn - p->snap_txn - 1]].acked++;
+    if (err == 0)
+        pgcdc_snaprun_delivered(p, txn);
     rc = err == 0 ? pgcdc_tracker_acked(p->tracker, txn) : pgcdc_tracker_failed(p->tracker, txn);
     if (rc < 0) {
         p->broken = true;
@@ -558,8 +459,8 @@ static int count_event(struct pgcdc_pipeline *p, const struct pgcdc_rel *rel, ch
 
 /* Encodes and produces the events of one source record, in order; a
  * tombstone repeats the key of the event before it. */
-static int emit(struct pgcdc_pipeline *p, const struct pgcdc_change_event *ev, int n, char *err,
-                size_t errlen)
+int pgcdc_pipeline_emit(struct pgcdc_pipeline *p, const struct pgcdc_change_event *ev, int n,
+                        char *err, size_t errlen)
 {
     int krc = 1, rc;
 
@@ -604,7 +505,8 @@ static int handle_change(struct pgcdc_pipeline *p, pgcdc_lsn lsn, char *err, siz
         return 0;
     p->src.lsn = lsn;
     pgcdc_change_batch_at(p->batch, p->txn_events);
-    n = pgcdc_change_batch_pgoutput(p->batch, p->msg, &p->src, wall_us(), &ev, err, errlen);
+    n = pgcdc_change_batch_pgoutput(p->batch, p->msg, &p->src, pgcdc_pipeline_wall_us(), &ev,
+                                    err, errlen);
     /* Counted once, not again when a held message is retried. */
     if (n >= 0 && !p->held)
         pgcdc_relcache_count_filtered(p->rels, p->msg);
@@ -614,7 +516,7 @@ static int handle_change(struct pgcdc_pipeline *p, pgcdc_lsn lsn, char *err, siz
         snprintf(err, errlen, "protocol error: a change outside a transaction");
         return -EPROTO;
     }
-    return emit(p, ev, n, err, errlen);
+    return pgcdc_pipeline_emit(p, ev, n, err, errlen);
 }
 
 static int handle_message(struct pgcdc_pipeline *p, char *err, size_t errlen)
@@ -631,8 +533,9 @@ static int handle_message(struct pgcdc_pipeline *p, char *err, size_t errlen)
             return 0;
         p->src.lsn = m->u.message.lsn;
         pgcdc_change_batch_at(p->batch, p->txn_events);
-        n = pgcdc_change_batch_pgoutput(p->batch, p->msg, &p->src, wall_us(), &ev, err, errlen);
-        return n < 0 ? n : emit(p, ev, n, err, errlen);
+        n = pgcdc_change_batch_pgoutput(p->batch, p->msg, &p->src, pgcdc_pipeline_wall_us(), &ev,
+                                    err, errlen);
+        return n < 0 ? n : pgcdc_pipeline_emit(p, ev, n, err, errlen);
     }
     /* A non-transactional message is its own unit, positioned at its LSN. */
     if (pgcdc_tracker_should_skip(p->tracker, m->u.message.lsn))
@@ -646,10 +549,11 @@ static int handle_message(struct pgcdc_pipeline *p, char *err, size_t errlen)
     }
     p->src.lsn = m->u.message.lsn;
     p->src.xid = 0;
-    p->src.commit_time_us = wall_us();
+    p->src.commit_time_us = pgcdc_pipeline_wall_us();
     pgcdc_change_batch_at(p->batch, p->txn_events);
-    n = pgcdc_change_batch_pgoutput(p->batch, p->msg, &p->src, wall_us(), &ev, err, errlen);
-    rc = n < 0 ? n : emit(p, ev, n, err, errlen);
+    n = pgcdc_change_batch_pgoutput(p->batch, p->msg, &p->src, pgcdc_pipeline_wall_us(), &ev,
+                                    err, errlen);
+    rc = n < 0 ? n : pgcdc_pipeline_emit(p, ev, n, err, errlen);
     if (rc < 0)
         return rc;
     rc = pgcdc_tracker_commit(p->tracker, p->txn, m->u.message.lsn);
@@ -664,7 +568,7 @@ tracker_error:
 }
 
 /* A table's (new) shape, with the table and topic as structured fields. */
-static void log_relation(const struct pgcdc_rel *rel)
+void pgcdc_pipeline_log_relation(const struct pgcdc_rel *rel)
 {
     char table[256];
 
@@ -755,7 +659,7 @@ static int handle_xlogdata(struct pgcdc_pipeline *p, const struct pgcdc_frame *f
     case PGCDC_MSG_RELATION:
         rc = pgcdc_relcache_apply(p->rels, m, &rel, &changed, err, errlen);
         if (rc == 0 && changed && rel->included)
-            log_relation(rel);
+            pgcdc_pipeline_log_relation(rel);
         return rc;
     case PGCDC_MSG_TYPE:
         return pgcdc_relcache_apply_type(p->rels, m, err, errlen);
@@ -802,7 +706,7 @@ static int handle_or_hold(struct pgcdc_pipeline *p, const struct pgcdc_frame *f,
         p->held = true;
         p->held_frame = *f;
     }
-    p->held_retry_us = mono_us() + HOLD_RETRY_MS * 1000;
+    p->held_retry_us = pgcdc_pipeline_mono_us() + HOLD_RETRY_MS * 1000;
     return 0;
 }
 
@@ -832,7 +736,7 @@ static int handle_copydata(struct pgcdc_pipeline *p, const uint8_t *buf, size_t 
 /* Persists the safe LSN when it moved, then confirms it to the server. */
 static int send_status(struct pgcdc_pipeline *p, bool force, char *err, size_t errlen)
 {
-    int64_t now = mono_us();
+    int64_t now = pgcdc_pipeline_mono_us();
     struct pgcdc_position pos = {.end_lsn = pgcdc_tracker_safe_lsn(p->tracker)};
     bool due = now - p->last_status_us >= (int64_t)p->cfg->status_interval_ms * 1000;
     pgcdc_lsn flush, write;
@@ -883,7 +787,8 @@ static int send_status(struct pgcdc_pipeline *p, bool force, char *err, size_t e
  * server's identity, at once. A new lsn also means a fresh tracker from
  * there and no partial transaction; the same lsn keeps the stored partial
  * transaction. */
-static int adopt_position(struct pgcdc_pipeline *p, pgcdc_lsn lsn, char *err, size_t errlen)
+int pgcdc_pipeline_adopt_position(struct pgcdc_pipeline *p, pgcdc_lsn lsn, char *err,
+                                  size_t errlen)
 {
     struct pgcdc_position pos = {.end_lsn = lsn, .timeline = p->timeline};
     bool same = lsn == p->persisted;
@@ -923,7 +828,7 @@ static int table_filter(void *arg, const char *schema, const char *table, const 
 }
 
 /* Starts streaming on p->stream from the position. */
-static int start_streaming(struct pgcdc_pipeline *p, char *err, size_t errlen)
+int pgcdc_pipeline_start_streaming(struct pgcdc_pipeline *p, char *err, size_t errlen)
 {
     const struct pgcdc_config *cfg = p->cfg;
     char a[PGCDC_LSN_BUFLEN];
@@ -939,254 +844,9 @@ static int start_streaming(struct pgcdc_pipeline *p, char *err, size_t errlen)
                    "streaming from slot '%s', publication '%s', position %s", cfg->slot_name,
                    cfg->publication_name, pgcdc_lsn_format(p->persisted, a));
     p->server_sent = 0;
-    p->last_status_us = mono_us();
+    p->last_status_us = pgcdc_pipeline_mono_us();
     pgcdc_catalog_set_nonblocking(p->catalog, true);
     return 0;
-}
-
-/* snapshot.include.collection.list over the table filters' choice (a
- * publication pgcdc does not manage may publish tables they leave out). */
-static int snapshot_filter(void *arg, const char *schema, const char *table, char *err,
-                           size_t errlen)
-{
-    const struct pgcdc_pipeline *p = arg;
-    char name[256];
-    int rc = pgcdc_filter_table(p->cfg, schema, table, err, errlen);
-
-    if (rc <= 0 || pgcdc_patterns_text(p->cfg->snapshot_include)[0] == '\0')
-        return rc;
-    snprintf(name, sizeof(name), "%s.%s", schema, table);
-    return pgcdc_patterns_match(p->cfg->snapshot_include, name, err, errlen);
-}
-
-static const char *snapshot_override(void *arg, const char *schema, const char *table)
-{
-    const struct pgcdc_pipeline *p = arg;
-
-    return pgcdc_config_snapshot_override(p->cfg, schema, table);
-}
-
-/* A snapshot that an earlier run did not finish left its delivered chunks
- * in the progress file: say what it had done, and start afresh (resuming
- * it needs a snapshot that interleaves with the stream, which pgcdc does
- * not do yet). */
-static int forget_earlier_snapshot(struct pgcdc_pipeline *p, char *err, size_t errlen)
-{
-    struct pgcdc_progress rec;
-    char a[PGCDC_LSN_BUFLEN];
-    bool found;
-    int rc = pgcdc_progress_load(p->progress_path, &rec, &found, err, errlen);
-
-    if (rc == -EINVAL) {
-        pgcdc_log_warn("%s; ignoring it", err);
-        return pgcdc_progress_remove(p->progress_path, err, errlen);
-    }
-    if (rc < 0 || !found)
-        return rc;
-    pgcdc_log_warn("an earlier snapshot (slot '%s', at %s) had delivered %zu of %zu chunk(s), "
-                   "as '%s' records, when it stopped; resuming it is not supported yet, so the "
-                   "snapshot is read again from scratch",
-                   rec.slot, pgcdc_lsn_format(rec.lsn, a), rec.ndone, rec.planned,
-                   p->progress_path);
-    pgcdc_progress_clear(&rec);
-    return pgcdc_progress_remove(p->progress_path, err, errlen);
-}
-
-/*
- * Starts reading a snapshot (snapshot.h) under the slot's exported snapshot
- * (import), or one of its own: the tables go into the relation cache, the
- * rows into one unit of the tracker at the snapshot's position, and the
- * replication connection waits in p->pending until they are delivered.
- */
-static int start_snapshot(struct pgcdc_pipeline *p, struct pgcdc_stream *stream,
-                          const char *import, pgcdc_lsn slot_lsn, char *err, size_t errlen)
-{
-    const struct pgcdc_config *cfg = p->cfg;
-    struct pgcdc_snapshot_opts o = {
-        .conninfo = cfg->database_dsn,
-        .connect_timeout_ms = cfg->connect_timeout_ms,
-        .stop = p->stop,
-        .publication = cfg->publication_name,
-        .import = import,
-        .threads = cfg->snapshot_max_threads,
-        .chunk_rows = cfg->snapshot_chunk_rows,
-        .filter = snapshot_filter,
-        .filter_arg = p,
-        .override = snapshot_override,
-        .override_arg = p,
-    };
-    const struct pgcdc_snapshot_info *info;
-    const struct pgcdc_msg *m;
-    char a[PGCDC_LSN_BUFLEN];
-    int rc;
-
-    rc = forget_earlier_snapshot(p, err, errlen);
-    if (rc < 0)
-        return rc;
-    rc = pgcdc_snapshot_new(&p->snap, &o, err, errlen);
-    if (rc < 0)
-        return rc;
-    info = pgcdc_snapshot_info(p->snap);
-    for (size_t i = 0; (m = pgcdc_snapshot_relation(p->snap, i)) != NULL; i++) {
-        struct pgcdc_rel *rel;
-        bool changed;
-
-        rc = pgcdc_relcache_apply(p->rels, m, &rel, &changed, err, errlen);
-        if (rc < 0)
-            return rc;
-        if (changed && rel->included)
-            log_relation(rel);
-    }
-    /* Where the rows stand: the slot's consistent point; else (no new
-     * slot) the kept position, or the WAL position inside the snapshot. */
-    p->snap_lsn = slot_lsn ? slot_lsn : p->snap_keep ? p->persisted : info->wal_lsn;
-    if (p->snap_keep) {
-        const struct pgcdc_snapshot_xids *x = pgcdc_snapshot_xids(p->snap);
-
-        p->seen = *x;
-        p->seen.xip = NULL;
-        if (x->nxip > 0) {
-            p->seen.xip = malloc(x->nxip * sizeof(*x->xip));
-            if (p->seen.xip == NULL) {
-                snprintf(err, errlen, "out of memory");
-                return -ENOMEM;
-            }
-            memcpy(p->seen.xip, x->xip, x->nxip * sizeof(*x->xip));
-        }
-        p->filter_seen = true;
-    }
-    p->snap_src = p->src;
-    /* Debezium's source.lsn of a snapshot read: the slot's start, else the
-     * WAL position read inside the snapshot. */
-    p->snap_src.lsn = slot_lsn ? slot_lsn : info->wal_lsn;
-    p->snap_src.xid = (uint32_t)info->txid;
-    p->snap_src.commit_time_us = info->ts_us;
-    p->snap_src.last_commit_lsn = 0;
-    /* The snapshot's rows are one unit of a fresh tracker; the tracker for
-     * streaming is made once they are delivered. */
-    pgcdc_tracker_free(p->tracker);
-    p->tracker = NULL;
-    rc = pgcdc_tracker_new(&p->tracker, 0, 0, err, errlen);
-    if (rc == 0)
-        rc = pgcdc_tracker_begin(p->tracker, p->snap_lsn, &p->snap_txn);
-    if (rc < 0) {
-        snprintf(err, errlen, "checkpoint tracker refused the snapshot: %s", strerror(-rc));
-        return rc;
-    }
-    /* Each chunk's rows are a unit begun after snap_txn, so that their
-     * handles map to chunks; snap_txn, committed last, ends the snapshot. */
-    p->txn = p->snap_txn;
-    p->nunits = info->chunks;
-    p->units = calloc(p->nunits + 1, sizeof(*p->units));
-    p->unit_chunk = calloc(p->nunits + 1, sizeof(*p->unit_chunk));
-    if (p->units == NULL || p->unit_chunk == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
-    p->progress_us = mono_us();
-    p->txn_events = 0;
-    p->skip_below = 0;
-    rc = pgcdc_snapshot_start(p->snap, err, errlen);
-    if (rc < 0)
-        return rc;
-    p->snap_reported = calloc(info->tables + 1, sizeof(*p->snap_reported));
-    if (p->snap_reported == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
-    p->snap_start_us = mono_us();
-    p->snap_log_us = p->snap_start_us + (int64_t)PROGRESS_LOG_MS * 1000;
-    p->snap_status_us = p->snap_start_us;
-    p->pending = stream;
-    pgcdc_log_info("snapshot of %zu table(s) in %zu chunk(s) on %d connection(s), at %s",
-                   info->tables, info->chunks, cfg->snapshot_max_threads,
-                   pgcdc_lsn_format(p->snap_lsn, a));
-    /* Lookups for the rows' types wait no more than those of the stream. */
-    pgcdc_catalog_set_nonblocking(p->catalog, true);
-    return 0;
-}
-
-/*
- * The snapshot's progress: each table's end once, and every
- * PROGRESS_LOG_MS the tables being read (rows, rows/s, time left from the
- * estimates) in the log; on a terminal, a status line redrawn every
- * PROGRESS_STATUS_MS.
- */
-static void snapshot_progress(struct pgcdc_pipeline *p)
-{
-    int64_t now = mono_us();
-    bool periodic = now >= p->snap_log_us;
-    struct pgcdc_snapshot_progress t;
-    uint64_t rows = 0, expected = 0;
-    size_t done = 0, n = 0;
-    char line[512];
-
-    for (size_t i = 0; pgcdc_snapshot_table_progress(p->snap, i, &t); i++, n++) {
-        rows += t.rows;
-        expected += t.done ? t.rows : t.estimate > 0 ? (uint64_t)t.estimate : t.rows;
-        done += t.done;
-        if ((t.done && !p->snap_reported[i]) || (periodic && t.started && !t.done)) {
-            pgcdc_snapshot_progress_format(&t, line, sizeof(line));
-            pgcdc_log_info("snapshot: %s", line);
-            p->snap_reported[i] = t.done;
-        }
-    }
-    if (periodic)
-        p->snap_log_us = now + (int64_t)PROGRESS_LOG_MS * 1000;
-    if (now >= p->snap_status_us) {
-        double secs = (double)(now - p->snap_start_us) / 1e6;
-        double rate = secs > 0 ? (double)rows / secs : 0;
-        double left = rate > 0 && expected > rows ? (double)(expected - rows) / rate : 0;
-
-        snprintf(line, sizeof(line),
-                 "snapshot: %zu of %zu table(s) done, %" PRIu64 " of about %" PRIu64
-                 " row(s), %.0f row(s)/s, about %.0f s left",
-                 done, n, rows, expected, rate, left);
-        pgcdc_log_status(line);
-        p->snap_status_us = now + (int64_t)PROGRESS_STATUS_MS * 1000;
-    }
-}
-
-/* The snapshot's rows are all delivered: record the position, then stream
- * (or, initial_only, stop). */
-static int finish_snapshot(struct pgcdc_pipeline *p, char *err, size_t errlen)
-{
-    uint64_t rows = pgcdc_snapshot_rows(p->snap);
-    char a[PGCDC_LSN_BUFLEN];
-    int rc;
-
-    p->snap_log_us = 0;
-    snapshot_progress(p);
-    pgcdc_log_status(NULL);
-    pgcdc_snapshot_free(&p->snap);
-    pgcdc_log_info("snapshot done: %" PRIu64 " row(s) delivered in %.1f s", rows,
-                   (double)(mono_us() - p->snap_start_us) / 1e6);
-    pgcdc_tracker_free(p->tracker);
-    p->tracker = NULL;
-    if (p->snap_keep) {
-        rc = pgcdc_tracker_new(&p->tracker, p->persisted, 0, err, errlen);
-        if (rc < 0)
-            return rc;
-        pgcdc_tracker_set_partial(p->tracker, p->persisted_partial, p->persisted_partial_n);
-    } else {
-        p->persisted = 0;
-        rc = adopt_position(p, p->snap_lsn, err, errlen);
-        if (rc < 0)
-            return rc;
-    }
-    p->txn = PGCDC_TRACKER_NO_TXN;
-    rc = pgcdc_progress_remove(p->progress_path, err, errlen);
-    if (rc < 0)
-        return rc;
-    if (p->snap_only) {
-        pgcdc_log_info("snapshot.mode initial_only: position %s recorded; not streaming",
-                       pgcdc_lsn_format(p->persisted, a));
-        p->finished = true;
-        return 0;
-    }
-    p->stream = p->pending;
-    p->pending = NULL;
-    return start_streaming(p, err, errlen);
 }
 
 /* Opens the replication session (session.h), records what it decided
@@ -1244,13 +904,13 @@ static int connect_and_start(struct pgcdc_pipeline *p, bool first, char *err, si
         /* Record the identity with the position at once when it changed
          * by choice, so the next start does not ask again. */
         if (had && !ses.adopt && !ses.resnapshot && p->persisted) {
-            rc = adopt_position(p, p->persisted, err, errlen);
+            rc = pgcdc_pipeline_adopt_position(p, p->persisted, err, errlen);
             if (rc < 0)
                 return rc;
         }
     }
     if (ses.adopt) {
-        rc = adopt_position(p, ses.adopt_lsn, err, errlen);
+        rc = pgcdc_pipeline_adopt_position(p, ses.adopt_lsn, err, errlen);
         if (rc < 0)
             return rc;
     }
@@ -1260,162 +920,13 @@ static int connect_and_start(struct pgcdc_pipeline *p, bool first, char *err, si
         /* The exported snapshot lives until the replication connection's
          * next command: the snapshot's connections import it first. */
         p->stream = NULL;
-        rc = start_snapshot(p, stream, ses.snapshot[0] ? ses.snapshot : NULL,
+        rc = pgcdc_snaprun_start(p, stream, ses.snapshot[0] ? ses.snapshot : NULL,
                             ses.slot_created ? ses.slot_lsn : 0, err, errlen);
         if (rc < 0)
             pgcdc_stream_free(&stream);
         return rc;
     }
-    return start_streaming(p, err, errlen);
-}
-
-/* Maps and produces the snapshot row p->snap_row; -EAGAIN or -EINPROGRESS
- * when it must be tried again. */
-static int emit_snapshot_row(struct pgcdc_pipeline *p, char *err, size_t errlen)
-{
-    const struct pgcdc_snapshot_row *r = &p->snap_row;
-    const struct pgcdc_rel *rel = pgcdc_relcache_get(p->rels, r->relid);
-    const struct pgcdc_change_event *ev;
-    struct snap_unit *u;
-    int n, rc;
-
-    if (rel == NULL) {
-        snprintf(err, errlen, "snapshot: a row of relation %u, which the snapshot did not describe",
-                 r->relid);
-        return -EPROTO;
-    }
-    u = &p->units[r->chunk];
-    if (u->handle == 0) {
-        rc = pgcdc_tracker_begin(p->tracker, p->snap_lsn, &u->handle);
-        if (rc < 0) {
-            snprintf(err, errlen, "checkpoint tracker refused a snapshot chunk: %s",
-                     strerror(-rc));
-            return rc;
-        }
-        p->unit_chunk[p->units_begun++] = r->chunk;
-    }
-    p->txn = u->handle;
-    p->txn_events = u->produced;
-    p->skip_below = 0;
-    p->snap_src.snapshot = r->marker;
-    pgcdc_change_batch_at(p->batch, p->txn_events);
-    n = pgcdc_change_batch_text_row(p->batch, rel, r->values, r->lens, r->ncols, &p->snap_src,
-                                    wall_us(), &ev, err, errlen);
-    rc = n <= 0 ? n : emit(p, ev, n, err, errlen);
-    u->produced = p->txn_events;
-    return rc;
-}
-
-/*
- * Looks at the snapshot's chunks: one whose rows are all produced is
- * committed in the tracker (all: every one, at the snapshot's end), one
- * whose rows are all delivered is recorded in the progress file, written
- * at most every offset.flush.interval.ms.
- */
-static int snapshot_chunks(struct pgcdc_pipeline *p, bool all, char *err, size_t errlen)
-{
-    struct pgcdc_snapshot_chunk c;
-    struct pgcdc_progress rec = {.lsn = p->snap_lsn, .planned = p->nunits};
-    int rc;
-
-    for (size_t k = 0; pgcdc_snapshot_chunk(p->snap, k, &c); k++) {
-        struct snap_unit *u = &p->units[k];
-
-        /* Taken from the snapshot, but held here for the sink: not done. */
-        if ((!c.emitted || (p->snap_held && p->snap_row.chunk == k)) && !all)
-            continue;
-        if (u->handle != 0 && !u->committed) {
-            rc = pgcdc_tracker_commit(p->tracker, u->handle, p->snap_lsn);
-            if (rc < 0)
-                return rc;
-            u->committed = true;
-        }
-        if (c.emitted && !u->delivered && u->acked == u->produced) {
-            u->delivered = true;
-            p->chunks_delivered++;
-            p->progress_dirty = true;
-        }
-    }
-    p->progress_us = mono_us() + (int64_t)p->cfg->offset_flush_interval_ms * 1000;
-    if (!p->progress_dirty || all)
-        return 0;
-    rec.done = calloc(p->chunks_delivered + 1, sizeof(*rec.done));
-    if (rec.done == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
-    snprintf(rec.slot, sizeof(rec.slot), "%s", p->cfg->slot_name);
-    for (size_t k = 0; pgcdc_snapshot_chunk(p->snap, k, &c); k++) {
-        if (!p->units[k].delivered)
-            continue;
-        rec.done[rec.ndone++] = (struct pgcdc_progress_chunk){
-            .relid = c.relid,
-            .kind = c.kind,
-            .has_lo = c.range.has_lo,
-            .has_hi = c.range.has_hi,
-            .lo = c.range.lo,
-            .hi = c.range.hi,
-        };
-    }
-    rc = pgcdc_progress_save(p->progress_path, &rec, err, errlen);
-    pgcdc_progress_clear(&rec);
-    if (rc == 0)
-        p->progress_dirty = false;
-    return rc;
-}
-
-/* The snapshot's part of a pass of the loop: takes the rows that are in,
- * while the sink has room; then, once every row is delivered, moves on. */
-static int snapshot_step(struct pgcdc_pipeline *p, int *count, char *err, size_t errlen)
-{
-    int rc;
-
-    while (!p->snap_produced && !*p->stop && *count < READ_BATCH &&
-           pgcdc_sink_in_flight(p->sink) < (size_t)p->cfg->max_queue_size &&
-           !(p->registry && pgcdc_registry_busy(p->registry)) && !pgcdc_catalog_busy(p->catalog)) {
-        if (!p->snap_held) {
-            rc = pgcdc_snapshot_next(p->snap, &p->snap_row, err, errlen);
-            if (rc < 0)
-                return rc == -ECONNRESET ? -EIO : rc;
-            if (rc == 0) {
-                if (!pgcdc_snapshot_done(p->snap))
-                    break;
-                rc = snapshot_chunks(p, true, err, errlen);
-                if (rc == 0)
-                    rc = pgcdc_tracker_commit(p->tracker, p->snap_txn, p->snap_lsn);
-                if (rc < 0) {
-                    snprintf(err, errlen, "checkpoint tracker refused the snapshot's end: %s",
-                             strerror(-rc));
-                    return rc;
-                }
-                p->snap_produced = true;
-                pgcdc_log_info("snapshot read: %" PRIu64 " row(s); waiting for their delivery",
-                               pgcdc_snapshot_rows(p->snap));
-                break;
-            }
-        }
-        rc = emit_snapshot_row(p, err, errlen);
-        if (rc == -EAGAIN || rc == -EINPROGRESS) {
-            p->snap_held = true;
-            p->held_retry_us = mono_us() + HOLD_RETRY_MS * 1000;
-            break;
-        }
-        pgcdc_catalog_done(p->catalog);
-        p->snap_held = false;
-        if (rc < 0)
-            return rc == -ECONNRESET ? -EIO : rc;
-        (*count)++;
-    }
-    snapshot_progress(p);
-    if (mono_us() >= p->progress_us) {
-        rc = snapshot_chunks(p, false, err, errlen);
-        if (rc < 0)
-            return rc;
-    }
-    if (p->snap_produced && pgcdc_sink_in_flight(p->sink) == 0 &&
-        pgcdc_tracker_safe_lsn(p->tracker) >= p->snap_lsn)
-        return finish_snapshot(p, err, errlen);
-    return 0;
+    return pgcdc_pipeline_start_streaming(p, err, errlen);
 }
 
 /* Waits until the sink has reported every event produced. timeout_ms < 0:
@@ -1425,7 +936,7 @@ static int snapshot_step(struct pgcdc_pipeline *p, int *count, char *err, size_t
  * an error. */
 static int settle(struct pgcdc_pipeline *p, int timeout_ms, char *err, size_t errlen)
 {
-    int64_t start = mono_us(), progress = start;
+    int64_t start = pgcdc_pipeline_mono_us(), progress = start;
     size_t left = pgcdc_sink_in_flight(p->sink);
     int rc;
 
@@ -1442,7 +953,7 @@ static int settle(struct pgcdc_pipeline *p, int timeout_ms, char *err, size_t er
             rc = pgcdc_sink_flush(p->sink, 100, err, errlen);
             if (rc != -ETIMEDOUT)
                 break;
-            now = mono_us();
+            now = pgcdc_pipeline_mono_us();
             n = pgcdc_sink_in_flight(p->sink);
             if (n < left) {
                 left = n;
@@ -1495,7 +1006,7 @@ static int restart_tracker(struct pgcdc_pipeline *p, char *err, size_t errlen)
  * of a held message, the next connection attempt; at most WAIT_MAX_MS. */
 static int next_timeout_ms(struct pgcdc_pipeline *p, bool window_full)
 {
-    int64_t now = mono_us();
+    int64_t now = pgcdc_pipeline_mono_us();
     int64_t cap = now + (int64_t)WAIT_MAX_MS * 1000;
     /* Without a connection there is no status to send. */
     int64_t wake = p->stream ? p->last_status_us + (int64_t)p->cfg->status_interval_ms * 1000
@@ -1567,8 +1078,7 @@ static int wait_for_work(struct pgcdc_pipeline *p, char *err, size_t errlen)
     if (t >= 0 && t < timeout)
         timeout = t;
     /* The snapshot's connections, unless their rows cannot be taken now. */
-    if (p->snap && !p->snap_produced && !p->snap_held && !window_full)
-        k += pgcdc_snapshot_pollfds(p->snap, pfd + 2 + k, WAIT_SNAPSHOT_FDS);
+    k += pgcdc_snaprun_pollfds(p, window_full, pfd + 2 + k, WAIT_SNAPSHOT_FDS);
     /* Keep the registry's and the catalog's sockets right after the first two. */
     if (k > 0)
         n = 2 + (nfds_t)k;
@@ -1625,7 +1135,7 @@ static int step(struct pgcdc_pipeline *p, char *err, size_t errlen)
             return rc == -ECONNRESET ? -EPROTO : rc;
     }
     if (p->snap) {
-        rc = snapshot_step(p, &n, err, errlen);
+        rc = pgcdc_snaprun_step(p, &n, err, errlen);
         if (rc < 0)
             return rc;
     }
@@ -1716,7 +1226,7 @@ static int try_reconnect(struct pgcdc_pipeline *p, char *err, size_t errlen)
     char serr[512];
     int rc;
 
-    if (mono_us() < p->reconnect_us || pgcdc_sink_in_flight(p->sink) > 0)
+    if (pgcdc_pipeline_mono_us() < p->reconnect_us || pgcdc_sink_in_flight(p->sink) > 0)
         return 0;
     /* What was delivered moves the position before the tracker restarts. */
     rc = serve_reports(p, err, errlen);
@@ -1743,7 +1253,7 @@ static int try_reconnect(struct pgcdc_pipeline *p, char *err, size_t errlen)
                         ? p->cfg->reconnect_backoff_max_ms
                         : p->backoff_ms * 2;
     pgcdc_log_warn("%s; retrying in %d ms", serr, p->backoff_ms);
-    p->reconnect_us = mono_us() + (int64_t)p->backoff_ms * 1000;
+    p->reconnect_us = pgcdc_pipeline_mono_us() + (int64_t)p->backoff_ms * 1000;
     return 0;
 }
 
@@ -1838,7 +1348,7 @@ int pgcdc_pipeline_run(struct pgcdc_pipeline *p, char *err, size_t errlen)
         pgcdc_catalog_done(p->catalog);
         p->reply_requested = false;
         p->reconnecting = true;
-        p->reconnect_us = mono_us() + (int64_t)p->backoff_ms * 1000;
+        p->reconnect_us = pgcdc_pipeline_mono_us() + (int64_t)p->backoff_ms * 1000;
     }
     rc = 0;
 
@@ -1859,22 +1369,7 @@ out:
             pgcdc_log_warn("at shutdown: %s", ferr);
         }
     }
-    if (p->snap) {
-        char perr[512];
-
-        pgcdc_log_status(NULL);
-        /* Record what the stop let through (the loop records it on a timer). */
-        if (!p->broken && snapshot_chunks(p, false, perr, sizeof(perr)) < 0)
-            pgcdc_log_warn("%s", perr);
-    }
-    if (p->snap)
-        pgcdc_log_warn("the snapshot was interrupted after %" PRIu64 " row(s) (%zu of %zu "
-                       "chunk(s) read, %zu delivered, as '%s' records); no position is recorded "
-                       "before a snapshot is delivered whole, so the next start reads it again "
-                       "from scratch",
-                       pgcdc_snapshot_rows(p->snap), pgcdc_snapshot_chunks_done(p->snap),
-                       pgcdc_snapshot_info(p->snap)->chunks, p->chunks_delivered,
-                       p->progress_path);
+    pgcdc_snaprun_interrupted(p);
     /* The cause first, then the summary line. */
     if (rc < 0) {
         p->must_act = needs_person(rc);
@@ -1894,12 +1389,7 @@ void pgcdc_pipeline_free(struct pgcdc_pipeline **pp)
         return;
     p = *pp;
     pgcdc_stream_free(&p->stream);
-    pgcdc_stream_free(&p->pending);
-    pgcdc_snapshot_free(&p->snap);
-    free(p->seen.xip);
-    free(p->snap_reported);
-    free(p->units);
-    free(p->unit_chunk);
+    pgcdc_snaprun_free(p);
     free(p->progress_path);
     pgcdc_sink_free(&p->sink);
     pgcdc_encoder_free(&p->enc);

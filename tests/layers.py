@@ -6,9 +6,11 @@ A file of a stage may include headers of its own stage, of an earlier
 stage, and the shared vocabulary; never a header of a later stage. The
 checkpoint code includes nothing of pgcdc but lsn.h (and hex.h's digit
 values) and its own headers.
-The top-level files (pipeline.c, check.c, drop.c, main.c, config.c,
-configref.c, log.c, buf.c) wire the
-stages together and may include anything.
+The top-level files (pipeline.c, snapshot_run.c, check.c, drop.c, main.c,
+config.c, configref.c, log.c, buf.c) wire the
+stages together and may include anything. A private header next to them
+(src/*.h, such as pipeline_internal.h: the loop's state, shared by
+pipeline.c and snapshot_run.c) is theirs alone: no stage includes it.
 
 Every public header must be listed below: a new header is placed in a stage
 here when it is added. Exits 1 and names each offending #include.
@@ -76,6 +78,8 @@ HEADERS = {
 CHECKPOINT_MAY_USE = {"lsn.h", "hex.h"}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"pgcdc/([A-Za-z0-9_]+\.h)"', re.M)
+# Any quoted include without the pgcdc/ prefix: a private header.
+LOCAL_INCLUDE = re.compile(r'^\s*#\s*include\s+"([A-Za-z0-9_]+\.h)"', re.M)
 
 
 def stage_of_file(rel):
@@ -109,6 +113,10 @@ def main():
     for top in ("src", "include/pgcdc"):
         for d, _, names in os.walk(os.path.join(root, top)):
             files += [os.path.join(d, n) for n in names if n.endswith((".c", ".h"))]
+    private = set()
+    for n in os.listdir(os.path.join(root, "src")):
+        if n.endswith(".h"):
+            private.add(n)
     for path in sorted(files):
         rel = os.path.relpath(path, root)
         if rel.startswith("include/") and os.path.basename(rel) not in HEADERS:
@@ -117,6 +125,10 @@ def main():
         stage = stage_of_file(rel)
         with open(path, encoding="utf-8") as f:
             text = f.read()
+        for header in LOCAL_INCLUDE.findall(text):
+            if header in private and stage != "top":
+                problems.append(
+                    f"{rel} ({stage}) includes {header}, private to the top-level wiring")
         for header in INCLUDE.findall(text):
             hstage = HEADERS.get(header)
             if hstage is None:
