@@ -45,6 +45,7 @@ HEADERS = {
     "session.h": "source",
     "inspect.h": "source",
     "snapshot.h": "source",
+    "window.h": "source",
     # model
     "relcache.h": "model",
     "change.h": "model",
