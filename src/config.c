@@ -71,6 +71,7 @@ _Static_assert(sizeof(enum pgcdc_log_level) == sizeof(int), "enum stored as int"
 _Static_assert(sizeof(enum pgcdc_log_format) == sizeof(int), "enum stored as int");
 _Static_assert(sizeof(enum pgcdc_config_mismatch) == sizeof(int), "enum stored as int");
 _Static_assert(sizeof(enum pgcdc_decimal_mode) == sizeof(int), "enum stored as int");
+_Static_assert(sizeof(enum pgcdc_config_failure) == sizeof(int), "enum stored as int");
 _Static_assert(sizeof(enum pgcdc_time_mode) == sizeof(int), "enum stored as int");
 _Static_assert(sizeof(enum pgcdc_binary_mode) == sizeof(int), "enum stored as int");
 _Static_assert(sizeof(enum pgcdc_interval_mode) == sizeof(int), "enum stored as int");
@@ -93,6 +94,7 @@ static const char *const time_names[] = {"adaptive", "adaptive_time_microseconds
 static const char *const binary_names[] = {"bytes", "base64", "base64-url-safe", "hex", NULL};
 static const char *const interval_names[] = {"numeric", "string", NULL};
 static const char *const hstore_names[] = {"json", NULL};
+static const char *const failure_names[] = {"fail", "warn", "skip", NULL};
 static const char *const mismatch_names[] = {"fail",       "no_validation",     "trust_offset",
                                              "trust_slot", "trust_greater_lsn", NULL};
 
@@ -139,6 +141,42 @@ static const char *check_identifier(const char *v)
 static const char *check_non_empty(const char *v)
 {
     return *v == '\0' ? "a non-empty value" : NULL;
+}
+
+/* skipped.operations: "none", or a comma-separated list of c, u, d, t. */
+static const char *check_skipped_ops(const char *v)
+{
+    const char *p = v;
+    const char *want = "'none' or a comma-separated list of c, u, d and t";
+
+    while (*p == ' ')
+        p++;
+    if (strcasecmp(p, "none") == 0)
+        return NULL;
+    for (;;) {
+        while (*p == ' ')
+            p++;
+        if (*p != 'c' && *p != 'u' && *p != 'd' && *p != 't')
+            return want;
+        p++;
+        while (*p == ' ')
+            p++;
+        if (*p == '\0')
+            return NULL;
+        if (*p++ != ',')
+            return want;
+    }
+}
+
+bool pgcdc_config_op_skipped(const struct pgcdc_config *cfg, char op)
+{
+    const char *v = cfg->skipped_operations;
+
+    for (const char *p = v; p && *p; p++)
+        if (*p == op && (p == v || p[-1] == ',' || p[-1] == ' ') &&
+            (p[1] == '\0' || p[1] == ',' || p[1] == ' '))
+            return true;
+    return false;
 }
 
 #define OFF(field) offsetof(struct pgcdc_config, field)
@@ -201,6 +239,11 @@ static const struct key_def key_table[] = {
                SECRET_NONE),
     KEY_INT("offset.flush.interval.ms", offset_flush_interval_ms, "1000", 0, INT_MAX, false),
     KEY_ENUM("offset.mismatch.strategy", offset_mismatch, "fail", mismatch_names),
+    KEY_STRING("skipped.operations", skipped_operations, "t", check_skipped_ops, SECRET_NONE),
+    KEY_PATTERNS("message.prefix.include.list", message_prefix_include),
+    KEY_PATTERNS("message.prefix.exclude.list", message_prefix_exclude),
+    KEY_ENUM("event.processing.failure.handling.mode", failure_mode, "fail", failure_names),
+    KEY_INT("errors.max.retries", errors_max_retries, "-1", -1, INT_MAX, false),
     KEY_INT("status.interval.ms", status_interval_ms, "1000", 1, INT_MAX, false),
     KEY_INT("reconnect.backoff.initial.ms", reconnect_backoff_initial_ms, "500", 1, INT_MAX, false),
     KEY_INT("reconnect.backoff.max.ms", reconnect_backoff_max_ms, "30000", 1, INT_MAX, false),
@@ -1064,6 +1107,12 @@ int pgcdc_config_validate(const struct pgcdc_config *cfg, char *err, size_t errl
     if (pgcdc_patterns_text(cfg->column_include)[0] != '\0' &&
         pgcdc_patterns_text(cfg->column_exclude)[0] != '\0') {
         snprintf(err, errlen, "'column.include.list' and 'column.exclude.list' cannot both be set");
+        return -EINVAL;
+    }
+    if (pgcdc_patterns_text(cfg->message_prefix_include)[0] != '\0' &&
+        pgcdc_patterns_text(cfg->message_prefix_exclude)[0] != '\0') {
+        snprintf(err, errlen, "'message.prefix.include.list' and 'message.prefix.exclude.list' "
+                              "cannot both be set");
         return -EINVAL;
     }
     if (cfg->reconnect_backoff_max_ms < cfg->reconnect_backoff_initial_ms) {

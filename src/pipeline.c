@@ -142,6 +142,15 @@ static void on_delivery(void *arg, uint64_t txn, int err, const char *errstr)
 
     if (p->tracker == NULL || p->broken)
         return;
+    /* A record the broker refuses as too large is left out like one the
+     * producer refuses, when the configuration says so. */
+    if (err == -EMSGSIZE && p->cfg->failure_mode != PGCDC_CONFIG_FAILURE_FAIL) {
+        p->failed_events++;
+        if (p->cfg->failure_mode == PGCDC_CONFIG_FAILURE_WARN)
+            pgcdc_log_warn("event left out (%" PRIu64 " so far): %s", p->failed_events,
+                           errstr ? errstr : strerror(-err));
+        err = 0;
+    }
     /* A snapshot row: count it for its chunk. */
     if (err == 0)
         pgcdc_snaprun_delivered(p, txn);
@@ -457,6 +466,77 @@ static int count_event(struct pgcdc_pipeline *p, const struct pgcdc_rel *rel, ch
     return 0;
 }
 
+/* An event that cannot be represented: a value the mapping refuses, a
+ * record larger than the sink accepts. */
+static bool unrepresentable(int rc)
+{
+    return rc == -ERANGE || rc == -ENOTSUP || rc == -EINVAL || rc == -EMSGSIZE;
+}
+
+/* "col=value,..." of a change's key, as text, cut to fit. */
+static void key_text(const struct pgcdc_change *ch, char *out, size_t outlen)
+{
+    const struct pgcdc_rel *rel = pgcdc_change_rel(ch);
+    uint16_t n = 0;
+    const struct pgcdc_value *row = rel ? pgcdc_change_key(ch, &n) : NULL;
+    size_t used = 0;
+
+    snprintf(out, outlen, "(none)");
+    for (uint16_t i = 0; row && i < n && i < rel->ncols && used + 1 < outlen; i++) {
+        const struct pgcdc_value *v = &row[i];
+        int w;
+
+        if (!rel->cols[i].key)
+            continue;
+        if (v->kind == PGCDC_VALUE_TEXT)
+            w = snprintf(out + used, outlen - used, "%s%s=%.*s", used ? "," : "",
+                         rel->cols[i].name, (int)(v->len > 64 ? 64 : v->len), v->data);
+        else
+            w = snprintf(out + used, outlen - used, "%s%s=%s", used ? "," : "", rel->cols[i].name,
+                         v->kind == PGCDC_VALUE_NULL ? "null" : "?");
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+}
+
+/* event.processing.failure.handling.mode: returns rc to stop (fail, or an
+ * error that is not about the event), or 0 once the event is logged,
+ * counted and left out. */
+static int event_failed(struct pgcdc_pipeline *p, const struct pgcdc_change *ch, int rc,
+                        char *err, size_t errlen)
+{
+    const struct pgcdc_rel *rel = pgcdc_change_rel(ch);
+    char key[256], at[PGCDC_LSN_BUFLEN];
+
+    if (!unrepresentable(rc))
+        return rc;
+    key_text(ch, key, sizeof(key));
+    if (p->cfg->failure_mode == PGCDC_CONFIG_FAILURE_FAIL) {
+        char cause[512];
+
+        snprintf(cause, sizeof(cause), "%s", err);
+        snprintf(err, errlen,
+                 "%s (table '%s.%s', key %s, lsn %s; event.processing.failure.handling.mode = "
+                 "warn or skip would leave the event out)",
+                 cause, rel ? rel->nspname : "", rel ? rel->relname : "", key,
+                 pgcdc_lsn_format(p->src.lsn, at));
+        return rc;
+    }
+    p->failed_events++;
+    if (p->txmeta_open)
+        pgcdc_txmeta_forget(p->txmeta, p->txn_events);
+    if (p->cfg->failure_mode == PGCDC_CONFIG_FAILURE_WARN)
+        pgcdc_log_warn("event left out (%" PRIu64 " so far): table '%s.%s', key %s, lsn %s: %s",
+                       p->failed_events, rel ? rel->nspname : "", rel ? rel->relname : "", key,
+                       pgcdc_lsn_format(p->src.lsn, at), err);
+    else
+        pgcdc_log_debug("event skipped: table '%s.%s', key %s, lsn %s: %s",
+                        rel ? rel->nspname : "", rel ? rel->relname : "", key,
+                        pgcdc_lsn_format(p->src.lsn, at), err);
+    return 0;
+}
+
 /* Encodes and produces the events of one source record, in order; a
  * tombstone repeats the key of the event before it. */
 int pgcdc_pipeline_emit(struct pgcdc_pipeline *p, const struct pgcdc_change_event *ev, int n,
@@ -483,16 +563,34 @@ int pgcdc_pipeline_emit(struct pgcdc_pipeline *p, const struct pgcdc_change_even
         if (rc < 0)
             return rc;
         krc = pgcdc_encoder_key(p->enc, ev[i].change, &p->key, err, errlen);
-        if (krc < 0)
-            return krc;
-        rc = pgcdc_encoder_value(p->enc, ev[i].change, &p->value, err, errlen);
-        if (rc < 0)
-            return rc;
-        rc = produce(p, topic, krc == 0, false, err, errlen);
-        if (rc < 0)
-            return rc;
+        rc = krc < 0 ? krc : pgcdc_encoder_value(p->enc, ev[i].change, &p->value, err, errlen);
+        if (rc == 0)
+            rc = produce(p, topic, krc == 0, false, err, errlen);
+        if (rc < 0) {
+            rc = event_failed(p, ev[i].change, rc, err, errlen);
+            if (rc < 0)
+                return rc;
+            krc = 1; /* no tombstone for an event left out */
+        }
     }
     return 0;
+}
+
+/* skipped.operations names the operation of the current message. */
+static bool op_skipped(const struct pgcdc_pipeline *p)
+{
+    switch (p->msg->type) {
+    case PGCDC_MSG_INSERT:
+        return pgcdc_config_op_skipped(p->cfg, 'c');
+    case PGCDC_MSG_UPDATE:
+        return pgcdc_config_op_skipped(p->cfg, 'u');
+    case PGCDC_MSG_DELETE:
+        return pgcdc_config_op_skipped(p->cfg, 'd');
+    case PGCDC_MSG_TRUNCATE:
+        return pgcdc_config_op_skipped(p->cfg, 't');
+    default:
+        return false;
+    }
 }
 
 /* Insert, Update, Delete or Truncate: the change model maps it. */
@@ -501,7 +599,7 @@ static int handle_change(struct pgcdc_pipeline *p, pgcdc_lsn lsn, char *err, siz
     const struct pgcdc_change_event *ev;
     int n;
 
-    if (p->skip_txn)
+    if (p->skip_txn || op_skipped(p))
         return 0;
     p->src.lsn = lsn;
     pgcdc_change_batch_at(p->batch, p->txn_events);
@@ -525,6 +623,10 @@ static int handle_message(struct pgcdc_pipeline *p, char *err, size_t errlen)
     const struct pgcdc_change_event *ev;
     bool transactional = m->u.message.flags & 1;
     int n, rc;
+
+    rc = pgcdc_filter_message(p->cfg, m->u.message.prefix, err, errlen);
+    if (rc <= 0)
+        return rc;
 
     /* Inside a transaction's output a message belongs to it whatever its
      * flag (the server sends non-transactional ones between transactions). */
@@ -1221,6 +1323,24 @@ static void sleep_ms_unless_stopped(struct pgcdc_pipeline *p, int ms)
  * connects again. A failure worth a retry doubles the backoff (up to its
  * maximum) and waits again; any other is returned.
  */
+/* errors.max.retries: one more retry after cause, or the error that ends
+ * the run when the retries are used up. */
+static int count_retry(struct pgcdc_pipeline *p, const char *cause, char *err, size_t errlen)
+{
+    int max = p->cfg->errors_max_retries;
+
+    if (max >= 0 && p->retries >= max) {
+        char c[512];
+
+        snprintf(c, sizeof(c), "%s", cause);
+        snprintf(err, errlen, "%s; giving up after %d retr%s (errors.max.retries = %d)", c,
+                 p->retries, p->retries == 1 ? "y" : "ies", max);
+        return -ECONNRESET;
+    }
+    p->retries++;
+    return 0;
+}
+
 static int try_reconnect(struct pgcdc_pipeline *p, char *err, size_t errlen)
 {
     char serr[512];
@@ -1240,6 +1360,7 @@ static int try_reconnect(struct pgcdc_pipeline *p, char *err, size_t errlen)
     rc = connect_and_start(p, false, serr, sizeof(serr));
     if (rc == 0) {
         p->reconnecting = false;
+        p->retries = 0;
         return 0;
     }
     pgcdc_stream_free(&p->stream);
@@ -1249,6 +1370,9 @@ static int try_reconnect(struct pgcdc_pipeline *p, char *err, size_t errlen)
         snprintf(err, errlen, "%s", serr);
         return rc;
     }
+    rc = count_retry(p, serr, err, errlen);
+    if (rc < 0)
+        return rc;
     p->backoff_ms = p->backoff_ms * 2 > p->cfg->reconnect_backoff_max_ms
                         ? p->cfg->reconnect_backoff_max_ms
                         : p->backoff_ms * 2;
@@ -1338,6 +1462,14 @@ int pgcdc_pipeline_run(struct pgcdc_pipeline *p, char *err, size_t errlen)
             explain(p, rc, err, errlen);
         if (rc != -ECONNRESET || p->stream == NULL)
             goto out;
+        {
+            char cause[512];
+
+            snprintf(cause, sizeof(cause), "%s", err);
+            rc = count_retry(p, cause, err, errlen);
+            if (rc < 0)
+                goto out;
+        }
         /* The connection dropped: the loop goes on serving the sink, and
          * connects again once all is delivered and the backoff is over. */
         pgcdc_log_warn("%s; reconnecting", err);
@@ -1376,6 +1508,10 @@ out:
         pgcdc_log_error("%s", err);
     }
     pgcdc_relcache_log_filtered(p->rels);
+    if (p->failed_events > 0)
+        pgcdc_log_warn("%" PRIu64 " event(s) could not be represented and were left out "
+                       "(event.processing.failure.handling.mode)",
+                       p->failed_events);
     pgcdc_log_info("stopped after %" PRIu64 " event(s); position %s", p->events,
                    pgcdc_lsn_format(p->persisted, a));
     return rc;

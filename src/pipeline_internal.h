@@ -63,6 +63,8 @@ struct pgcdc_pipeline {
     char *txn_topic;                 /* ... <prefix><delimiter><topic.transaction> */
     bool txmeta_open;                /* the current transaction gets BEGIN and END records */
     struct pgcdc_txn_block block;    /* transaction block of the event being encoded */
+    uint64_t failed_events;          /* events left out under event.processing.failure... */
+    int retries;                     /* reconnections in a row without streaming again */
     char db[64];                     /* database name */
     char origin[64];                 /* origin name of the current transaction */
     bool in_txn;                     /* between Begin and Commit */

@@ -92,6 +92,14 @@ enum pgcdc_config_snapshot {
     PGCDC_CONFIG_SNAPSHOT_NEVER = 5,        /* "never": the same as no_data */
 };
 
+/* event.processing.failure.handling.mode: an event that cannot be
+ * represented (a value the mapping refuses, a record too large). */
+enum pgcdc_config_failure {
+    PGCDC_CONFIG_FAILURE_FAIL = 0, /* "fail": stop, naming the event */
+    PGCDC_CONFIG_FAILURE_WARN = 1, /* "warn": log it, count it, go on without it */
+    PGCDC_CONFIG_FAILURE_SKIP = 2, /* "skip": count it, go on (logged at debug level) */
+};
+
 /* offset.mismatch.strategy: what to do when the stored position and the
  * server disagree (Debezium's names, plus the refusing default). */
 enum pgcdc_config_mismatch {
@@ -135,6 +143,11 @@ struct pgcdc_config {
     char *offset_file;                           /* offset.storage.file.filename */
     int offset_flush_interval_ms;                /* offset.flush.interval.ms */
     enum pgcdc_config_mismatch offset_mismatch;  /* offset.mismatch.strategy */
+    char *skipped_operations;                    /* skipped.operations: "c,u,d,t" or "none" */
+    struct pgcdc_patterns *message_prefix_include; /* message.prefix.include.list */
+    struct pgcdc_patterns *message_prefix_exclude; /* message.prefix.exclude.list */
+    enum pgcdc_config_failure failure_mode;      /* event.processing.failure.handling.mode */
+    int errors_max_retries;                      /* errors.max.retries, -1 = no limit */
     int status_interval_ms;                      /* status.interval.ms */
     int reconnect_backoff_initial_ms;            /* reconnect.backoff.initial.ms */
     int reconnect_backoff_max_ms;                /* reconnect.backoff.max.ms */
@@ -221,5 +234,8 @@ const char *pgcdc_config_key_name(size_t i);
 
 /* Default value of known key i as text ("" = unset), else NULL. */
 const char *pgcdc_config_key_default(size_t i);
+
+/* Whether skipped.operations names op ('c', 'u', 'd' or 't'). */
+bool pgcdc_config_op_skipped(const struct pgcdc_config *cfg, char op);
 
 #endif

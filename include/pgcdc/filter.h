@@ -68,6 +68,12 @@ void pgcdc_patterns_free(struct pgcdc_patterns **pp);
 int pgcdc_filter_table(const struct pgcdc_config *cfg, const char *schema, const char *table,
                        char *err, size_t errlen);
 
+/* Whether a logical decoding message with prefix passes
+ * message.prefix.include.list / message.prefix.exclude.list: 1, 0, or a
+ * negative errno as pgcdc_patterns_match. */
+int pgcdc_filter_message(const struct pgcdc_config *cfg, const char *prefix, char *err,
+                         size_t errlen);
+
 /* The same for schema.table.column and column.include.list /
  * column.exclude.list. */
 int pgcdc_filter_column(const struct pgcdc_config *cfg, const char *schema, const char *table,

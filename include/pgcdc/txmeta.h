@@ -69,6 +69,11 @@ void pgcdc_txmeta_begin_record(struct pgcdc_txmeta *t, struct pgcdc_txn_record *
 int pgcdc_txmeta_event(struct pgcdc_txmeta *t, const char *nspname, const char *relname,
                        pgcdc_lsn lsn, uint64_t index, struct pgcdc_txn_block *block /* OUT */);
 
+/* Takes back the count of the event at index, the last one counted, when
+ * it was not produced after all (a failure the configuration skips).
+ * Another index is ignored. */
+void pgcdc_txmeta_forget(struct pgcdc_txmeta *t, uint64_t index);
+
 /* The END record for a Commit at lsn; valid until the next call that
  * changes t. Returns 0 or -ENOMEM. */
 int pgcdc_txmeta_end_record(struct pgcdc_txmeta *t, pgcdc_lsn lsn,

@@ -372,6 +372,19 @@ int pgcdc_filter_table(const struct pgcdc_config *cfg, const char *schema, const
     return allows(cfg->table_include, cfg->table_exclude, schema, table, NULL, err, errlen);
 }
 
+int pgcdc_filter_message(const struct pgcdc_config *cfg, const char *prefix, char *err,
+                         size_t errlen)
+{
+    int rc;
+
+    if (pgcdc_patterns_count(cfg->message_prefix_include) > 0)
+        return pgcdc_patterns_match(cfg->message_prefix_include, prefix, err, errlen);
+    if (pgcdc_patterns_count(cfg->message_prefix_exclude) == 0)
+        return 1;
+    rc = pgcdc_patterns_match(cfg->message_prefix_exclude, prefix, err, errlen);
+    return rc < 0 ? rc : !rc;
+}
+
 int pgcdc_filter_column(const struct pgcdc_config *cfg, const char *schema, const char *table,
                         const char *column, char *err, size_t errlen)
 {

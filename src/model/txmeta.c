@@ -30,6 +30,7 @@ struct pgcdc_txmeta {
     uint64_t upto;                 /* event indexes below this were counted */
     uint64_t last_index;           /* index of the last event counted */
     struct pgcdc_txn_block last;   /* its orders */
+    size_t last_table;             /* its entry in tables */
     struct txmeta_table *tables;   /* tables of the transaction, in first-event order */
     size_t ntables;                /* entries used */
     size_t cap;                    /* entries allocated */
@@ -165,11 +166,22 @@ int pgcdc_txmeta_event(struct pgcdc_txmeta *t, const char *nspname, const char *
             return -ENOMEM;
         block->total_order = ++t->total;
         block->data_collection_order = ++e->count;
+        t->last_table = (size_t)(e - t->tables);
     }
     t->upto = index + 1;
     t->last_index = index;
     t->last = *block;
     return 0;
+}
+
+void pgcdc_txmeta_forget(struct pgcdc_txmeta *t, uint64_t index)
+{
+    if (index != t->last_index || t->upto != index + 1)
+        return;
+    t->total--;
+    t->tables[t->last_table].count--;
+    t->upto = index;
+    t->last_index = UINT64_MAX;
 }
 
 /* HashMap's bucket of hash h in a table of cap (a power of two) buckets. */
@@ -180,7 +192,7 @@ static size_t bucket(uint32_t h, size_t cap)
 
 int pgcdc_txmeta_end_record(struct pgcdc_txmeta *t, pgcdc_lsn lsn, struct pgcdc_txn_record *r)
 {
-    size_t cap = 16, k = 0;
+    size_t cap = 16, k = 0, live = 0;
 
     memset(r, 0, sizeof(*r));
     if (t->ntables > t->out_cap) {
@@ -191,13 +203,15 @@ int pgcdc_txmeta_end_record(struct pgcdc_txmeta *t, pgcdc_lsn lsn, struct pgcdc_
         t->out = o;
         t->out_cap = t->ntables;
     }
-    while (t->ntables > cap / 4 * 3)
+    for (size_t i = 0; i < t->ntables; i++)
+        live += t->tables[i].count > 0;
+    while (live > cap / 4 * 3)
         cap *= 2;
     /* By bucket, then in insertion order: a stable selection, as the
      * number of tables of one transaction is small. */
-    for (size_t b = 0; k < t->ntables && b < cap; b++)
+    for (size_t b = 0; k < live && b < cap; b++)
         for (size_t i = 0; i < t->ntables; i++)
-            if (bucket(t->tables[i].hash, cap) == b) {
+            if (t->tables[i].count > 0 && bucket(t->tables[i].hash, cap) == b) {
                 t->out[k].name = t->tables[i].name;
                 t->out[k].count = t->tables[i].count;
                 k++;
@@ -206,7 +220,7 @@ int pgcdc_txmeta_end_record(struct pgcdc_txmeta *t, pgcdc_lsn lsn, struct pgcdc_
     r->id = format_id(t, lsn);
     r->ts_ms = t->commit_ms;
     r->event_count = t->total;
-    r->ncollections = t->ntables;
+    r->ncollections = k;
     r->collections = t->out;
     return 0;
 }

@@ -225,7 +225,7 @@ def test_broker_down_30s_then_catches_up(db, pgcdc, table):
 
 def test_truncate_and_logical_message_in_avro(db, pgcdc, table):
     t = table("id int PRIMARY KEY")
-    p = start(pgcdc, table_include_list=f"public\\.{t}")
+    p = start(pgcdc, table_include_list=f"public\\.{t}", skipped_operations="none")
     sql(db, f"INSERT INTO {t} VALUES (1)")
     sql(db, f"TRUNCATE {t}")
     sql(db, "SELECT pg_logical_emit_message(true, 'audit', 'payload')")
