@@ -77,7 +77,8 @@ _Static_assert(sizeof(enum pgcdc_binary_mode) == sizeof(int), "enum stored as in
 _Static_assert(sizeof(enum pgcdc_interval_mode) == sizeof(int), "enum stored as int");
 _Static_assert(sizeof(enum pgcdc_hstore_mode) == sizeof(int), "enum stored as int");
 
-static const char *const autocreate_names[] = {"all_tables", "filtered", "disabled", NULL};
+static const char *const autocreate_names[] = {"all_tables", "filtered", "disabled", "no_tables",
+                                               NULL};
 static const char *const keyless_names[] = {"skip", "include", NULL};
 static const char *const sink_names[] = {"stdout", "kafka", NULL};
 static const char *const format_names[] = {"json", "avro", NULL};
@@ -168,6 +169,60 @@ static const char *check_skipped_ops(const char *v)
     }
 }
 
+/* slot.stream.params: "name=value;...", pgoutput's options that change what
+ * pgcdc receives without breaking how it reads it. */
+static const char *check_stream_params(const char *v)
+{
+    static const char *const want =
+        "pgoutput options separated by ';': messages=true|false, origin=any|none";
+    const char *p = v;
+
+    while (*p) {
+        const char *end = strchr(p, ';');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        char item[64], *eq, *k, *val, *q;
+
+        if (n >= sizeof(item))
+            return want;
+        memcpy(item, p, n);
+        item[n] = '\0';
+        p = end ? end + 1 : p + n;
+        k = item;
+        while (*k == ' ')
+            k++;
+        if (*k == '\0')
+            continue;
+        eq = strchr(k, '=');
+        if (eq == NULL)
+            return want;
+        for (q = eq; q > k && q[-1] == ' '; q--)
+            ;
+        *q = '\0';
+        val = eq + 1;
+        while (*val == ' ')
+            val++;
+        for (q = val + strlen(val); q > val && q[-1] == ' '; q--)
+            ;
+        *q = '\0';
+        if (strcasecmp(k, "messages") == 0 &&
+            (strcasecmp(val, "true") == 0 || strcasecmp(val, "false") == 0))
+            continue;
+        if (strcasecmp(k, "origin") == 0 &&
+            (strcasecmp(val, "any") == 0 || strcasecmp(val, "none") == 0))
+            continue;
+        if (strcasecmp(k, "streaming") == 0)
+            return "no 'streaming': pgcdc decodes a transaction once it has committed";
+        if (strcasecmp(k, "binary") == 0)
+            return "no 'binary': pgcdc reads pgoutput's text format, which Debezium's values "
+                   "are built from";
+        if (strcasecmp(k, "proto_version") == 0 || strcasecmp(k, "publication_names") == 0)
+            return "no 'proto_version' or 'publication_names': pgcdc sets them (see "
+                   "publication.name)";
+        return want;
+    }
+    return NULL;
+}
+
 bool pgcdc_config_op_skipped(const struct pgcdc_config *cfg, char op)
 {
     const char *v = cfg->skipped_operations;
@@ -240,6 +295,7 @@ static const struct key_def key_table[] = {
     KEY_INT("offset.flush.interval.ms", offset_flush_interval_ms, "1000", 0, INT_MAX, false),
     KEY_ENUM("offset.mismatch.strategy", offset_mismatch, "fail", mismatch_names),
     KEY_STRING("skipped.operations", skipped_operations, "t", check_skipped_ops, SECRET_NONE),
+    KEY_STRING("slot.stream.params", slot_stream_params, "", check_stream_params, SECRET_NONE),
     KEY_PATTERNS("message.prefix.include.list", message_prefix_include),
     KEY_PATTERNS("message.prefix.exclude.list", message_prefix_exclude),
     KEY_ENUM("event.processing.failure.handling.mode", failure_mode, "fail", failure_names),

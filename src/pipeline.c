@@ -936,8 +936,8 @@ int pgcdc_pipeline_start_streaming(struct pgcdc_pipeline *p, char *err, size_t e
     char a[PGCDC_LSN_BUFLEN];
     int rc;
 
-    rc = pgcdc_stream_start(p->stream, cfg->slot_name, cfg->publication_name, p->persisted, err,
-                            errlen);
+    rc = pgcdc_stream_start(p->stream, cfg->slot_name, cfg->publication_name, p->persisted,
+                            cfg->slot_stream_params, err, errlen);
     if (rc < 0)
         return rc;
     pgcdc_log_with(PGCDC_LOG_INFO,

@@ -56,6 +56,8 @@ enum pgcdc_config_autocreate {
     PGCDC_CONFIG_AUTOCREATE_ALL_TABLES = 0, /* "all_tables": FOR ALL TABLES */
     PGCDC_CONFIG_AUTOCREATE_FILTERED = 1,   /* "filtered": FOR TABLE the included tables */
     PGCDC_CONFIG_AUTOCREATE_DISABLED = 2,   /* "disabled": the publication must exist */
+    PGCDC_CONFIG_AUTOCREATE_NO_TABLES = 3,  /* "no_tables": created without tables if missing,
+                                             * then left to its owner */
 };
 
 /* publication.keyless.tables */
@@ -144,6 +146,7 @@ struct pgcdc_config {
     int offset_flush_interval_ms;                /* offset.flush.interval.ms */
     enum pgcdc_config_mismatch offset_mismatch;  /* offset.mismatch.strategy */
     char *skipped_operations;                    /* skipped.operations: "c,u,d,t" or "none" */
+    char *slot_stream_params;                    /* slot.stream.params: pgoutput options */
     struct pgcdc_patterns *message_prefix_include; /* message.prefix.include.list */
     struct pgcdc_patterns *message_prefix_exclude; /* message.prefix.exclude.list */
     enum pgcdc_config_failure failure_mode;      /* event.processing.failure.handling.mode */

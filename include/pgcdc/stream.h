@@ -79,9 +79,12 @@ int pgcdc_stream_create_slot(struct pgcdc_stream *s, const char *slot, bool expo
 /* Drops the slot, waiting while another session still holds it. */
 int pgcdc_stream_drop_slot(struct pgcdc_stream *s, const char *slot, char *err, size_t errlen);
 
-/* START_REPLICATION from start (0/0 = the slot's confirmed_flush). */
+/* START_REPLICATION from start (0/0 = the slot's confirmed_flush). params
+ * holds pgoutput options as "name=value;..." (slot.stream.params, checked
+ * by the configuration): messages=true|false, origin=any|none; "" or NULL
+ * for none. */
 int pgcdc_stream_start(struct pgcdc_stream *s, const char *slot, const char *publication,
-                       pgcdc_lsn start, char *err, size_t errlen);
+                       pgcdc_lsn start, const char *params, char *err, size_t errlen);
 
 /*
  * Reads one CopyData message without blocking. Returns 1 with *buf and *len set

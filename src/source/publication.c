@@ -624,6 +624,21 @@ int pgcdc_publication_ensure(struct pgcdc_stream *s, const struct pgcdc_config *
             rc = -ENOENT;
         }
         goto out;
+    case PGCDC_CONFIG_AUTOCREATE_NO_TABLES:
+        /* Debezium's no_tables: a publication without tables, which its
+         * owner fills (ALTER PUBLICATION ... ADD TABLE); pgcdc does not
+         * mark it, so it never changes it afterwards. */
+        if (!st.exists) {
+            rc = pgcdc_buf_appendf(&sql, "CREATE PUBLICATION %s%s", ident, with);
+            if (rc == 0)
+                rc = run_ddl(s, cfg, sql.data, err, errlen);
+            if (rc < 0)
+                goto out;
+            pgcdc_log_info("created publication '%s' without tables: add the tables to capture "
+                           "with ALTER PUBLICATION %s ADD TABLE ...",
+                           cfg->publication_name, ident);
+        }
+        goto out;
     case PGCDC_CONFIG_AUTOCREATE_ALL_TABLES:
         if (!st.exists) {
             rc = filtered_tables(s, filter, arg, &want, &keyless, err, errlen);

@@ -212,7 +212,8 @@ int pgcdc_session_open(struct pgcdc_session *out, const struct pgcdc_session_opt
      * Relation messages come. A publication pgcdc does not manage captures
      * what it publishes; one it manages, whatever table passes the filters. */
     if (o->first && o->claim) {
-        if (cfg->autocreate == PGCDC_CONFIG_AUTOCREATE_DISABLED)
+        if (cfg->autocreate == PGCDC_CONFIG_AUTOCREATE_DISABLED ||
+            cfg->autocreate == PGCDC_CONFIG_AUTOCREATE_NO_TABLES)
             rc = pgcdc_catalog_publication_tables(o->catalog, cfg->publication_name, o->claim,
                                                   o->claim_arg, err, errlen);
         else

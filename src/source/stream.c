@@ -21,10 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <libpq-fe.h>
 
+#include "pgcdc/error.h"
 #include "pgcdc/lsn.h"
 #include "pgcdc/pq.h"
 
@@ -412,10 +414,44 @@ int pgcdc_stream_drop_slot(struct pgcdc_stream *s, const char *slot, char *err, 
     return pgcdc_stream_exec(s, sql, err, errlen);
 }
 
-int pgcdc_stream_start(struct pgcdc_stream *s, const char *slot, const char *publication,
-                       pgcdc_lsn start, char *err, size_t errlen)
+/* The value of option name in "name=value;..." params (blanks around
+ * names and values allowed) into out; false when it is not there. */
+static bool stream_param(const char *params, const char *name, char *out, size_t outlen)
 {
-    char ident[256], pubident[256], publit[300], sql[1024];
+    const char *p = params;
+    size_t nl = strlen(name);
+
+    while (p && *p) {
+        const char *end = strchr(p, ';'), *eq;
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+
+        while (n > 0 && *p == ' ')
+            p++, n--;
+        eq = memchr(p, '=', n);
+        if (eq) {
+            const char *k_end = eq, *v = eq + 1, *v_end = p + n;
+
+            while (k_end > p && k_end[-1] == ' ')
+                k_end--;
+            while (v < v_end && *v == ' ')
+                v++;
+            while (v_end > v && v_end[-1] == ' ')
+                v_end--;
+            if ((size_t)(k_end - p) == nl && strncasecmp(p, name, nl) == 0) {
+                snprintf(out, outlen, "%.*s", (int)(v_end - v), v);
+                return true;
+            }
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return false;
+}
+
+int pgcdc_stream_start(struct pgcdc_stream *s, const char *slot, const char *publication,
+                       pgcdc_lsn start, const char *params, char *err, size_t errlen)
+{
+    char ident[256], pubident[256], publit[300], sql[1024], messages[16], origin[16];
+    char extra[64] = "";
     PGresult *res;
 
     if (pgcdc_stream_quote_ident(s, slot, ident, sizeof(ident)) < 0 ||
@@ -424,11 +460,27 @@ int pgcdc_stream_start(struct pgcdc_stream *s, const char *slot, const char *pub
         snprintf(err, errlen, "slot '%s' or publication '%s' cannot be quoted", slot, publication);
         return -EINVAL;
     }
+    /* Logical decoding messages are asked for by default (PostgreSQL 14+). */
+    if (!stream_param(params, "messages", messages, sizeof(messages)))
+        snprintf(messages, sizeof(messages), "true");
+    if (s->info.version_num >= 140000)
+        snprintf(extra, sizeof(extra), ", messages '%s'",
+                 strcasecmp(messages, "false") == 0 ? "false" : "true");
+    if (stream_param(params, "origin", origin, sizeof(origin))) {
+        if (s->info.version_num < 160000) {
+            snprintf(err, errlen,
+                     "slot.stream.params: origin needs PostgreSQL 16 or later (the server is %d)",
+                     s->info.version_num);
+            return -PGCDC_ECONFIG;
+        }
+        snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ", origin '%s'",
+                 strcasecmp(origin, "none") == 0 ? "none" : "any");
+    }
     snprintf(sql, sizeof(sql),
              "START_REPLICATION SLOT %s LOGICAL %X/%X (proto_version '%d', "
              "publication_names %s%s)",
              ident, (unsigned int)(start >> 32), (unsigned int)start, s->info.proto_version, publit,
-             s->info.version_num >= 140000 ? ", messages 'true'" : "");
+             extra);
     res = PQexec(s->conn, sql);
     if (PQresultStatus(res) != PGRES_COPY_BOTH) {
         int rc = pgcdc_pq_result_errno(s->conn, res);

@@ -107,3 +107,44 @@ def test_errors_max_retries_gives_up(db, pgcdc, table):
         time.sleep(0.1)
     assert p.proc.poll() not in (None, 0)
     assert "giving up after 0 retries (errors.max.retries = 0)" in p.stderr()
+
+
+def test_slot_stream_params_messages_false(db, pgcdc, table):
+    t = table("id int PRIMARY KEY")
+    p = pgcdc(table_include_list=f"public\\.{t}", slot_stream_params="messages=false").start()
+    sql(db, "SELECT pg_logical_emit_message(true, 'audit', 'x')")
+    sql(db, f"INSERT INTO {t} VALUES (1)")
+    ev = p.events(1)
+    time.sleep(1)
+    assert [e["topic"] for e in p.lines()] == [f"{p.name}.public.{t}"]
+
+
+def test_slot_stream_params_refuses_what_breaks_decoding(pgcdc):
+    import subprocess
+    from conftest import PGCDC_BIN
+    p = pgcdc(slot_stream_params="messages=true; streaming=on")
+    p.write_config()
+    r = subprocess.run([PGCDC_BIN, "config", "-c", str(p.conf_path)], capture_output=True,
+                       text=True)
+    assert r.returncode != 0
+    assert "slot.stream.params" in r.stderr
+    assert "pgcdc decodes a transaction once it has committed" in r.stderr
+
+
+def test_publication_autocreate_no_tables(db, pgcdc, table):
+    t = table("id int PRIMARY KEY")
+    p = pgcdc(table_include_list=f"public\\.{t}", publication_autocreate_mode="no_tables").start()
+    rows = sql(db, "SELECT count(*) FROM pg_publication_tables WHERE pubname = %s", p.name)
+    assert rows[0][0] == 0
+    assert sql(db, "SELECT puballtables FROM pg_publication WHERE pubname = %s",
+               p.name) == [(False,)]
+    sql(db, f"INSERT INTO {t} VALUES (1)")  # not published yet
+    sql(db, f'ALTER PUBLICATION "{p.name}" ADD TABLE {t}')
+    sql(db, f"INSERT INTO {t} VALUES (2)")
+    ev = by_topic(p.events(1), f"{p.name}.public.{t}")
+    assert [e["key"]["id"] for e in ev] == [2]
+    assert p.stop() == 0
+    # Left as its owner made it at the next start.
+    p.start()
+    assert sql(db, "SELECT count(*) FROM pg_publication_tables WHERE pubname = %s",
+               p.name)[0][0] == 1

@@ -305,7 +305,7 @@ Test(config, bad_values_name_key_value_and_what_is_allowed)
     assert_set_fails("format", "xml", "invalid value 'xml' for 'format': expected json or avro");
     assert_set_fails("publication.autocreate.mode", "some",
                      "invalid value 'some' for 'publication.autocreate.mode': expected "
-                     "all_tables, filtered or disabled");
+                     "all_tables, filtered, disabled or no_tables");
     assert_set_fails("log.level", "verbose",
                      "invalid value 'verbose' for 'log.level': expected error, warn, info or "
                      "debug");
