@@ -250,13 +250,22 @@ def prepare(conn):
     return 7
 
 
+# Connector settings given with --mode, the same for both sides ("key=value").
+MODES = []
+
+
+def mode_opts():
+    """pgcdc's -o options for the --mode settings."""
+    return [x for m in MODES for x in ("-o", m)]
+
+
 def run_pgcdc(work, n, timeout=60):
     """pgcdc, format json, stdout sink: the events as (key, value) dicts."""
     out_path = os.path.join(work, "pgcdc.jsonl")
     with open(out_path, "wb") as out, open(os.path.join(work, "pgcdc.log"), "wb") as err:
         p = subprocess.Popen([os.path.join(HERE, "contender-pgcdc"), os.path.join(work, "pgcdc"),
                               "conf_pgcdc", "conf_pub", "conf", "json", "-o", "sink=stdout",
-                              "-o", "include.unknown.datatypes=false"],
+                              "-o", "include.unknown.datatypes=false"] + mode_opts(),
                              stdout=out, stderr=err)
         deadline = time.time() + timeout
         lines = []
@@ -292,9 +301,13 @@ def run_debezium(work, n, timeout=240):
     time.sleep(1)
     admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
     logf = open(os.path.join(work, "debezium.log"), "wb")
+    env = dict(os.environ)
+    if MODES:
+        env["DEBEZIUM_CONNECTOR_EXTRA"] = "\n".join(
+            x for x in [env.get("DEBEZIUM_CONNECTOR_EXTRA", "")] + MODES if x)
     p = subprocess.Popen([os.path.join(HERE, "contender-debezium"), "run", os.path.join(work, "dbz"),
                           "conf_debezium", "conf_pub", "conf", "json-schemas"],
-                         stdout=logf, stderr=logf, start_new_session=True)
+                         stdout=logf, stderr=logf, start_new_session=True, env=env)
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": "conf-" + uuid.uuid4().hex,
                   "auto.offset.reset": "earliest", "enable.auto.commit": False})
     out = []
@@ -355,7 +368,7 @@ def run_pgcdc_avro(work, n, timeout=60):
     logf = open(os.path.join(work, "pgcdc-avro.log"), "wb")
     p = subprocess.Popen([os.path.join(HERE, "contender-pgcdc"), os.path.join(work, "pgcdc-avro"),
                           "conf_pgcdc_avro", "conf_pub", "conf", "avro",
-                          "-o", "include.unknown.datatypes=false"],
+                          "-o", "include.unknown.datatypes=false"] + mode_opts(),
                          stdout=logf, stderr=logf)
     c = Consumer({"bootstrap.servers": os.environ["KAFKA_BOOTSTRAP"],
                   "group.id": "conf-" + uuid.uuid4().hex, "auto.offset.reset": "earliest",
@@ -1092,7 +1105,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--results", default=os.path.join(HERE, "results"))
     ap.add_argument("--events", help="compare the raw events of an earlier run instead of running")
+    ap.add_argument("--mode", action="append", default=[], metavar="KEY=VALUE",
+                    help="a connector setting for both sides, e.g. decimal.handling.mode=string "
+                         "(repeatable); results go to conformance-<settings>.md")
     a = ap.parse_args()
+    MODES[:] = a.mode
+    suffix = ("-" + "-".join(re.sub(r"[^A-Za-z0-9]+", "_", m) for m in MODES)) if MODES else ""
     if a.events:
         with open(a.events) as f:
             raw = json.load(f)
@@ -1101,7 +1119,7 @@ def main():
         raw = run_all(work)
         shutil.rmtree(work, ignore_errors=True)
         os.makedirs(a.results, exist_ok=True)
-        with open(os.path.join(a.results, "conformance-events.json"), "w") as f:
+        with open(os.path.join(a.results, f"conformance-events{suffix}.json"), "w") as f:
             json.dump(raw, f, ensure_ascii=False)
     n = raw["expected"]
     dbz_events = [(k, v["payload"] if v else None) for k, v in raw["debezium"]]
@@ -1160,6 +1178,8 @@ def main():
           "unchanged), the delete of row 3 (REPLICA IDENTITY FULL, so before images are whole "
           "rows). Written by `tests/bench/conformance`; "
           "[README](../README.md#conformance) says how values and schemas are compared.", "",
+          (f"Settings on both sides: {', '.join(MODES)}." if MODES else
+           "Default settings on both sides."), "",
           summary, "",
           "| column | PostgreSQL type | Debezium schema | value result | schema result |",
           "|---|---|---|---|---|"]
@@ -1194,7 +1214,7 @@ def main():
         md += ["", "## pgcdc warnings", ""] + [f"- `{w}`" for w in raw["pgcdc_warnings"]]
     text = "\n".join(md) + "\n"
     os.makedirs(a.results, exist_ok=True)
-    with open(os.path.join(a.results, "conformance.md"), "w") as f:
+    with open(os.path.join(a.results, f"conformance{suffix}.md"), "w") as f:
         f.write(text)
     print(text)
     return 0 if avro_events and json_events and dbz_events else 1
