@@ -183,26 +183,55 @@ static int parse_date(const char *text, size_t len, int64_t *days)
     return 0;
 }
 
-/* timestamp [with offset] text -> microseconds since epoch (UTC). */
-static int parse_timestamp(const char *text, size_t len, bool with_offset, int64_t *us)
+/* timestamp [with offset] text -> its day (since 1970-01-01), time of day
+ * in microseconds and UTC offset in seconds. */
+static int parse_timestamp_parts(const char *text, size_t len, bool with_offset,
+                                 int64_t *days /* OUT */, int64_t *tod /* OUT */,
+                                 int64_t *off /* OUT */)
 {
     const char *p = text, *end = text + len;
-    int64_t y, m, d, tod, off = 0;
+    int64_t y, m, d;
 
+    *off = 0;
     if (!read_date(&p, end, &y, &m, &d) || p >= end || *p != ' ')
         return -EINVAL;
     p++;
-    if (!read_time(&p, end, &tod))
+    if (!read_time(&p, end, tod))
         return -EINVAL;
-    if (with_offset && !read_offset(&p, end, &off))
+    if (with_offset && !read_offset(&p, end, off))
         return -EINVAL;
     if (!read_era(&p, end, &y))
+        return -EINVAL;
+    *days = days_from_civil(y, m, d);
+    return 0;
+}
+
+/* timestamp [with offset] text -> microseconds since epoch (UTC). */
+static int parse_timestamp(const char *text, size_t len, bool with_offset, int64_t *us)
+{
+    int64_t days, tod, off;
+
+    if (parse_timestamp_parts(text, len, with_offset, &days, &tod, &off) < 0)
         return -EINVAL;
     /* Past 294247-01-10 (PostgreSQL goes to 294276) the value does not fit
      * int64 microseconds and wraps around as docs/types.md says; the sum is
      * taken unsigned so that the wrap is defined, not an overflow. */
-    *us = (int64_t)((uint64_t)days_from_civil(y, m, d) * (uint64_t)US_PER_DAY + (uint64_t)tod -
+    *us = (int64_t)((uint64_t)days * (uint64_t)US_PER_DAY + (uint64_t)tod -
                     (uint64_t)off * (uint64_t)US_PER_SEC);
+    return 0;
+}
+
+/* timestamp text -> milliseconds since epoch, sub-millisecond digits cut
+ * (the time of day is never negative): computed in milliseconds, so the
+ * years that do not fit int64 microseconds fit, as in Debezium's Timestamp
+ * and Connect's Timestamp. */
+static int parse_timestamp_ms(const char *text, size_t len, int64_t *ms)
+{
+    int64_t days, tod, off;
+
+    if (parse_timestamp_parts(text, len, false, &days, &tod, &off) < 0)
+        return -EINVAL;
+    *ms = days * 86400000 + tod / 1000;
     return 0;
 }
 
@@ -550,9 +579,10 @@ int pgcdc_types_conv_datetime(const struct pgcdc_typemap *tm, int conv, const ch
             out->u.i = PG_TS_NEG_INFINITY_US;
             return 0;
         }
-        if (parse_timestamp(text, len, false, &v) < 0)
+        if ((conv == CONV_TS_MILLIS ? parse_timestamp_ms(text, len, &v)
+                                    : parse_timestamp(text, len, false, &v)) < 0)
             return pgcdc_types_fail(-EINVAL, err, errlen, "invalid timestamp", text, len);
-        out->u.i = conv == CONV_TS_MILLIS ? floor_div(v, 1000) : v;
+        out->u.i = v;
         return 0;
     case CONV_TIMESTAMPTZ:
         if (pgcdc_types_eq_text(text, len, "infinity") ||
