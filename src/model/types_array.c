@@ -201,7 +201,10 @@ int pgcdc_types_array_next(const struct pgcdc_typemap *tm, struct pgcdc_array_it
     /* Unescape into scratch. Only strings, bytea and unknown types' text
      * ever need escapes. */
     if (tm->elem_conv != CONV_STRING && tm->elem_conv != CONV_BYTEA &&
-        tm->elem_conv != CONV_RAW_BYTES)
+        tm->elem_conv != CONV_RAW_BYTES && tm->elem_conv != CONV_BYTEA_BASE64 &&
+        tm->elem_conv != CONV_BYTEA_BASE64_URL && tm->elem_conv != CONV_BYTEA_HEX &&
+        tm->elem_conv != CONV_RAW_BASE64 && tm->elem_conv != CONV_RAW_BASE64_URL &&
+        tm->elem_conv != CONV_RAW_HEX)
         return pgcdc_types_fail(-EINVAL, err, errlen, "unexpected escapes in array element", tok,
                                 toklen);
     rc = pgcdc_buf_reserve(scratch, toklen);
@@ -226,6 +229,33 @@ int pgcdc_types_array_next(const struct pgcdc_typemap *tm, struct pgcdc_array_it
                                     out->len);
         out->len = (size_t)n;
         scratch->len = out->off + (size_t)n;
+        scratch->data[scratch->len] = '\0';
+    } else if (tm->elem_conv != CONV_STRING && tm->elem_conv != CONV_RAW_BYTES) {
+        /* binary.handling.mode as text: the bytes (bytea's decoded in
+         * place), then their encoding behind them, moved down over them. */
+        size_t start = out->off, n = out->len;
+        int conv = tm->elem_conv;
+
+        if (conv == CONV_BYTEA_BASE64 || conv == CONV_BYTEA_BASE64_URL || conv == CONV_BYTEA_HEX) {
+            char *src = scratch->data + start;
+            long m = pgcdc_types_decode_bytea_hex(src, n, (unsigned char *)src);
+
+            if (m < 0)
+                return pgcdc_types_fail(-EINVAL, err, errlen, "invalid bytea array element", src,
+                                        n);
+            n = (size_t)m;
+            scratch->len = start + n;
+        }
+        rc = pgcdc_buf_reserve(scratch, n * 2 + 4);
+        if (rc < 0)
+            return rc;
+        rc = pgcdc_types_encode_binary((const unsigned char *)scratch->data + start, n, conv,
+                                       scratch, out);
+        if (rc < 0)
+            return rc;
+        memmove(scratch->data + start, scratch->data + out->off, out->len);
+        out->off = start;
+        scratch->len = start + out->len;
         scratch->data[scratch->len] = '\0';
     }
     return 1;

@@ -104,3 +104,17 @@ def test_modes_in_avro_schemas_and_values(db, pgcdc, table):
     assert a["n"] == 12.5 and math.isnan(a["v"]) and a["m"] == -1234.56
     assert a["b"] == "+/+/"
     assert a["i"] == "P1Y2M-3DT4H5M6.5S"
+
+
+def test_binary_hex_and_interval_string_as_debezium(db, pgcdc, table):
+    # Debezium 3.7's values for the same inputs (conformance run under these
+    # two modes).
+    t = table("id int PRIMARY KEY, b bytea, ab bytea[], i interval")
+    p = pgcdc(table_include_list=f"public\\.{t}", binary_handling_mode="hex",
+              interval_handling_mode="string").start()
+    sql(db, f"""INSERT INTO {t} VALUES (1, '\\x0a1b2c', '{{"\\\\x00ff"}}',
+                '1 year 2 mons 3 days 04:05:06.789'), (2, '', '{{}}', '-178000000 years')""")
+    ev = by_topic(p.events(2), f"{p.name}.public.{t}")
+    a1, a2 = ev[0]["value"]["after"], ev[1]["value"]["after"]
+    assert (a1["b"], a1["ab"], a1["i"]) == ("0a1b2c", ["00ff"], "P1Y2M3DT4H5M6.789S")
+    assert (a2["b"], a2["ab"], a2["i"]) == ("", [], "P-178000000Y0M0DT0H0M0S")

@@ -1779,3 +1779,41 @@ Test(types, unavailable_values_follow_the_mode)
     cr_assert_eq(pgcdc_types_unavailable(&tm, "__x", &d), 0);
     cr_assert_eq(d.kind, PGCDC_DATUM_STRING);
 }
+
+Test(types, bytea_array_elements_follow_the_binary_mode)
+{
+    struct pgcdc_types_modes m = PGCDC_TYPES_MODES_DEFAULT;
+    struct conv_ctx c = {PGCDC_BUF_INIT, ""};
+    struct pgcdc_typemap tm;
+    struct pgcdc_array_iter it;
+    struct pgcdc_datum d, e;
+    static const char text[] = "{\"\\\\x00ff\",NULL,\"\\\\xfbef\"}";
+    static const char *const want[] = {"00ff", NULL, "fbef"};
+
+    m.binary = PGCDC_BINARY_HEX;
+    tm = map_mode(1001, -1, &m);
+    cr_assert_eq(conv(&c, &tm, text, &d), 0, "%s", c.err);
+    cr_assert_eq(d.u.arr.count, 3);
+    pgcdc_types_array_begin(&d, &it);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(pgcdc_types_array_next(&tm, &it, &c.scratch, &e, c.err, sizeof(c.err)), 1,
+                     "%s", c.err);
+        if (want[i] == NULL) {
+            cr_assert_eq(e.kind, PGCDC_DATUM_NULL);
+            continue;
+        }
+        cr_assert_eq(e.kind, PGCDC_DATUM_STRING);
+        cr_assert_eq(e.len, strlen(want[i]));
+        cr_assert_eq(memcmp(pgcdc_datum_ptr(&e, &c.scratch), want[i], e.len), 0);
+    }
+    m.binary = PGCDC_BINARY_BASE64_URL;
+    tm = map_mode(1001, -1, &m);
+    cr_assert_eq(conv(&c, &tm, text, &d), 0, "%s", c.err);
+    pgcdc_types_array_begin(&d, &it);
+    cr_assert_eq(pgcdc_types_array_next(&tm, &it, &c.scratch, &e, c.err, sizeof(c.err)), 1);
+    cr_assert_eq(pgcdc_types_array_next(&tm, &it, &c.scratch, &e, c.err, sizeof(c.err)), 1);
+    cr_assert_eq(pgcdc_types_array_next(&tm, &it, &c.scratch, &e, c.err, sizeof(c.err)), 1);
+    cr_assert_eq(e.len, 4);
+    cr_assert_eq(memcmp(pgcdc_datum_ptr(&e, &c.scratch), "--8=", 4), 0);
+    pgcdc_buf_free(&c.scratch);
+}
