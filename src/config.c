@@ -296,6 +296,7 @@ static const struct key_def key_table[] = {
     KEY_ENUM("offset.mismatch.strategy", offset_mismatch, "fail", mismatch_names),
     KEY_STRING("skipped.operations", skipped_operations, "t", check_skipped_ops, SECRET_NONE),
     KEY_STRING("slot.stream.params", slot_stream_params, "", check_stream_params, SECRET_NONE),
+    KEY_BOOL("slot.drop.on.stop", slot_drop_on_stop, "false"),
     KEY_PATTERNS("message.prefix.include.list", message_prefix_include),
     KEY_PATTERNS("message.prefix.exclude.list", message_prefix_exclude),
     KEY_ENUM("event.processing.failure.handling.mode", failure_mode, "fail", failure_names),

@@ -1381,6 +1381,44 @@ static int try_reconnect(struct pgcdc_pipeline *p, char *err, size_t errlen)
     return 0;
 }
 
+/* slot.drop.on.stop, after an orderly stop with everything delivered and
+ * confirmed: the slot goes (on a replication connection of its own, once
+ * the streaming one has let go of it), and with it the position file, which
+ * holds a position of that slot only; the next start begins afresh. */
+static int drop_slot_on_stop(struct pgcdc_pipeline *p, char *err, size_t errlen)
+{
+    static volatile sig_atomic_t never;
+    const struct pgcdc_config *cfg = p->cfg;
+    struct pgcdc_stream *s = NULL;
+    int rc;
+
+    pgcdc_stream_free(&p->stream);
+    pgcdc_stream_free(&p->pending);
+    rc = pgcdc_stream_connect(&s, cfg->database_dsn, cfg->connect_timeout_ms, &never, err,
+                              errlen);
+    if (rc == 0)
+        rc = pgcdc_stream_drop_slot(s, cfg->slot_name, err, errlen);
+    pgcdc_stream_free(&s);
+    if (rc < 0) {
+        char cause[512];
+
+        snprintf(cause, sizeof(cause), "%s", err);
+        snprintf(err, errlen, "slot.drop.on.stop: cannot drop replication slot '%s': %s",
+                 cfg->slot_name, cause);
+        return rc;
+    }
+    if (unlink(cfg->offset_file) < 0 && errno != ENOENT)
+        pgcdc_log_warn("slot.drop.on.stop: cannot delete the position file '%s': %s",
+                       cfg->offset_file, strerror(errno));
+    if (p->progress_path && unlink(p->progress_path) < 0 && errno != ENOENT)
+        pgcdc_log_warn("slot.drop.on.stop: cannot delete '%s': %s", p->progress_path,
+                       strerror(errno));
+    pgcdc_log_info("dropped replication slot '%s' and its position file '%s' "
+                   "(slot.drop.on.stop)",
+                   cfg->slot_name, cfg->offset_file);
+    return 0;
+}
+
 int pgcdc_pipeline_run(struct pgcdc_pipeline *p, char *err, size_t errlen)
 {
     struct pgcdc_position pos;
@@ -1501,6 +1539,8 @@ out:
             pgcdc_log_warn("at shutdown: %s", ferr);
         }
     }
+    if (rc == 0 && p->cfg->slot_drop_on_stop)
+        rc = drop_slot_on_stop(p, err, errlen);
     pgcdc_snaprun_interrupted(p);
     /* The cause first, then the summary line. */
     if (rc < 0) {

@@ -147,6 +147,7 @@ struct pgcdc_config {
     enum pgcdc_config_mismatch offset_mismatch;  /* offset.mismatch.strategy */
     char *skipped_operations;                    /* skipped.operations: "c,u,d,t" or "none" */
     char *slot_stream_params;                    /* slot.stream.params: pgoutput options */
+    bool slot_drop_on_stop;                      /* slot.drop.on.stop */
     struct pgcdc_patterns *message_prefix_include; /* message.prefix.include.list */
     struct pgcdc_patterns *message_prefix_exclude; /* message.prefix.exclude.list */
     enum pgcdc_config_failure failure_mode;      /* event.processing.failure.handling.mode */

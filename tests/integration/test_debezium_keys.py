@@ -148,3 +148,37 @@ def test_publication_autocreate_no_tables(db, pgcdc, table):
     p.start()
     assert sql(db, "SELECT count(*) FROM pg_publication_tables WHERE pubname = %s",
                p.name)[0][0] == 1
+
+
+def test_slot_drop_on_stop(db, pgcdc, table):
+    t = table("id int PRIMARY KEY")
+    p = pgcdc(table_include_list=f"public\\.{t}", slot_drop_on_stop="true").start()
+    sql(db, f"INSERT INTO {t} VALUES (1)")
+    p.events(1)
+    assert sql(db, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = %s",
+               p.name)[0][0] == 1
+    assert p.stop() == 0, p.stderr()[-2000:]
+    assert sql(db, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = %s",
+               p.name)[0][0] == 0
+    assert not (p.dir / "offsets").exists()
+    assert f"dropped replication slot '{p.name}'" in p.stderr()
+    # The next start begins afresh on a new slot (the log holds the first
+    # run's lines too: wait for the new slot to stream).
+    p.start(wait_streaming=False)
+    deadline = time.time() + 30
+    while time.time() < deadline and not sql(
+            db, "SELECT 1 FROM pg_replication_slots WHERE slot_name = %s AND active", p.name):
+        time.sleep(0.1)
+    sql(db, f"INSERT INTO {t} VALUES (2)")
+    ev = by_topic(p.events(2), f"{p.name}.public.{t}")
+    assert [e["key"]["id"] for e in ev] == [1, 2]
+
+
+def test_slot_kept_on_stop_by_default(db, pgcdc, table):
+    t = table("id int PRIMARY KEY")
+    p = pgcdc(table_include_list=f"public\\.{t}").start()
+    sql(db, f"INSERT INTO {t} VALUES (1)")
+    p.events(1)
+    assert p.stop() == 0
+    assert sql(db, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = %s",
+               p.name)[0][0] == 1
