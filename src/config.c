@@ -345,6 +345,15 @@ static const struct {
     {"table.blacklist", "use 'table.exclude.list'"},
     {"column.whitelist", "use 'column.include.list'"},
     {"column.blacklist", "use 'column.exclude.list'"},
+    {"plugin.name", "pgcdc always decodes with pgoutput, PostgreSQL's built-in plugin: remove "
+                    "the key"},
+    {"connector.class", "a Kafka Connect setting; pgcdc runs without Kafka Connect: remove the "
+                        "key"},
+    {"tasks.max", "a Kafka Connect setting; pgcdc runs without Kafka Connect: remove the key"},
+    {"key.converter", "use 'format' (avro or json)"},
+    {"value.converter", "use 'format' (avro or json)"},
+    {"poll.interval.ms", "pgcdc produces each change as it arrives, without a polling "
+                         "interval: remove the key"},
 };
 
 size_t pgcdc_config_key_count(void)

@@ -392,6 +392,11 @@ Test(config, unknown_key_suggests_the_closest_known_key)
     assert_set_fails("kafak.acks", "all", "unknown key 'kafak.acks' (did you mean 'kafka.acks'?)");
     assert_set_fails("database.hostname", "db",
                      "unknown key 'database.hostname' (set host in 'database.dsn')");
+    assert_set_fails("plugin.name", "pgoutput",
+                     "unknown key 'plugin.name' (pgcdc always decodes with pgoutput, "
+                     "PostgreSQL's built-in plugin: remove the key)");
+    assert_set_fails("value.converter", "x",
+                     "unknown key 'value.converter' (use 'format' (avro or json))");
     assert_set_fails("table.whitelist", "a",
                      "unknown key 'table.whitelist' (use 'table.include.list')");
 }
