@@ -234,6 +234,57 @@ bool pgcdc_config_op_skipped(const struct pgcdc_config *cfg, char op)
     return false;
 }
 
+int pgcdc_config_parse_listen(const char *listen, char *host, size_t hostlen, unsigned *port,
+                             char *err, size_t errlen)
+{
+    const char *colon, *h = listen;
+    size_t n;
+    char *end;
+    unsigned long v;
+
+    if (listen[0] == '[') {
+        const char *close = strchr(listen, ']');
+
+        if (close == NULL || close[1] != ':')
+            goto bad;
+        h = listen + 1;
+        n = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(listen, ':');
+        if (colon == NULL)
+            goto bad;
+        n = (size_t)(colon - listen);
+    }
+    if (n >= hostlen)
+        goto bad;
+    memcpy(host, h, n);
+    host[n] = '\0';
+    errno = 0;
+    v = strtoul(colon + 1, &end, 10);
+    if (colon[1] == '\0' || *end != '\0' || errno != 0 || v == 0 || v > 65535)
+        goto bad;
+    *port = (unsigned)v;
+    return 0;
+
+bad:
+    snprintf(err, errlen, "'%s' is not host:port (e.g. 127.0.0.1:9187, [::1]:9187 or :9187)",
+             listen);
+    return -EINVAL;
+}
+
+/* metrics.listen: empty (off) or host:port. */
+static const char *check_listen(const char *v)
+{
+    char host[256], err[128];
+    unsigned port;
+
+    if (*v == '\0' ||
+        pgcdc_config_parse_listen(v, host, sizeof(host), &port, err, sizeof(err)) == 0)
+        return NULL;
+    return "host:port (e.g. 127.0.0.1:9187, [::1]:9187 or :9187), or empty for none";
+}
+
 #define OFF(field) offsetof(struct pgcdc_config, field)
 #define KEY_STRING(n, f, d, chk, sec)                                                              \
     {                                                                                              \
@@ -305,6 +356,7 @@ static const struct key_def key_table[] = {
     KEY_INT("reconnect.backoff.initial.ms", reconnect_backoff_initial_ms, "500", 1, INT_MAX, false),
     KEY_INT("reconnect.backoff.max.ms", reconnect_backoff_max_ms, "30000", 1, INT_MAX, false),
     KEY_INT("database.connect.timeout.ms", connect_timeout_ms, "30000", 0, INT_MAX, false),
+    KEY_STRING("metrics.listen", metrics_listen, "", check_listen, SECRET_NONE),
     KEY_STRING("schema.registry.url", registry_url, "", NULL, SECRET_URL),
     KEY_STRING("schema.registry.basic.auth.user.info", registry_user_info, "", NULL, SECRET_ALL),
     KEY_STRING("schema.registry.ssl.ca.location", registry_ssl_ca, "", NULL, SECRET_NONE),

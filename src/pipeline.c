@@ -72,9 +72,11 @@
 #include "pgcdc/encoder.h"
 #include "pgcdc/error.h"
 #include "pgcdc/filter.h"
+#include "pgcdc/httpd.h"
 #include "pgcdc/kafka_sink.h"
 #include "pgcdc/log.h"
 #include "pgcdc/lsn.h"
+#include "pgcdc/metrics.h"
 #include "pgcdc/pgoutput.h"
 #include "pgcdc/publication.h"
 #include "pgcdc/registry.h"
@@ -112,6 +114,16 @@
 
 /* The catalog connection's socket while a lookup waits for its answer. */
 #define WAIT_CATALOG_FDS 1
+
+/* The metrics endpoint's descriptor. */
+#define WAIT_HTTPD_FDS 1
+
+/* How often the slot's row is read for the metrics. */
+#define SLOT_STATS_MS 10000
+
+/* /readyz says stuck once the confirmed position has not moved for this
+ * many status intervals while the server has WAL beyond it. */
+#define READY_STALL_INTERVALS 30
 
 /* The snapshot's connections (snapshot.max.threads at most). */
 #define WAIT_SNAPSHOT_FDS 64
@@ -154,6 +166,10 @@ static void on_delivery(void *arg, uint64_t txn, int err, const char *errstr)
     /* A snapshot row: count it for its chunk. */
     if (err == 0)
         pgcdc_snaprun_delivered(p, txn);
+    if (err == 0)
+        pgcdc_metrics_acked(&p->metrics, txn, pgcdc_pipeline_wall_us());
+    else
+        p->metrics.delivery_errors++;
     rc = err == 0 ? pgcdc_tracker_acked(p->tracker, txn) : pgcdc_tracker_failed(p->tracker, txn);
     if (rc < 0) {
         p->broken = true;
@@ -247,7 +263,9 @@ static int make_sink(struct pgcdc_pipeline *p, char *err, size_t errlen)
 static void on_registry_retry(void *arg, const char *subject, unsigned attempt, unsigned wait_ms,
                               const char *error)
 {
-    (void)arg;
+    struct pgcdc_pipeline *p = arg;
+
+    p->metrics.registry_errors++;
     pgcdc_log_warn("schema registry: subject '%s': %s; attempt %u, retrying in %u ms", subject,
                    error, attempt, wait_ms);
 }
@@ -266,6 +284,7 @@ static int make_encoder(struct pgcdc_pipeline *p, char *err, size_t errlen)
                 .initial_ms = (unsigned)cfg->reconnect_backoff_initial_ms,
                 .max_ms = (unsigned)cfg->reconnect_backoff_max_ms,
                 .on_retry = on_registry_retry,
+                .arg = p,
             },
     };
     struct pgcdc_avro_encoder_opts aopts = {
@@ -281,6 +300,93 @@ static int make_encoder(struct pgcdc_pipeline *p, char *err, size_t errlen)
         return rc;
     aopts.registry = p->registry;
     return pgcdc_avro_encoder_new(&p->enc, &aopts, err, errlen);
+}
+
+/* Why the pipeline is not ready (/readyz), or NULL when it is: it must
+ * stream (or read a snapshot) and not be stuck, that is, the server must
+ * not have WAL beyond the confirmed position while that position has not
+ * moved for READY_STALL_INTERVALS status intervals. */
+static const char *not_ready(struct pgcdc_pipeline *p, char *why, size_t whylen)
+{
+    int64_t stall = (int64_t)READY_STALL_INTERVALS * p->cfg->status_interval_ms * 1000;
+    int64_t stalled;
+
+    if (p->broken || p->delivery_failed)
+        return "failed: stopping";
+    if (p->snap)
+        return NULL;
+    if (p->stream == NULL || p->reconnecting)
+        return "not connected to the server";
+    stalled = pgcdc_metrics_stalled_us(&p->metrics, p->confirmed, p->server_sent, pgcdc_pipeline_mono_us());
+    if (stalled < stall)
+        return NULL;
+    {
+        char a[PGCDC_LSN_BUFLEN], b[PGCDC_LSN_BUFLEN];
+
+        snprintf(why, whylen,
+                 "stuck: the confirmed position %s has not moved for %" PRId64
+                 " s while the server is at %s",
+                 pgcdc_lsn_format(p->confirmed, a), stalled / 1000000,
+                 pgcdc_lsn_format(p->server_sent, b));
+    }
+    return why;
+}
+
+/* The HTTP endpoint: /metrics, /healthz (the loop answers), /readyz. */
+static unsigned serve_http(void *arg, const char *path, struct pgcdc_buf *body,
+                           const char **content_type)
+{
+    struct pgcdc_pipeline *p = arg;
+    char why[256];
+    const char *reason = not_ready(p, why, sizeof(why));
+
+    if (strcmp(path, "/metrics") == 0) {
+        struct pgcdc_metrics_view v = {
+            .version = PGCDC_VERSION,
+            .slot = p->cfg->slot_name,
+            .sink = p->cfg->sink == PGCDC_CONFIG_SINK_KAFKA ? "kafka" : "stdout",
+            .connected = p->stream != NULL,
+            .ready = reason == NULL,
+            .stored = p->persisted,
+            .confirmed = p->confirmed,
+            .server = p->server_sent,
+            .events = p->events,
+            .in_flight = pgcdc_sink_in_flight(p->sink),
+            .window = (size_t)p->cfg->max_queue_size,
+            .registry_requests = p->registry ? pgcdc_registry_requests(p->registry) : 0,
+            .rels = p->rels,
+            .snap = p->snap,
+        };
+
+        *content_type = "text/plain; version=0.0.4; charset=utf-8";
+        return pgcdc_metrics_render(&p->metrics, &v, body) < 0 ? 500 : 200;
+    }
+    if (strcmp(path, "/healthz") == 0)
+        return pgcdc_buf_appendf(body, "ok\n") < 0 ? 500 : 200;
+    if (strcmp(path, "/readyz") == 0) {
+        if (pgcdc_buf_appendf(body, "%s\n", reason ? reason : "ready") < 0)
+            return 500;
+        return reason ? 503 : 200;
+    }
+    return pgcdc_buf_appendf(body, "not found: try /metrics, /healthz or /readyz\n") < 0 ? 500
+                                                                                         : 404;
+}
+
+/* Reads the slot's row for /metrics every SLOT_STATS_MS over the catalog
+ * connection, without waiting: the loop polls its socket meanwhile. */
+static void read_slot_stats(struct pgcdc_pipeline *p)
+{
+    int64_t now;
+
+    if (p->httpd == NULL)
+        return;
+    if (pgcdc_catalog_slot_stats(p->catalog, &p->metrics.slot))
+        p->metrics.slot_read_us = pgcdc_pipeline_wall_us();
+    now = pgcdc_pipeline_mono_us();
+    if (p->stream == NULL || p->held || now < p->slot_stats_us)
+        return;
+    if (pgcdc_catalog_ask_slot_stats(p->catalog, p->cfg->slot_name) == 0)
+        p->slot_stats_us = now + (int64_t)SLOT_STATS_MS * 1000;
 }
 
 /* The change model's view of the relation cache. */
@@ -345,6 +451,14 @@ int pgcdc_pipeline_new(struct pgcdc_pipeline **out, const struct pgcdc_config *c
     rc = make_sink(p, err, errlen);
     if (rc < 0)
         goto error;
+    pgcdc_metrics_init(&p->metrics);
+    p->httpd_slot = -1;
+    if (cfg->metrics_listen[0]) {
+        rc = pgcdc_httpd_new(&p->httpd, cfg->metrics_listen, serve_http, p, err, errlen);
+        if (rc < 0)
+            goto error;
+        pgcdc_log_info("serving /metrics, /healthz and /readyz on %s", cfg->metrics_listen);
+    }
     *out = p;
     return 0;
 
@@ -537,11 +651,27 @@ static int event_failed(struct pgcdc_pipeline *p, const struct pgcdc_change *ch,
     return 0;
 }
 
+/* Counts a produced event for /metrics: by table and operation, bytes. */
+static void count_metrics(struct pgcdc_pipeline *p, const struct pgcdc_rel *rel,
+                          const struct pgcdc_change *ch, bool has_key)
+{
+    int op;
+
+    p->metrics.bytes += p->value.len + (has_key ? p->key.len : 0);
+    p->metrics.last_event_us = p->src.commit_time_us;
+    if (rel == NULL || rel->counts == NULL)
+        return;
+    op = pgcdc_rel_op_index(pgcdc_change_op(ch));
+    if (op >= 0)
+        rel->counts->events[op]++;
+}
+
 /* Encodes and produces the events of one source record, in order; a
  * tombstone repeats the key of the event before it. */
 int pgcdc_pipeline_emit(struct pgcdc_pipeline *p, const struct pgcdc_change_event *ev, int n,
                         char *err, size_t errlen)
 {
+    uint64_t before;
     int krc = 1, rc;
 
     rc = emit_begin_once(p, err, errlen);
@@ -564,6 +694,7 @@ int pgcdc_pipeline_emit(struct pgcdc_pipeline *p, const struct pgcdc_change_even
             return rc;
         krc = pgcdc_encoder_key(p->enc, ev[i].change, &p->key, err, errlen);
         rc = krc < 0 ? krc : pgcdc_encoder_value(p->enc, ev[i].change, &p->value, err, errlen);
+        before = p->events;
         if (rc == 0)
             rc = produce(p, topic, krc == 0, false, err, errlen);
         if (rc < 0) {
@@ -572,6 +703,8 @@ int pgcdc_pipeline_emit(struct pgcdc_pipeline *p, const struct pgcdc_change_even
                 return rc;
             krc = 1; /* no tombstone for an event left out */
         }
+        if (p->events != before)
+            count_metrics(p, rel, ev[i].change, krc == 0);
     }
     return 0;
 }
@@ -720,6 +853,7 @@ static int handle_xlogdata(struct pgcdc_pipeline *p, const struct pgcdc_frame *f
             snprintf(err, errlen, "checkpoint tracker refused a transaction: %s", strerror(-rc));
             return rc;
         }
+        pgcdc_metrics_txn_begin(&p->metrics, p->txn, p->src.commit_time_us);
         txn_started(p);
         if (p->txmeta) {
             pgcdc_txmeta_begin(p->txmeta, m->xid, f->start, p->src.commit_time_us);
@@ -757,6 +891,7 @@ static int handle_xlogdata(struct pgcdc_pipeline *p, const struct pgcdc_frame *f
             return rc;
         }
         p->txn = PGCDC_TRACKER_NO_TXN;
+        p->metrics.transactions++;
         return 0;
     case PGCDC_MSG_RELATION:
         rc = pgcdc_relcache_apply(p->rels, m, &rel, &changed, err, errlen);
@@ -1162,7 +1297,8 @@ static int serve_reports(struct pgcdc_pipeline *p, char *err, size_t errlen)
  * the catalog's pending requests, or the next timer. */
 static int wait_for_work(struct pgcdc_pipeline *p, char *err, size_t errlen)
 {
-    struct pollfd pfd[2 + WAIT_REGISTRY_FDS + WAIT_CATALOG_FDS + WAIT_SNAPSHOT_FDS];
+    struct pollfd pfd[2 + WAIT_REGISTRY_FDS + WAIT_CATALOG_FDS + WAIT_HTTPD_FDS +
+                      WAIT_SNAPSHOT_FDS];
     nfds_t n = 1;
     bool window_full = pgcdc_sink_in_flight(p->sink) >= (size_t)p->cfg->max_queue_size;
     int timeout = next_timeout_ms(p, window_full);
@@ -1179,6 +1315,11 @@ static int wait_for_work(struct pgcdc_pipeline *p, char *err, size_t errlen)
     k += pgcdc_catalog_pollfd(p->catalog, pfd + 2 + k, &t);
     if (t >= 0 && t < timeout)
         timeout = t;
+    p->httpd_slot = p->httpd ? 2 + k : -1;
+    k += pgcdc_httpd_pollfd(p->httpd, pfd + 2 + k, &t);
+    if (t >= 0 && t < timeout)
+        timeout = t;
+    p->httpd_due = p->httpd && timeout == t;
     /* The snapshot's connections, unless their rows cannot be taken now. */
     k += pgcdc_snaprun_pollfds(p, window_full, pfd + 2 + k, WAIT_SNAPSHOT_FDS);
     /* Keep the registry's and the catalog's sockets right after the first two. */
@@ -1209,6 +1350,8 @@ static int wait_for_work(struct pgcdc_pipeline *p, char *err, size_t errlen)
         snprintf(err, errlen, "poll failed: %s", strerror(errno));
         return rc;
     }
+    if (p->httpd_slot >= 0 && pfd[p->httpd_slot].revents)
+        p->httpd_due = true;
     return 0;
 }
 
@@ -1227,6 +1370,11 @@ static int step(struct pgcdc_pipeline *p, char *err, size_t errlen)
         }
     }
     pgcdc_catalog_perform(p->catalog);
+    read_slot_stats(p);
+    if (p->httpd_due) {
+        p->httpd_due = false;
+        pgcdc_httpd_perform(p->httpd);
+    }
     /* A held message is tried again once what it waits for may be there:
      * room in the sink's window, the registry's or the catalog's answer. */
     if (p->held && p->stream && !*p->stop &&
@@ -1518,6 +1666,7 @@ int pgcdc_pipeline_run(struct pgcdc_pipeline *p, char *err, size_t errlen)
         pgcdc_catalog_done(p->catalog);
         p->reply_requested = false;
         p->reconnecting = true;
+        p->metrics.reconnects++;
         p->reconnect_us = pgcdc_pipeline_mono_us() + (int64_t)p->backoff_ms * 1000;
     }
     rc = 0;
@@ -1564,6 +1713,7 @@ void pgcdc_pipeline_free(struct pgcdc_pipeline **pp)
     if (pp == NULL || *pp == NULL)
         return;
     p = *pp;
+    pgcdc_httpd_free(&p->httpd);
     pgcdc_stream_free(&p->stream);
     pgcdc_snaprun_free(p);
     free(p->progress_path);

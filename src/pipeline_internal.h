@@ -17,6 +17,7 @@
 #include "pgcdc/change.h"
 #include "pgcdc/config.h"
 #include "pgcdc/lsn.h"
+#include "pgcdc/metrics.h"
 #include "pgcdc/pgoutput.h"
 #include "pgcdc/relcache.h"
 #include "pgcdc/snapshot.h"
@@ -122,6 +123,11 @@ struct pgcdc_pipeline {
     bool progress_dirty;             /* more chunks are delivered than the file says */
     int64_t progress_us;             /* next look at the chunks' delivery */
     char *progress_path;             /* <offset file>.snapshot */
+    struct pgcdc_httpd *httpd;       /* metrics.listen's server, or NULL */
+    int httpd_slot;                  /* its index in wait_for_work's descriptors, -1 none */
+    bool httpd_due;                  /* it is readable or its timer is due */
+    int64_t slot_stats_us;           /* monotonic time to read the slot's row again */
+    struct pgcdc_metrics metrics;    /* counters for /metrics */
 };
 
 /* Monotonic and wall-clock time in microseconds. */

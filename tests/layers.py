@@ -7,7 +7,7 @@ stage, and the shared vocabulary; never a header of a later stage. The
 checkpoint code includes nothing of pgcdc but lsn.h (and hex.h's digit
 values) and its own headers.
 The top-level files (pipeline.c, snapshot_run.c, check.c, drop.c, main.c,
-config.c, configref.c, log.c, buf.c) wire the
+config.c, configref.c, log.c, buf.c, metrics.c, httpd.c) wire the
 stages together and may include anything. A private header next to them
 (src/*.h, such as pipeline_internal.h: the loop's state, shared by
 pipeline.c and snapshot_run.c) is theirs alone: no stage includes it.
@@ -72,6 +72,8 @@ HEADERS = {
     "check.h": "top",
     "drop.h": "top",
     "configref.h": "top",
+    "metrics.h": "top",
+    "httpd.h": "top",
 }
 
 # The checkpoint code knows LSNs and nothing else (hex.h: digit values for

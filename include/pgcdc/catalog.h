@@ -112,6 +112,36 @@ void pgcdc_catalog_perform(struct pgcdc_catalog *c);
  * answers kept for it are dropped, as is that of a query still pending. */
 void pgcdc_catalog_done(struct pgcdc_catalog *c);
 
+/* The replication slot as pg_replication_slots shows it. */
+struct pgcdc_slot_stats {
+    bool exists;             /* the slot exists */
+    bool active;             /* a process streams from it */
+    int pid;                 /* that process, 0 = none */
+    char wal_status[16];     /* reserved, extended, unreserved or lost; "" when unknown */
+    int64_t retained_bytes;  /* WAL from its restart_lsn to the server's position, -1 unknown */
+    int64_t safe_wal_size;   /* bytes until max_slot_wal_keep_size, -1 unlimited or unknown */
+    uint64_t confirmed_lsn;  /* its confirmed_flush_lsn, 0 unknown */
+    uint64_t server_lsn;     /* the server's current WAL position */
+};
+
+/*
+ * Asks, without waiting, for slot's row (a background query: no message
+ * waits for it, and pgcdc_catalog_done() leaves it alone). Only while
+ * lookups are non-blocking and nothing else is asked: otherwise -EBUSY and
+ * nothing is asked. Its answer is taken with pgcdc_catalog_slot_stats().
+ */
+int pgcdc_catalog_ask_slot_stats(struct pgcdc_catalog *c, const char *slot);
+
+/* The answer to pgcdc_catalog_ask_slot_stats(), once in: true with *out
+ * filled (exists false when there is no such slot), or false when none has
+ * come since the last call (or the query failed). */
+bool pgcdc_catalog_slot_stats(struct pgcdc_catalog *c, struct pgcdc_slot_stats *out /* OUT */);
+
+/* The query that reads a slot's row ($1: the slot's name): active,
+ * active_pid, wal_status, retained bytes, safe_wal_size, confirmed_flush_lsn
+ * and the server's position as numbers; no row when there is no slot. */
+extern const char pgcdc_catalog_slot_stats_sql[];
+
 /* Closes the connection (releasing the claim) and frees; sets *cp to NULL.
  * NULL-safe. */
 void pgcdc_catalog_free(struct pgcdc_catalog **cp);

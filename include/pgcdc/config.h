@@ -156,6 +156,7 @@ struct pgcdc_config {
     int reconnect_backoff_initial_ms;            /* reconnect.backoff.initial.ms */
     int reconnect_backoff_max_ms;                /* reconnect.backoff.max.ms */
     int connect_timeout_ms;                      /* database.connect.timeout.ms, 0 = none */
+    char *metrics_listen;                        /* metrics.listen: host:port, "" = off */
     char *registry_url;                          /* schema.registry.url */
     char *registry_user_info;                    /* schema.registry.basic.auth.user.info (secret) */
     char *registry_ssl_ca;                       /* schema.registry.ssl.ca.location */
@@ -241,5 +242,11 @@ const char *pgcdc_config_key_default(size_t i);
 
 /* Whether skipped.operations names op ('c', 'u', 'd' or 't'). */
 bool pgcdc_config_op_skipped(const struct pgcdc_config *cfg, char op);
+
+/* Splits listen ("host:port", "[v6]:port" or ":port" for every address)
+ * into host (cut to hostlen; "" for every address) and port: 0, or
+ * -EINVAL with the reason in err. */
+int pgcdc_config_parse_listen(const char *listen, char *host /* OUT */, size_t hostlen,
+                              unsigned *port /* OUT */, char *err, size_t errlen);
 
 #endif

@@ -41,6 +41,34 @@ struct pgcdc_relcol {
     char *labels;            /* enum labels tm's connect.parameters point at, or NULL */
 };
 
+/* Operations counted per table: Debezium's op codes c u d t r. */
+#define PGCDC_REL_OPS 5
+
+/* Events produced for one table, by operation; shared by every version of
+ * the table's relation cache entry. */
+struct pgcdc_rel_counts {
+    uint64_t events[PGCDC_REL_OPS]; /* by pgcdc_rel_op_index() */
+};
+
+/* The index of op in struct pgcdc_rel_counts, or -1 for one not counted. */
+static inline int pgcdc_rel_op_index(char op)
+{
+    switch (op) {
+    case 'c':
+        return 0;
+    case 'u':
+        return 1;
+    case 'd':
+        return 2;
+    case 't':
+        return 3;
+    case 'r':
+        return 4;
+    default:
+        return -1;
+    }
+}
+
 struct pgcdc_rel {
     uint32_t relid;            /* relation oid */
     char *nspname;             /* schema name */
@@ -53,6 +81,8 @@ struct pgcdc_rel {
     bool included;             /* the table passes the table filter */
     char *topic;               /* Kafka topic, as topic.h names it */
     uint64_t filtered;         /* changes dropped as outside the table filters, all versions */
+    struct pgcdc_rel_counts *counts; /* events produced, shared by all versions;
+                                      * writable through a const entry, NULL without memory */
 };
 
 /*
@@ -132,6 +162,9 @@ int pgcdc_relcache_apply_type(struct pgcdc_relcache *rc, const struct pgcdc_msg 
                               size_t errlen);
 
 /* The entry for relid, or NULL when no Relation message was seen for it. */
+/* The entry after *pos (start from 0), or NULL past the last. */
+const struct pgcdc_rel *pgcdc_relcache_next(const struct pgcdc_relcache *rc, size_t *pos);
+
 struct pgcdc_rel *pgcdc_relcache_get(const struct pgcdc_relcache *rc, uint32_t relid);
 
 /*

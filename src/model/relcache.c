@@ -82,6 +82,7 @@ static void rel_free(struct pgcdc_rel *rel)
     free(rel->nspname);
     free(rel->relname);
     free(rel->topic);
+    free(rel->counts);
     free(rel);
 }
 
@@ -349,6 +350,17 @@ struct pgcdc_rel *pgcdc_relcache_get(const struct pgcdc_relcache *rc, uint32_t r
         if (rc->slots[i]->relid == relid)
             return rc->slots[i];
         i = (i + 1) & (rc->nslots - 1);
+    }
+    return NULL;
+}
+
+const struct pgcdc_rel *pgcdc_relcache_next(const struct pgcdc_relcache *rc, size_t *pos)
+{
+    while (*pos < rc->nslots) {
+        const struct pgcdc_rel *rel = rc->slots[(*pos)++];
+
+        if (rel)
+            return rel;
     }
     return NULL;
 }
@@ -653,8 +665,14 @@ int pgcdc_relcache_apply(struct pgcdc_relcache *rc, const struct pgcdc_msg *msg,
     }
 
     old = pgcdc_relcache_get(rc, rel->relid);
-    if (old)
+    if (old) {
         rel->filtered = old->filtered;
+        rel->counts = old->counts;
+        old->counts = NULL;
+    } else {
+        /* Without it the table's events are simply not counted. */
+        rel->counts = calloc(1, sizeof(*rel->counts));
+    }
     if (old && same_shape(old, rel)) {
         /* Unchanged (e.g. resent after a reconnect): keep the version, so
          * what encoders built for it stays valid. */

@@ -67,7 +67,19 @@ enum query {
     Q_PK,          /* primary key columns of a relation */
     Q_TYPE,        /* one pg_type row */
     Q_LABELS,      /* an enum's labels */
+    Q_SLOT_STATS,  /* the slot's row (a background query, no message waits for it) */
 };
+
+const char pgcdc_catalog_slot_stats_sql[] =
+    "SELECT s.active, COALESCE(s.active_pid, 0), COALESCE(s.wal_status, ''), "
+    "COALESCE((w.lsn - s.restart_lsn)::pg_catalog.int8, -1), "
+    "COALESCE(s.safe_wal_size, -1), "
+    "COALESCE((s.confirmed_flush_lsn - '0/0')::pg_catalog.int8, 0), "
+    "(w.lsn - '0/0')::pg_catalog.int8 "
+    "FROM pg_catalog.pg_replication_slots s, "
+    "(SELECT CASE WHEN pg_catalog.pg_is_in_recovery() THEN pg_catalog.pg_last_wal_receive_lsn() "
+    "ELSE pg_catalog.pg_current_wal_lsn() END AS lsn) w "
+    "WHERE s.slot_name = $1";
 
 static const char *const query_sql[] = {
     [Q_CLAIM] =
@@ -112,6 +124,7 @@ static const char *const query_sql[] = {
     [Q_LABELS] = "SELECT COALESCE(pg_catalog.string_agg(enumlabel, ',' ORDER BY "
                  "enumsortorder), '') FROM pg_catalog.pg_enum "
                  "WHERE enumtypid = $1::pg_catalog.oid",
+    [Q_SLOT_STATS] = pgcdc_catalog_slot_stats_sql,
 };
 
 /* The answer to one query of the message being handled. */
@@ -155,6 +168,7 @@ struct pgcdc_catalog {
     struct answer *answers;   /* answers for the message being handled */
     size_t nanswers;          /* entries used */
     size_t capanswers;        /* entries allocated */
+    PGresult *slot_res;       /* answer to Q_SLOT_STATS not taken yet, or NULL */
 };
 
 /* What names the catalog connection in connection errors, and to the server. */
@@ -332,7 +346,7 @@ static void keep_answer(struct pgcdc_catalog *c, enum query q, const char *param
 static void fail_pending(struct pgcdc_catalog *c, int rc)
 {
     drop_conn(c);
-    if (!c->discard)
+    if (!c->discard && c->pending_q != Q_SLOT_STATS)
         c->failed_rc = rc;
     end_pending(c);
 }
@@ -383,6 +397,19 @@ static bool collect(struct pgcdc_catalog *c)
     }
     if (!failed && !done)
         return false;
+    if (c->pending_q == Q_SLOT_STATS) {
+        /* No message waits for it: kept apart, and not asked again when
+         * the connection is gone (the next lookup opens a new one). */
+        PQclear(c->slot_res);
+        c->slot_res = c->pending_res;
+        c->pending_res = NULL;
+        if (failed)
+            drop_conn(c);
+        else
+            c->fresh = false;
+        end_pending(c);
+        return true;
+    }
     if (!c->discard && !c->on_fresh && answer_lost(c)) {
         PQclear(c->pending_res);
         c->pending_res = NULL;
@@ -714,8 +741,55 @@ void pgcdc_catalog_done(struct pgcdc_catalog *c)
     if (c->nanswers > 0)
         clear_answers(c);
     c->failed_rc = 0;
-    if (c->pending)
+    if (c->pending && c->pending_q != Q_SLOT_STATS)
         c->discard = true;
+}
+
+int pgcdc_catalog_ask_slot_stats(struct pgcdc_catalog *c, const char *slot)
+{
+    char err[256];
+
+    if (!c->nonblocking || c->pending || c->failed_rc < 0 || c->conn == NULL || c->connecting ||
+        PQstatus(c->conn) != CONNECTION_OK)
+        return -EBUSY;
+    ask(c, Q_SLOT_STATS, slot);
+    if (send_pending(c, err, sizeof(err)) < 0) {
+        end_pending(c);
+        drop_conn(c);
+        return -EIO;
+    }
+    return 0;
+}
+
+/* Column i of row 0 of res as an integer. */
+static int64_t slot_int(PGresult *res, int i)
+{
+    return strtoll(PQgetvalue(res, 0, i), NULL, 10);
+}
+
+bool pgcdc_catalog_slot_stats(struct pgcdc_catalog *c, struct pgcdc_slot_stats *out)
+{
+    PGresult *res = c->slot_res;
+    bool ok = res && PQresultStatus(res) == PGRES_TUPLES_OK && PQnfields(res) == 7;
+
+    c->slot_res = NULL;
+    if (ok) {
+        memset(out, 0, sizeof(*out));
+        out->retained_bytes = -1;
+        out->safe_wal_size = -1;
+        out->exists = PQntuples(res) == 1;
+        if (out->exists) {
+            out->active = PQgetvalue(res, 0, 0)[0] == 't';
+            out->pid = (int)slot_int(res, 1);
+            snprintf(out->wal_status, sizeof(out->wal_status), "%s", PQgetvalue(res, 0, 2));
+            out->retained_bytes = slot_int(res, 3);
+            out->safe_wal_size = slot_int(res, 4);
+            out->confirmed_lsn = (uint64_t)slot_int(res, 5);
+            out->server_lsn = (uint64_t)slot_int(res, 6);
+        }
+    }
+    PQclear(res);
+    return ok;
 }
 
 int pgcdc_catalog_claim_slot(struct pgcdc_catalog *c, const char *slot, char *err, size_t errlen)
@@ -1007,6 +1081,7 @@ void pgcdc_catalog_free(struct pgcdc_catalog **cp)
     clear_answers(*cp);
     free((*cp)->answers);
     PQclear((*cp)->pending_res);
+    PQclear((*cp)->slot_res);
     PQfinish((*cp)->conn);
     free((*cp)->conninfo);
     free(*cp);
