@@ -5,6 +5,7 @@
  *   pgcdc config -c FILE [-o key=value]... [--log-format text|json]
  *   pgcdc check -c FILE [-o key=value]... [--log-format text|json]
  *   pgcdc drop -c FILE [-o key=value]... [--yes] [--log-format text|json]
+ *   pgcdc status -c FILE [-o key=value]... [--log-format text|json]
  *   pgcdc --version | --help
  *
  * The only file that exits. SIGINT and SIGTERM set a flag; the pipeline then
@@ -37,6 +38,7 @@
 #include "pgcdc/error.h"
 #include "pgcdc/log.h"
 #include "pgcdc/pipeline.h"
+#include "pgcdc/status.h"
 #include "pgcdc_config.h"
 
 /* sysexits.h's EX_CONFIG: the configuration is wrong. */
@@ -84,6 +86,9 @@ static void usage(FILE *out)
             "  pgcdc drop -c FILE [-o key=value]... [--yes]\n"
             "                                        drop pgcdc's replication slot and the\n"
             "                                        publication it created, after a confirmation\n"
+            "  pgcdc status -c FILE [-o key=value]... report the slot, the positions, the lag,\n"
+            "                                        the retained WAL and the topics (read-only,\n"
+            "                                        whether pgcdc runs or not)\n"
             "  pgcdc -V, --version                   print the version\n"
             "  pgcdc -h, --help                      print this help\n"
             "\n"
@@ -101,7 +106,8 @@ static void usage(FILE *out)
             "a dropped slot or publication, a stored position the server does not match).\n"
             "pgcdc check exits 0 when no line says FAIL, 1 when one does; pgcdc drop exits 0\n"
             "once it dropped what it found (or found nothing), 1 when it was declined,\n"
-            "refused or failed, 2 when it cannot ask (no terminal and no --yes).\n",
+            "refused or failed, 2 when it cannot ask (no terminal and no --yes); pgcdc status\n"
+            "exits 0 once it has read the database, 1 when it cannot.\n",
             PGCDC_VERSION);
 }
 
@@ -248,6 +254,19 @@ static int cmd_check(const struct pgcdc_config *cfg)
     return rc > 0 ? 1 : 0;
 }
 
+static int cmd_status(const struct pgcdc_config *cfg)
+{
+    char err[1024];
+
+    pgcdc_log_set_level(PGCDC_LOG_ERROR);
+    if (pgcdc_status_print(cfg, stdout, err, sizeof(err)) < 0) {
+        fflush(stdout);
+        fail("status: %s", err);
+        return 1;
+    }
+    return 0;
+}
+
 /* Asks on the terminal; true for an answer starting with y or Y. */
 static bool confirm(const char *question)
 {
@@ -312,7 +331,8 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[1], "run") != 0 && strcmp(argv[1], "config") != 0 &&
-        strcmp(argv[1], "check") != 0 && strcmp(argv[1], "drop") != 0) {
+        strcmp(argv[1], "check") != 0 && strcmp(argv[1], "drop") != 0 &&
+        strcmp(argv[1], "status") != 0) {
         fail("unknown command '%s' (try 'pgcdc --help')", argv[1]);
         return 2;
     }
@@ -328,6 +348,8 @@ int main(int argc, char **argv)
             rc = cmd_check(cfg);
         else if (strcmp(argv[1], "drop") == 0)
             rc = cmd_drop(cfg, yes);
+        else if (strcmp(argv[1], "status") == 0)
+            rc = cmd_status(cfg);
         else
             rc = cmd_run(cfg);
     }

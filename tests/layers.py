@@ -6,7 +6,7 @@ A file of a stage may include headers of its own stage, of an earlier
 stage, and the shared vocabulary; never a header of a later stage. The
 checkpoint code includes nothing of pgcdc but lsn.h (and hex.h's digit
 values) and its own headers.
-The top-level files (pipeline.c, snapshot_run.c, check.c, drop.c, main.c,
+The top-level files (pipeline.c, snapshot_run.c, check.c, drop.c, status.c, main.c,
 config.c, configref.c, log.c, buf.c, metrics.c, httpd.c) wire the
 stages together and may include anything. A private header next to them
 (src/*.h, such as pipeline_internal.h: the loop's state, shared by
@@ -74,6 +74,7 @@ HEADERS = {
     "configref.h": "top",
     "metrics.h": "top",
     "httpd.h": "top",
+    "status.h": "top",
 }
 
 # The checkpoint code knows LSNs and nothing else (hex.h: digit values for
