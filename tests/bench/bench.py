@@ -51,8 +51,11 @@ import signal
 import statistics
 import subprocess
 import sys
+import socket
 import tempfile
+import threading
 import time
+import urllib.request
 import uuid
 
 import psycopg
@@ -170,6 +173,42 @@ class Contender:
                 return "".join(f.readlines()[-n:])
         except OSError:
             return ""
+
+
+class Scraper:
+    """Polls a pgcdc's /metrics every `every` seconds on a thread of its
+    own, as Prometheus would, for as long as a drain runs."""
+
+    def __init__(self, port, every=1.0):
+        self.url = f"http://127.0.0.1:{port}/metrics"
+        self.every = every
+        self.ok = self.failed = 0
+        self.halt = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        while not self.halt.is_set():
+            try:
+                with urllib.request.urlopen(self.url, timeout=5) as r:
+                    r.read()
+                    self.ok += r.status == 200
+            except OSError:
+                self.failed += 1  # not listening yet, or gone
+            self.halt.wait(self.every)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.halt.set()
+        self.thread.join()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def walsender_pid(conn, slot):
@@ -379,29 +418,36 @@ class Bench:
         self.run_id = uuid.uuid4().hex[:6]
         self.topics = []
 
-    def argv(self, contender, slot, prefix, endpos=None, converter="json"):
+    def argv(self, contender, slot, prefix, endpos=None, converter="json", opts=()):
         wd = os.path.join(self.work, prefix)
         if contender == "pg_recvlogical":
             return [os.path.join(HERE, "contender-recvlogical"), slot, PUB, endpos]
         if contender == "pgcdc":
-            return [os.path.join(HERE, "contender-pgcdc"), wd, slot, PUB, prefix, self.args.format]
+            return [os.path.join(HERE, "contender-pgcdc"), wd, slot, PUB, prefix,
+                    self.args.format] + [a for o in opts for a in ("-o", o)]
         return [os.path.join(HERE, "contender-debezium"), "run", wd, slot, PUB, prefix, converter]
 
-    def start(self, contender, slot, prefix, endpos=None):
+    def start(self, contender, slot, prefix, endpos=None, opts=()):
         os.makedirs(os.path.join(self.work, prefix), exist_ok=True)
-        return Contender(contender, self.argv(contender, slot, prefix, endpos),
+        return Contender(contender, self.argv(contender, slot, prefix, endpos, opts=opts),
                          os.path.join(self.work, prefix + ".log"))
 
-    def drain(self, conn, contender, slot, wl, endpos, tag=None):
+    def drain(self, conn, contender, slot, wl, endpos, tag=None, scrape_port=None):
         """Runs one contender over its slot until it has delivered the
-        workload; returns its figures."""
+        workload; returns its figures. scrape_port: pgcdc serves
+        metrics.listen there, and a scraper polls /metrics every second
+        meanwhile."""
         prefix = f"b{self.run_id}_{wl.name.lower()}_{tag or contender.replace('_', '')}"
         topic = f"{prefix}.public.bench_t"
         kafka = contender != "pg_recvlogical"
         if kafka:
             self.kafka.create_topic(topic)
             self.topics.append(topic)
-        c = self.start(contender, slot, prefix, endpos)
+        opts = [f"metrics.listen=127.0.0.1:{scrape_port}"] if scrape_port else []
+        c = self.start(contender, slot, prefix, endpos, opts=opts)
+        scraper = Scraper(scrape_port) if scrape_port else None
+        if scraper:
+            scraper.__enter__()
         t_first = None
         wpid, wcpu = None, 0.0
         cpu = hwm = None
@@ -445,6 +491,8 @@ class Bench:
             if wpid is not None:
                 wcpu = proc_cpu(wpid) or wcpu
         finally:
+            if scraper:
+                scraper.__exit__(None, None, None)
             c.stop()
         wall = t_done - c.t0
         res = {"done": done, "wall_s": round(wall, 3), "row_changes": wl.changes,
@@ -452,6 +500,9 @@ class Bench:
                "delivered": count, "cpu_s": round(cpu, 3) if cpu is not None else None,
                "peak_rss_mb": round(hwm / 1024, 1) if hwm else None,
                "walsender_cpu_s": round(wcpu, 3) if wcpu else None}
+        if scraper:
+            res["scrapes"] = scraper.ok
+            res["scrapes_failed"] = scraper.failed
         if done:
             res["events_per_s"] = round(wl.changes / wall)
             if t_first is not None and t_done > t_first:
@@ -493,6 +544,46 @@ class Bench:
                 f"peak RSS {r['peak_rss_mb']} MB")
         self.kafka.delete_topics(self.topics)
         self.topics = []
+        return out
+
+    def metrics_cost(self, conn, wl, reps):
+        """What serving /metrics costs: pgcdc drains the same W1 WAL `reps`
+        times without metrics.listen and `reps` times with it while a
+        scraper polls /metrics every second, alternating (plain first, then
+        metrics first) so that drift favours neither; medians compared."""
+        log(f"metrics cost: {wl.name} ({wl.desc}), {reps} run(s) each way")
+        reset_db(conn)
+        wl.prepare(conn)
+        runs = []
+        for i in range(reps):
+            pair = [("plain", False), ("metrics", True)]
+            runs += pair if i % 2 == 0 else pair[::-1]
+        slots = [f"bench_mc_{i}" for i in range(len(runs))]
+        warm = "bench_mc_warmup"
+        for sl in slots + [warm]:
+            create_slot(conn, sl)
+        wl.load(conn)
+        endpos = wal_lsn(conn)
+        self.drain(conn, "pg_recvlogical", warm, wl, endpos, tag="mcwarmup")
+        drop_slot(conn, warm)
+        out = {"description": wl.desc, "row_changes": wl.changes, "runs": []}
+        for i, ((kind, scraped), sl) in enumerate(zip(runs, slots)):
+            r = self.drain(conn, "pgcdc", sl, wl, endpos, tag=f"mc{kind}{i}",
+                           scrape_port=free_port() if scraped else None)
+            drop_slot(conn, sl)
+            r["kind"] = kind
+            out["runs"].append(r)
+            log(f"metrics cost {kind} #{i}: {fmt_rate(r)} ev/s, scrapes {r.get('scrapes', '-')}")
+        self.kafka.delete_topics(self.topics)
+        self.topics = []
+        med = {}
+        for kind in ("plain", "metrics"):
+            rates = [r.get("events_per_s") for r in out["runs"] if r["kind"] == kind]
+            med[kind] = statistics.median(rates) if rates and all(rates) else None
+        out["median_events_per_s"] = med
+        if med["plain"] and med["metrics"]:
+            out["cost_pct"] = round((1 - med["metrics"] / med["plain"]) * 100, 2)
+            out["within_2_pct"] = out["cost_pct"] <= 2.0
         return out
 
     def latency(self, conn, contender):
@@ -828,6 +919,17 @@ def report(res):
         out.append("")
         out.append("pgcdc memory, one transaction of N rows")
         out.append(table(rows, ["rows", "peak RSS MB", "ev/s", "cpu s"]))
+    if res.get("metrics_cost"):
+        mc = res["metrics_cost"]
+        rows = [[r["kind"], d(r["wall_s"]), d(r.get("events_per_s")), d(r.get("cpu_s")),
+                 d(r.get("scrapes"))] for r in mc["runs"]]
+        out.append("")
+        out.append(f"Cost of /metrics: pgcdc on {mc['description']}, without metrics.listen "
+                   f"and with a scraper every second")
+        out.append(table(rows, ["run", "wall s", "ev/s", "cpu s", "scrapes"]))
+        out.append(f"median ev/s: plain {d(mc['median_events_per_s']['plain'])}, with metrics "
+                   f"{d(mc['median_events_per_s']['metrics'])}; cost {d(mc.get('cost_pct'))} % "
+                   f"(at most 2 %: {d(mc.get('within_2_pct'))})")
     if res.get("snapshot"):
         sn = res["snapshot"]
         rows = [[name, d(r["wall_s"]), d(r.get("rows_per_s")), d(r.get("stream_rows_per_s")),
@@ -869,6 +971,10 @@ def main():
     ap.add_argument("--snapshot", action="store_true",
                     help="only the snapshot part: COPY, pgcdc with 1 and 2 threads, Debezium")
     ap.add_argument("--snapshot-rows", type=int, default=int(env("BENCH_SNAPSHOT_ROWS", 5000000)))
+    ap.add_argument("--metrics", action="store_true",
+                    help="only the cost of /metrics: pgcdc on W1 with and without a scraper")
+    ap.add_argument("--metrics-reps", type=int, default=int(env("BENCH_METRICS_REPS", 3)),
+                    help="runs of each kind for --metrics")
     ap.add_argument("--no-memory", action="store_true", help="skip the memory part")
     ap.add_argument("--no-latency", action="store_true", help="skip the latency part")
     ap.add_argument("--format", default=env("BENCH_FORMAT", "avro"), choices=("json", "avro"))
@@ -908,6 +1014,8 @@ def main():
     with db() as conn:
         if a.snapshot:
             res["snapshot"] = bench.snapshot(conn)
+        elif a.metrics:
+            res["metrics_cost"] = bench.metrics_cost(conn, workloads["W1"], a.metrics_reps)
         elif not a.memory:
             res["throughput"] = {}
             for name in [w for w in a.workloads.split(",") if w]:
@@ -922,7 +1030,7 @@ def main():
                         except Exception as e:  # report, carry on with the others
                             log(f"latency {c} failed: {e}")
                             res["latency"][c] = {"error": str(e)}
-        if a.memory or (not a.no_memory and not a.snapshot):
+        if a.memory or (not a.no_memory and not a.snapshot and not a.metrics):
             res["memory"] = bench.memory(conn)
         reset_db(conn)
     res["seconds"] = round((datetime.datetime.now(datetime.timezone.utc) - started).total_seconds())
@@ -930,12 +1038,13 @@ def main():
     print(text)
     os.makedirs(a.results, exist_ok=True)
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
-    kind = "snapshot-" if a.snapshot else "bench-"
+    kind = "snapshot-" if a.snapshot else "metrics-" if a.metrics else "bench-"
     path = os.path.join(a.results, f"{kind}{stamp}{'-quick' if a.quick else ''}.json")
     with open(path, "w") as f:
         json.dump(res, f, indent=2)
         f.write("\n")
-    latest = "latest-snapshot.json" if a.snapshot else "latest.json"
+    latest = ("latest-snapshot.json" if a.snapshot else
+              "latest-metrics.json" if a.metrics else "latest.json")
     shutil.copyfile(path, os.path.join(a.results, latest))
     log(f"results in {path} and {latest} ({res['seconds']} s)")
     shutil.rmtree(bench.work, ignore_errors=True)
@@ -943,6 +1052,8 @@ def main():
               for c, r in v["contenders"].items() if not r["done"]]
     failed += [f"memory {k}" for k, r in res.get("memory", {}).items() if not r["done"]]
     failed += [f"snapshot {k}" for k, r in res.get("snapshot", {}).get("runs", {}).items()
+               if not r["done"]]
+    failed += [f"metrics cost {r['kind']}" for r in res.get("metrics_cost", {}).get("runs", [])
                if not r["done"]]
     if failed:
         log("not done: " + ", ".join(failed))
