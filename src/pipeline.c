@@ -118,6 +118,10 @@
 /* The metrics endpoint's descriptor. */
 #define WAIT_HTTPD_FDS 1
 
+/* The longest the HTTP server goes unserved while the stream keeps the
+ * loop busy. */
+#define HTTPD_BUSY_MS 100
+
 /* How often the slot's row is read for the metrics. */
 #define SLOT_STATS_MS 10000
 
@@ -370,6 +374,23 @@ static unsigned serve_http(void *arg, const char *path, struct pgcdc_buf *body,
     }
     return pgcdc_buf_appendf(body, "not found: try /metrics, /healthz or /readyz\n") < 0 ? 500
                                                                                          : 404;
+}
+
+/* Lets the HTTP server answer when its descriptor is readable or its timer
+ * is due, and at least every HTTPD_BUSY_MS while a busy stream keeps the
+ * loop from waiting (a pass that read READ_BATCH messages does not poll). */
+static void serve_http_now(struct pgcdc_pipeline *p)
+{
+    int64_t now;
+
+    if (p->httpd == NULL)
+        return;
+    now = pgcdc_pipeline_mono_us();
+    if (!p->httpd_due && now - p->httpd_run_us < (int64_t)HTTPD_BUSY_MS * 1000)
+        return;
+    p->httpd_due = false;
+    p->httpd_run_us = now;
+    pgcdc_httpd_perform(p->httpd);
 }
 
 /* Reads the slot's row for /metrics every SLOT_STATS_MS over the catalog
@@ -1371,10 +1392,7 @@ static int step(struct pgcdc_pipeline *p, char *err, size_t errlen)
     }
     pgcdc_catalog_perform(p->catalog);
     read_slot_stats(p);
-    if (p->httpd_due) {
-        p->httpd_due = false;
-        pgcdc_httpd_perform(p->httpd);
-    }
+    serve_http_now(p);
     /* A held message is tried again once what it waits for may be there:
      * room in the sink's window, the registry's or the catalog's answer. */
     if (p->held && p->stream && !*p->stop &&

@@ -126,6 +126,7 @@ struct pgcdc_pipeline {
     struct pgcdc_httpd *httpd;       /* metrics.listen's server, or NULL */
     int httpd_slot;                  /* its index in wait_for_work's descriptors, -1 none */
     bool httpd_due;                  /* it is readable or its timer is due */
+    int64_t httpd_run_us;            /* monotonic time it last worked */
     int64_t slot_stats_us;           /* monotonic time to read the slot's row again */
     struct pgcdc_metrics metrics;    /* counters for /metrics */
 };
