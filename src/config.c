@@ -94,7 +94,7 @@ static const char *const time_names[] = {"adaptive", "adaptive_time_microseconds
                                          NULL};
 static const char *const binary_names[] = {"bytes", "base64", "base64-url-safe", "hex", NULL};
 static const char *const interval_names[] = {"numeric", "string", NULL};
-static const char *const hstore_names[] = {"json", NULL};
+static const char *const hstore_names[] = {"json", "map", NULL};
 static const char *const failure_names[] = {"fail", "warn", "skip", NULL};
 static const char *const mismatch_names[] = {"fail",       "no_validation",     "trust_offset",
                                              "trust_slot", "trust_greater_lsn", NULL};

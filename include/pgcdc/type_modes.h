@@ -34,10 +34,10 @@ enum pgcdc_binary_mode {
     PGCDC_BINARY_HEX = 3,         /* "hex": a string of lower-case hex digits */
 };
 
-/* hstore.handling.mode: only Debezium's default so far ("map" is not
- * supported yet and refused). */
+/* hstore.handling.mode. */
 enum pgcdc_hstore_mode {
     PGCDC_HSTORE_JSON = 0, /* "json": io.debezium.data.Json text */
+    PGCDC_HSTORE_MAP = 1,  /* "map": a map of string keys to optional string values */
 };
 
 /* interval.handling.mode. */

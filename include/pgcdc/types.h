@@ -107,6 +107,7 @@ struct pgcdc_schema {
     int nfields;                                              /* STRUCT: entries in fields */
     const struct pgcdc_field *fields;  /* STRUCT: the fields in order (static), else NULL */
     const struct pgcdc_schema *values; /* MAP: schema of the values (keys are strings) */
+    bool optional_values;              /* MAP: values may be null (Avro ["null", T]) */
 };
 
 /* How one column maps; filled once per relation column. */
@@ -259,6 +260,14 @@ int pgcdc_types_struct_field(const struct pgcdc_datum *d, int i, struct pgcdc_da
  * and value. Returns 0, -EINVAL when there is no such entry. */
 int pgcdc_types_map_entry(const struct pgcdc_datum *d, uint32_t i, const char **key /* OUT */,
                           const char **value /* OUT */);
+
+/* Entry i (< d->u.geo.count) of any MAP datum, a Geometry's extensions or
+ * an hstore under hstore.handling.mode=map, whose entries are in the
+ * scratch buffer passed to the convert call that produced d: NUL-terminated
+ * key and value, *value NULL for an hstore NULL. Valid as the datum's
+ * bytes are. Returns 0, -EINVAL when there is no such entry. */
+int pgcdc_types_map_entry_in(const struct pgcdc_datum *d, const struct pgcdc_buf *scratch,
+                             uint32_t i, const char **key /* OUT */, const char **value /* OUT */);
 
 /* PostgreSQL's name of a built-in type oid ("int4", "_text", ...), or NULL. */
 const char *pgcdc_types_pg_name(uint32_t type_oid);

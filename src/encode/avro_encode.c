@@ -522,15 +522,25 @@ static int set_struct(struct avro_encoder *e, const struct pgcdc_typemap *tm,
 }
 
 /* A map datum (string to string) into map. */
-static int set_map(const struct pgcdc_datum *d, avro_value_t *map, char *err, size_t errlen)
+static int set_map(struct avro_encoder *e, const struct pgcdc_schema *schema,
+                   const struct pgcdc_datum *d, avro_value_t *map, char *err, size_t errlen)
 {
     for (uint32_t i = 0; i < d->u.geo.count; i++) {
         const char *k, *val;
-        avro_value_t v;
+        avro_value_t v, b;
 
-        if (pgcdc_types_map_entry(d, i, &k, &val) < 0 || avro_value_add(map, k, &v, NULL, NULL) ||
-            give_cstr(&v, val))
+        if (pgcdc_types_map_entry_in(d, &e->scratch, i, &k, &val) < 0 ||
+            avro_value_add(map, k, &v, NULL, NULL))
             return avro_fail(err, errlen, "map entry");
+        if (!schema->optional_values) {
+            if (give_cstr(&v, val))
+                return avro_fail(err, errlen, "map entry");
+        } else if (val == NULL) {
+            if (set_null(&v))
+                return avro_fail(err, errlen, "map entry");
+        } else if (avro_value_set_branch(&v, 1, &b) || give_cstr(&b, val)) {
+            return avro_fail(err, errlen, "map entry");
+        }
     }
     return 0;
 }
@@ -579,7 +589,7 @@ static int set_datum(struct avro_encoder *e, const struct pgcdc_typemap *tm,
     case PGCDC_DATUM_STRUCT:
         return set_struct(e, tm, schema, d, &v, err, errlen);
     case PGCDC_DATUM_MAP:
-        return set_map(d, &v, err, errlen);
+        return set_map(e, schema, d, &v, err, errlen);
     case PGCDC_DATUM_ARRAY:
         return set_array(e, tm, d, &v, err, errlen);
     default:

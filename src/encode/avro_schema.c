@@ -304,10 +304,11 @@ static int put_type(struct pgcdc_buf *b, const struct pgcdc_schema *s,
     }
     if (s->ctype == PGCDC_CTYPE_MAP) {
         /* String keys: an Avro map, as the AvroConverter writes it. */
-        if (s->values == NULL || put(b, "{\"type\":\"map\",\"values\":"))
+        if (s->values == NULL || put(b, "{\"type\":\"map\",\"values\":") ||
+            (s->optional_values && put(b, "[\"null\",")))
             return s->values == NULL ? -EINVAL : -ENOMEM;
-        if (put_type(b, s->values, NULL, nd) < 0 || put_connect_props(b, s) ||
-            pgcdc_buf_append_char(b, '}'))
+        if (put_type(b, s->values, NULL, nd) < 0 || (s->optional_values && put(b, "]")) ||
+            put_connect_props(b, s) || pgcdc_buf_append_char(b, '}'))
             return -ENOMEM;
         return 0;
     }

@@ -192,19 +192,21 @@ static int put_struct(struct json_encoder *e, struct pgcdc_buf *out, const struc
 }
 
 /* {"key":"value",...} of a map datum. */
-static int put_map(struct pgcdc_buf *out, const struct pgcdc_datum *d, char *err, size_t errlen)
+static int put_map(struct json_encoder *e, struct pgcdc_buf *out, const struct pgcdc_datum *d,
+                   char *err, size_t errlen)
 {
     if (pgcdc_buf_append_char(out, '{'))
         return -ENOMEM;
     for (uint32_t i = 0; i < d->u.geo.count; i++) {
         const char *k, *v;
 
-        if (pgcdc_types_map_entry(d, i, &k, &v) < 0) {
+        if (pgcdc_types_map_entry_in(d, &e->scratch, i, &k, &v) < 0) {
             snprintf(err, errlen, "internal error: map entry %u", (unsigned)i);
             return -EINVAL;
         }
         if ((i > 0 && pgcdc_buf_append_char(out, ',')) || put_cstr(out, k) ||
-            pgcdc_buf_append_char(out, ':') || put_cstr(out, v))
+            pgcdc_buf_append_char(out, ':') ||
+            (v ? put_cstr(out, v) : pgcdc_buf_append(out, "null", 4)))
             return -ENOMEM;
     }
     return pgcdc_buf_append_char(out, '}') ? -ENOMEM : 0;
@@ -235,7 +237,7 @@ static int put_datum(struct json_encoder *e, struct pgcdc_buf *out, const struct
     case PGCDC_DATUM_STRUCT:
         return put_struct(e, out, tm, schema, d, err, errlen);
     case PGCDC_DATUM_MAP:
-        return put_map(out, d, err, errlen);
+        return put_map(e, out, d, err, errlen);
     case PGCDC_DATUM_ARRAY:
         return put_array(e, out, tm, d, err, errlen);
     }

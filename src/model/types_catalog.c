@@ -41,8 +41,18 @@ static bool debezium_only(const char *name)
     return false;
 }
 
+static const struct pgcdc_schema s_map_string = {.ctype = PGCDC_CTYPE_STRING};
+
+/* hstore.handling.mode=map: string keys, values that may be null. */
+static const struct pgcdc_schema s_hstore_map = {
+    .ctype = PGCDC_CTYPE_MAP,
+    .values = &s_map_string,
+    .optional_values = true,
+};
+
 /* Extension types Debezium maps by name: 0 with s and conv set, or 1. */
-static int map_by_name(const char *name, struct pgcdc_schema *s, int *conv)
+static int map_by_name(const char *name, const struct pgcdc_types_modes *m,
+                       struct pgcdc_schema *s, int *conv)
 {
     if (strcmp(name, "citext") == 0 || strcmp(name, "isbn") == 0) {
         pgcdc_types_schema_plain(s, PGCDC_CTYPE_STRING);
@@ -55,7 +65,11 @@ static int map_by_name(const char *name, struct pgcdc_schema *s, int *conv)
         return 0;
     }
     if (strcmp(name, "hstore") == 0) {
-        /* hstore.handling.mode=json */
+        if (m->hstore == PGCDC_HSTORE_MAP) {
+            *s = s_hstore_map;
+            *conv = CONV_HSTORE_MAP;
+            return 0;
+        }
         pgcdc_types_schema_named(s, PGCDC_CTYPE_STRING, "io.debezium.data.Json");
         *conv = CONV_HSTORE;
         return 0;
@@ -128,7 +142,7 @@ int pgcdc_types_map_info_modes(const struct pgcdc_type_info *ti, int32_t typmod,
         out->conv = CONV_STRING;
         return 0;
     }
-    if (ti->elem_oid == 0 && map_by_name(ti->base_name, &out->schema, &out->conv) == 0)
+    if (ti->elem_oid == 0 && map_by_name(ti->base_name, m, &out->schema, &out->conv) == 0)
         return 0;
     if (ti->elem_oid != 0) {
         rc = 1;
@@ -138,7 +152,7 @@ int pgcdc_types_map_info_modes(const struct pgcdc_type_info *ti, int32_t typmod,
             rc = 0;
         } else if (strcmp(ti->elem_name, "hstore") != 0) {
             /* hstore[] elements would need unescaping before conversion. */
-            rc = map_by_name(ti->elem_name, &out->elem, &out->elem_conv);
+            rc = map_by_name(ti->elem_name, m, &out->elem, &out->elem_conv);
         }
         if (rc == 0) {
             pgcdc_types_schema_plain(&out->schema, PGCDC_CTYPE_ARRAY);

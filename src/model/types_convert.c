@@ -307,7 +307,9 @@ int pgcdc_types_convert_with(const struct pgcdc_typemap *tm, int conv,
     case CONV_BITS:
         return conv_bits(text, len, scratch, out, err, errlen);
     case CONV_HSTORE:
-        return pgcdc_types_conv_hstore(text, len, scratch, out, err, errlen);
+    case CONV_HSTORE_MAP:
+        return pgcdc_types_conv_hstore(text, len, conv == CONV_HSTORE_MAP, scratch, out, err,
+                                       errlen);
     case CONV_POINT:
     case CONV_LINE:
     case CONV_CIRCLE:

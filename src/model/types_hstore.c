@@ -105,6 +105,80 @@ static int hs_put_json(struct pgcdc_buf *b, const char *s, size_t n)
     return pgcdc_buf_append_char(b, '"') ? -ENOMEM : 0;
 }
 
+/* Appends an hstore string with its escapes removed, then a NUL. */
+static int hs_put_raw(struct pgcdc_buf *b, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\\' && i + 1 < n)
+            i++;
+        if (pgcdc_buf_append_char(b, s[i]))
+            return -ENOMEM;
+    }
+    return pgcdc_buf_append_char(b, '\0') ? -ENOMEM : 0;
+}
+
+/* hstore.handling.mode=map: the n entries in HashMap order (order_at) as
+ * "key\0" then "v" "value\0" or "n" for NULL, which
+ * pgcdc_types_map_entry_in() reads back. */
+static int hs_put_map(const char *text, uint32_t n, size_t pairs_at, size_t order_at,
+                      struct pgcdc_buf *scratch, struct pgcdc_datum *out)
+{
+    size_t start = scratch->len;
+
+    for (uint32_t k = 0; k < n; k++) {
+        struct hs_pair hp;
+        uint32_t i;
+
+        memcpy(&i, scratch->data + order_at + (size_t)k * sizeof(uint32_t), sizeof(i));
+        memcpy(&hp, scratch->data + pairs_at + (size_t)i * sizeof(hp), sizeof(hp));
+        if (hs_put_raw(scratch, text + hp.koff, hp.klen) ||
+            (hp.vlen == UINT32_MAX ? pgcdc_buf_append_char(scratch, 'n')
+                                   : pgcdc_buf_append_char(scratch, 'v') ||
+                                         hs_put_raw(scratch, text + hp.voff, hp.vlen)))
+            return -ENOMEM;
+    }
+    out->kind = PGCDC_DATUM_MAP;
+    out->ptr = NULL;
+    out->off = start;
+    out->len = scratch->len - start;
+    out->u.geo.count = n;
+    out->u.geo.shape = SHAPE_NONE;
+    return 0;
+}
+
+int pgcdc_types_map_entry_in(const struct pgcdc_datum *d, const struct pgcdc_buf *scratch,
+                             uint32_t i, const char **key, const char **value)
+{
+    const char *p, *end;
+
+    if (d->kind != PGCDC_DATUM_MAP || i >= d->u.geo.count)
+        return -EINVAL;
+    if (d->u.geo.shape != SHAPE_NONE)
+        return pgcdc_types_map_entry(d, i, key, value);
+    p = pgcdc_datum_ptr(d, scratch);
+    end = p + d->len;
+    for (uint32_t k = 0;; k++) {
+        const char *k0 = p, *kz = memchr(p, '\0', (size_t)(end - p)), *v = NULL;
+
+        if (kz == NULL || kz + 1 >= end)
+            return -EINVAL;
+        if (kz[1] == 'v') {
+            v = kz + 2;
+            p = memchr(v, '\0', (size_t)(end - v));
+            if (p == NULL)
+                return -EINVAL;
+            p++;
+        } else {
+            p = kz + 2;
+        }
+        if (k == i) {
+            *key = k0;
+            *value = v;
+            return 0;
+        }
+    }
+}
+
 /*
  * hstore's text output ("k"=>"v", "k2"=>NULL) as the JSON object Debezium
  * writes: pgjdbc parses it into a java.util.HashMap and Jackson writes the
@@ -113,7 +187,7 @@ static int hs_put_json(struct pgcdc_buf *b, const char *s, size_t n)
  * and in insertion order within a bucket. Pairs, bucket counts and the
  * order go to scratch ahead of the JSON text, which the datum points at.
  */
-int pgcdc_types_conv_hstore(const char *text, size_t len, struct pgcdc_buf *scratch,
+int pgcdc_types_conv_hstore(const char *text, size_t len, bool as_map, struct pgcdc_buf *scratch,
                             struct pgcdc_datum *out, char *err, size_t errlen)
 {
     const char *p = text, *end = text + len;
@@ -187,6 +261,8 @@ int pgcdc_types_conv_hstore(const char *text, size_t len, struct pgcdc_buf *scra
             order[counts[(hp.hash ^ (hp.hash >> 16)) & (cap - 1)]++] = i;
         }
     }
+    if (as_map)
+        return hs_put_map(text, n, pairs_at, order_at, scratch, out);
     out->kind = PGCDC_DATUM_STRING;
     out->off = scratch->len;
     if (pgcdc_buf_append_char(scratch, '{'))

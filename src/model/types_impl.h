@@ -155,6 +155,7 @@ enum conv {
     CONV_RAW_BASE64_URL,   /* ... as URL-safe base64 */
     CONV_RAW_HEX,          /* ... as hex */
     CONV_INTERVAL_STRING,  /* interval -> ISO 8601 "PnYnMnDTnHnMnS" */
+    CONV_HSTORE_MAP,       /* hstore -> map (hstore.handling.mode=map) */
 };
 
 /* Geometric shapes (struct pgcdc_datum u.geo.shape). */
@@ -292,8 +293,9 @@ int pgcdc_types_conv_geometric(int conv, const char *text, size_t len, struct pg
 int pgcdc_types_conv_ewkb(const char *text, size_t len, struct pgcdc_buf *scratch,
                           struct pgcdc_datum *out /* OUT */, char *err, size_t errlen);
 
-/* types_hstore.c: hstore as Debezium's JSON object text. */
-int pgcdc_types_conv_hstore(const char *text, size_t len, struct pgcdc_buf *scratch,
+/* types_hstore.c: hstore as Debezium's JSON object text, or (as_map) as a
+ * MAP datum whose entries pgcdc_types_map_entry_in() reads. */
+int pgcdc_types_conv_hstore(const char *text, size_t len, bool as_map, struct pgcdc_buf *scratch,
                             struct pgcdc_datum *out /* OUT */, char *err, size_t errlen);
 
 /* types_array.c: validates and counts a one-dimensional array literal of

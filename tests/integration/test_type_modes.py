@@ -118,3 +118,34 @@ def test_binary_hex_and_interval_string_as_debezium(db, pgcdc, table):
     a1, a2 = ev[0]["value"]["after"], ev[1]["value"]["after"]
     assert (a1["b"], a1["ab"], a1["i"]) == ("0a1b2c", ["00ff"], "P1Y2M3DT4H5M6.789S")
     assert (a2["b"], a2["ab"], a2["i"]) == ("", [], "P-178000000Y0M0DT0H0M0S")
+
+
+def test_hstore_map_mode_in_json(db, pgcdc, table):
+    import pytest
+    from test_types import extension_available
+    if not extension_available(db, "hstore"):
+        pytest.skip("hstore is not available in this PostgreSQL")
+    t = table("id int PRIMARY KEY, h hstore")
+    p = pgcdc(table_include_list=f"public\\.{t}", hstore_handling_mode="map").start()
+    sql(db, f"""INSERT INTO {t} VALUES (1, 'b=>1, q=>2, n=>NULL, "x\\"y"=>"a\\\\b"')""")
+    a = by_topic(p.events(1), f"{p.name}.public.{t}")[0]["value"]["after"]
+    # An object, not the JSON mode's string; the same HashMap order.
+    assert list(a["h"].items()) == [("q", "2"), ("b", "1"), ("n", None), ('x"y', "a\\b")]
+
+
+def test_hstore_map_mode_in_avro(db, pgcdc, table):
+    import pytest
+    from test_types import extension_available
+    if not extension_available(db, "hstore"):
+        pytest.skip("hstore is not available in this PostgreSQL")
+    t = table("id int PRIMARY KEY, h hstore")
+    q = pgcdc(table_include_list=f"public\\.{t}", hstore_handling_mode="map")
+    q.cfg.update({"sink": "kafka", "format": "avro", "schema.registry.url": REGISTRY,
+                  "kafka.bootstrap.servers": BOOTSTRAP, "topic.creation.default.partitions": "1"})
+    q.start()
+    sql(db, f"INSERT INTO {t} VALUES (2, 'k=>v, z=>NULL')")
+    rec = consume(f"{q.name}.public.{t}", 1)[0]
+    schema, _ = schema_by_id(rec["value_id"])
+    assert field_type(field_type(schema, "before"), "h") == {
+        "type": "map", "values": ["null", "string"]}
+    assert rec["value"]["after"]["h"] == {"k": "v", "z": None}

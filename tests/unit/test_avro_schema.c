@@ -705,3 +705,29 @@ Test(avro_schema, transaction_metadata_schemas)
     json_decref(j);
     pgcdc_buf_free(&b);
 }
+
+Test(avro_schema, hstore_map_mode_is_a_map_of_optional_strings)
+{
+    struct pgcdc_types_modes m = PGCDC_TYPES_MODES_DEFAULT;
+    struct pgcdc_type_info ti;
+    static const struct fixture_col cols[] = {{"id", OID_INT4, -1, true}, {"h", OID_INT4, -1, false}};
+    struct pgcdc_rel *rel = fixture_rel("t", "public", "t", cols, 2);
+    struct pgcdc_buf b = PGCDC_BUF_INIT;
+    char err[256] = "";
+
+    memset(&ti, 0, sizeof(ti));
+    ti.oid = ti.base_oid = 16387;
+    ti.typtype = ti.base_typtype = 'b';
+    snprintf(ti.name, sizeof(ti.name), "hstore");
+    snprintf(ti.base_name, sizeof(ti.base_name), "hstore");
+    ti.base_typmod = -1;
+    m.hstore = PGCDC_HSTORE_MAP;
+    cr_assert_eq(pgcdc_types_map_info_modes(&ti, -1, &m, &rel->cols[1].tm, err, sizeof(err)), 0,
+                 "%s", err);
+    cr_assert_eq(pgcdc_avro_schema_value(rel, &b, err, sizeof(err)), 0, "%s", err);
+    cr_assert_not_null(strstr(b.data, "{\"name\":\"h\",\"type\":[\"null\",{\"type\":\"map\","
+                                      "\"values\":[\"null\",\"string\"]}],\"default\":null}"),
+                       "%s", b.data);
+    pgcdc_buf_free(&b);
+    fixture_rel_free(rel);
+}

@@ -1817,3 +1817,39 @@ Test(types, bytea_array_elements_follow_the_binary_mode)
     cr_assert_eq(memcmp(pgcdc_datum_ptr(&e, &c.scratch), "--8=", 4), 0);
     pgcdc_buf_free(&c.scratch);
 }
+
+Test(types, hstore_map_mode_is_a_map_of_optional_strings_in_hashmap_order)
+{
+    struct pgcdc_types_modes m = PGCDC_TYPES_MODES_DEFAULT;
+    struct pgcdc_type_info ti = info_base(16387, 'b', "hstore");
+    struct pgcdc_typemap tm;
+    struct conv_ctx c = {PGCDC_BUF_INIT, ""};
+    struct pgcdc_datum d;
+    const char *k, *v;
+    char err[256];
+
+    m.hstore = PGCDC_HSTORE_MAP;
+    cr_assert_eq(pgcdc_types_map_info_modes(&ti, -1, &m, &tm, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(tm.schema.ctype, PGCDC_CTYPE_MAP);
+    cr_assert_null(tm.schema.name);
+    cr_assert(tm.schema.optional_values);
+    cr_assert_eq(tm.schema.values->ctype, PGCDC_CTYPE_STRING);
+    /* The order of the JSON mode's test: "q" before "b"; escapes removed. */
+    cr_assert_eq(conv(&c, &tm, "\"b\"=>\"1\", \"q\"=>\"x\\\"y\", \"n\"=>NULL", &d), 0, "%s",
+                 c.err);
+    cr_assert_eq(d.kind, PGCDC_DATUM_MAP);
+    cr_assert_eq(d.u.geo.count, 3);
+    cr_assert_eq(pgcdc_types_map_entry_in(&d, &c.scratch, 0, &k, &v), 0);
+    cr_assert_str_eq(k, "q");
+    cr_assert_str_eq(v, "x\"y");
+    cr_assert_eq(pgcdc_types_map_entry_in(&d, &c.scratch, 1, &k, &v), 0);
+    cr_assert_str_eq(k, "b");
+    cr_assert_str_eq(v, "1");
+    cr_assert_eq(pgcdc_types_map_entry_in(&d, &c.scratch, 2, &k, &v), 0);
+    cr_assert_str_eq(k, "n");
+    cr_assert_null(v);
+    cr_assert_eq(pgcdc_types_map_entry_in(&d, &c.scratch, 3, &k, &v), -EINVAL);
+    cr_assert_eq(conv(&c, &tm, "", &d), 0);
+    cr_assert_eq(d.u.geo.count, 0);
+    pgcdc_buf_free(&c.scratch);
+}
