@@ -372,6 +372,7 @@ static const struct key_def key_table[] = {
     KEY_PATTERNS("snapshot.include.collection.list", snapshot_include),
     KEY_INT("snapshot.max.threads", snapshot_max_threads, "1", 1, 64, false),
     KEY_INT("snapshot.chunk.rows", snapshot_chunk_rows, "100000", 1, INT_MAX, false),
+    KEY_INT("incremental.snapshot.chunk.size", incremental_chunk_size, "1024", 1, 1000000, false),
     KEY_STRING("snapshot.select.statement.overrides", snapshot_overrides, "", NULL, SECRET_NONE),
 };
 

@@ -6,6 +6,7 @@
  *   pgcdc check -c FILE [-o key=value]... [--log-format text|json]
  *   pgcdc drop -c FILE [-o key=value]... [--yes] [--log-format text|json]
  *   pgcdc status -c FILE [-o key=value]... [--log-format text|json]
+ *   pgcdc snapshot -c FILE [-o key=value]... TABLE|stop-snapshot|pause-snapshot|resume-snapshot...
  *   pgcdc --version | --help
  *
  * The only file that exits. SIGINT and SIGTERM set a flag; the pipeline then
@@ -89,6 +90,10 @@ static void usage(FILE *out)
             "  pgcdc status -c FILE [-o key=value]... report the slot, the positions, the lag,\n"
             "                                        the retained WAL and the topics (read-only,\n"
             "                                        whether pgcdc runs or not)\n"
+            "  pgcdc snapshot -c FILE TABLE...       ask the running pgcdc to read tables again\n"
+            "                                        while it streams (incremental snapshot);\n"
+            "                                        or stop-snapshot, pause-snapshot,\n"
+            "                                        resume-snapshot\n"
             "  pgcdc -V, --version                   print the version\n"
             "  pgcdc -h, --help                      print this help\n"
             "\n"
@@ -131,7 +136,7 @@ static int install_signals(void)
 /* Reads -c, -o and --log-format into cfg, and --yes into *yes when the
  * command takes it (yes not NULL). Returns 0, or an exit code after printing
  * the problem. */
-static int load_config(struct pgcdc_config *cfg, int argc, char **argv, bool *yes)
+static int load_config(struct pgcdc_config *cfg, int argc, char **argv, bool *yes, int *rest)
 {
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -168,7 +173,9 @@ static int load_config(struct pgcdc_config *cfg, int argc, char **argv, bool *ye
             return 2;
         }
     }
-    if (optind < argc) {
+    if (rest != NULL)
+        *rest = optind;
+    else if (optind < argc) {
         fail("unexpected argument '%s'", argv[optind]);
         return 2;
     }
@@ -315,10 +322,28 @@ static int cmd_drop(const struct pgcdc_config *cfg, bool yes)
     return 0;
 }
 
+/* Asks the running pgcdc to read tables again (incremental snapshots). */
+static int cmd_snapshot(const struct pgcdc_config *cfg, int n, const char *const *args)
+{
+    char err[1024];
+
+    if (n == 0) {
+        fail("snapshot: name the tables to read again (schema.table)");
+        return 2;
+    }
+    if (pgcdc_pipeline_request(cfg, args, n, 30000, err, sizeof(err)) < 0) {
+        fail("snapshot: %s", err);
+        return 1;
+    }
+    printf("requested; the running pgcdc logs the snapshot's progress\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct pgcdc_config *cfg = NULL;
     bool yes = false;
+    int rest = 0;
     char err[256];
     int rc;
 
@@ -332,7 +357,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "run") != 0 && strcmp(argv[1], "config") != 0 &&
         strcmp(argv[1], "check") != 0 && strcmp(argv[1], "drop") != 0 &&
-        strcmp(argv[1], "status") != 0) {
+        strcmp(argv[1], "status") != 0 && strcmp(argv[1], "snapshot") != 0) {
         fail("unknown command '%s' (try 'pgcdc --help')", argv[1]);
         return 2;
     }
@@ -340,7 +365,8 @@ int main(int argc, char **argv)
         fail("%s", err);
         return 1;
     }
-    rc = load_config(cfg, argc - 1, argv + 1, strcmp(argv[1], "drop") == 0 ? &yes : NULL);
+    rc = load_config(cfg, argc - 1, argv + 1, strcmp(argv[1], "drop") == 0 ? &yes : NULL,
+                     strcmp(argv[1], "snapshot") == 0 ? &rest : NULL);
     if (rc == 0) {
         if (strcmp(argv[1], "config") == 0)
             rc = pgcdc_config_dump(cfg, stdout) < 0 ? 1 : 0;
@@ -350,6 +376,8 @@ int main(int argc, char **argv)
             rc = cmd_drop(cfg, yes);
         else if (strcmp(argv[1], "status") == 0)
             rc = cmd_status(cfg);
+        else if (strcmp(argv[1], "snapshot") == 0)
+            rc = cmd_snapshot(cfg, argc - 1 - rest, (const char *const *)argv + 1 + rest);
         else
             rc = cmd_run(cfg);
     }

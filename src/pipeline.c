@@ -168,8 +168,10 @@ static void on_delivery(void *arg, uint64_t txn, int err, const char *errstr)
         err = 0;
     }
     /* A snapshot row: count it for its chunk. */
-    if (err == 0)
+    if (err == 0) {
         pgcdc_snaprun_delivered(p, txn);
+        pgcdc_incrun_delivered(p, txn);
+    }
     if (err == 0)
         pgcdc_metrics_acked(&p->metrics, txn, pgcdc_pipeline_wall_us());
     else
@@ -480,6 +482,9 @@ int pgcdc_pipeline_new(struct pgcdc_pipeline **out, const struct pgcdc_config *c
             goto error;
         pgcdc_log_info("serving /metrics, /healthz and /readyz on %s", cfg->metrics_listen);
     }
+    rc = pgcdc_incrun_new(p, err, errlen);
+    if (rc < 0)
+        goto error;
     *out = p;
     return 0;
 
@@ -753,6 +758,8 @@ static int handle_change(struct pgcdc_pipeline *p, pgcdc_lsn lsn, char *err, siz
     const struct pgcdc_change_event *ev;
     int n;
 
+    /* An incremental snapshot's window learns of the change first. */
+    pgcdc_incrun_change(p, p->msg, p->src.xid);
     if (p->skip_txn || op_skipped(p))
         return 0;
     p->src.lsn = lsn;
@@ -896,6 +903,7 @@ static int handle_xlogdata(struct pgcdc_pipeline *p, const struct pgcdc_frame *f
             p->txmeta_open = false;
         }
         p->in_txn = false;
+        pgcdc_incrun_stream_at(p, m->u.commit.end_lsn);
         if (m->u.commit.end_lsn > p->received)
             p->received = m->u.commit.end_lsn;
         if (m->u.commit.end_lsn > p->server_sent)
@@ -984,8 +992,10 @@ static int handle_copydata(struct pgcdc_pipeline *p, const uint8_t *buf, size_t 
         if (f.reply_requested)
             p->reply_requested = true;
         /* A walEnd inside an open transaction is never used (tracker.h). */
-        if (!p->in_txn)
+        if (!p->in_txn) {
             pgcdc_tracker_keepalive(p->tracker, f.wal_end);
+            pgcdc_incrun_stream_at(p, f.wal_end);
+        }
         return 0;
     }
     return handle_or_hold(p, &f, err, errlen);
@@ -1319,7 +1329,7 @@ static int serve_reports(struct pgcdc_pipeline *p, char *err, size_t errlen)
 static int wait_for_work(struct pgcdc_pipeline *p, char *err, size_t errlen)
 {
     struct pollfd pfd[2 + WAIT_REGISTRY_FDS + WAIT_CATALOG_FDS + WAIT_HTTPD_FDS +
-                      WAIT_SNAPSHOT_FDS];
+                      WAIT_SNAPSHOT_FDS + 1];
     nfds_t n = 1;
     bool window_full = pgcdc_sink_in_flight(p->sink) >= (size_t)p->cfg->max_queue_size;
     int timeout = next_timeout_ms(p, window_full);
@@ -1343,6 +1353,8 @@ static int wait_for_work(struct pgcdc_pipeline *p, char *err, size_t errlen)
     p->httpd_due = p->httpd && timeout == t;
     /* The snapshot's connections, unless their rows cannot be taken now. */
     k += pgcdc_snaprun_pollfds(p, window_full, pfd + 2 + k, WAIT_SNAPSHOT_FDS);
+    /* The incremental snapshot's connection while it reads a chunk. */
+    k += pgcdc_incrun_pollfd(p, pfd + 2 + k);
     /* Keep the registry's and the catalog's sockets right after the first two. */
     if (k > 0)
         n = 2 + (nfds_t)k;
@@ -1354,7 +1366,7 @@ static int wait_for_work(struct pgcdc_pipeline *p, char *err, size_t errlen)
         pfd[0].fd = pgcdc_stream_socket(p->stream);
         /* Backpressure or a held message: leave the socket alone; the
          * status timer keeps the server from timing us out meanwhile. */
-        if (!p->held && !window_full)
+        if (!p->held && !window_full && !pgcdc_incrun_blocks_stream(p))
             pfd[0].events |= POLLIN;
         rc = pgcdc_stream_flush_output(p->stream, err, errlen);
         if (rc < 0)
@@ -1407,7 +1419,10 @@ static int step(struct pgcdc_pipeline *p, char *err, size_t errlen)
         if (rc < 0)
             return rc;
     }
-    while (p->stream && !p->held && n < READ_BATCH &&
+    rc = pgcdc_incrun_step(p, &n, err, errlen);
+    if (rc < 0)
+        return rc;
+    while (p->stream && !p->held && !pgcdc_incrun_blocks_stream(p) && n < READ_BATCH &&
            pgcdc_sink_in_flight(p->sink) < (size_t)p->cfg->max_queue_size && !*p->stop) {
         rc = pgcdc_stream_read(p->stream, &buf, &len, err, errlen);
         if (rc == 0)
@@ -1518,6 +1533,7 @@ static int try_reconnect(struct pgcdc_pipeline *p, char *err, size_t errlen)
     rc = serve_reports(p, err, errlen);
     if (rc < 0)
         return rc;
+    pgcdc_incrun_reset(p);
     rc = restart_tracker(p, err, errlen);
     if (rc == 0)
         rc = send_status(p, true, err, errlen);
@@ -1641,6 +1657,10 @@ int pgcdc_pipeline_run(struct pgcdc_pipeline *p, char *err, size_t errlen)
         rc = 0; /* stopped while connecting: a clean stop */
     if (rc < 0)
         goto out;
+    /* Incremental snapshots an earlier run left unfinished go on. */
+    rc = pgcdc_incrun_resume(p, err, errlen);
+    if (rc < 0)
+        goto out;
 
     p->backoff_ms = p->cfg->reconnect_backoff_initial_ms;
     while (!*p->stop && !p->finished) {
@@ -1734,6 +1754,7 @@ void pgcdc_pipeline_free(struct pgcdc_pipeline **pp)
     pgcdc_httpd_free(&p->httpd);
     pgcdc_stream_free(&p->stream);
     pgcdc_snaprun_free(p);
+    pgcdc_incrun_free(p);
     free(p->progress_path);
     pgcdc_sink_free(&p->sink);
     pgcdc_encoder_free(&p->enc);

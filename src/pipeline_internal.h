@@ -15,6 +15,7 @@
 
 #include "pgcdc/buf.h"
 #include "pgcdc/change.h"
+#include "pgcdc/incremental.h"
 #include "pgcdc/config.h"
 #include "pgcdc/lsn.h"
 #include "pgcdc/metrics.h"
@@ -23,6 +24,7 @@
 #include "pgcdc/snapshot.h"
 #include "pgcdc/stream.h"
 #include "pgcdc/txmeta.h"
+#include "pgcdc/window.h"
 
 /* CopyData messages (or snapshot rows) handled before the loop looks at
  * timers and reports. */
@@ -32,6 +34,15 @@
  * window (a queue of bytes full, a topic not ready) is tried again after
  * this long, unless a delivery report comes first. */
 #define HOLD_RETRY_MS 20
+
+/* Where an incremental snapshot's chunk stands (incremental_run.c). */
+enum pgcdc_incr_phase {
+    INCR_IDLE,     /* no chunk: the next is asked for when a table waits */
+    INCR_READING,  /* the chunk is read; the stream waits */
+    INCR_OPEN,     /* its rows are buffered; the stream runs until the high watermark */
+    INCR_EMITTING, /* the rows left go out; the stream waits */
+    INCR_DELIVER,  /* waiting for their delivery, then recording */
+};
 
 /* The delivery of one snapshot chunk's rows: a unit of the tracker of its
  * own, so that reports say which chunk they are for. */
@@ -129,6 +140,28 @@ struct pgcdc_pipeline {
     int64_t httpd_run_us;            /* monotonic time it last worked */
     int64_t slot_stats_us;           /* monotonic time to read the slot's row again */
     struct pgcdc_metrics metrics;    /* counters for /metrics */
+    struct pgcdc_incr *incr;         /* incremental snapshots' reader */
+    struct pgcdc_window *win;        /* the chunk's watermark window */
+    enum pgcdc_incr_phase incr_phase; /* where the current chunk stands */
+    bool incr_paused;                /* pause-snapshot: no new chunk */
+    uint32_t incr_relid;             /* the chunk's table */
+    uint16_t incr_key[32];           /* its key's column indexes */
+    uint16_t incr_nkey;              /* how many */
+    size_t incr_cursor;              /* next window row to produce */
+    pgcdc_lsn incr_lsn;              /* where the window closed: the rows' position */
+    pgcdc_lsn incr_high;             /* the chunk's high watermark */
+    uint64_t incr_handle;            /* tracker unit of the chunk's rows, 0 none */
+    uint64_t incr_produced;          /* its events produced */
+    uint64_t incr_acked;             /* ... and delivered */
+    struct pgcdc_source incr_src;    /* source block of incremental rows */
+    int64_t incr_ping_us;            /* next keepalive request while the window waits */
+    int64_t incr_signal_us;          /* next look for a request file */
+    char *incr_signal_path;          /* <offset file>.signal */
+    char *incr_progress_path;        /* <offset file>.incremental */
+    bool incr_table_done;            /* the chunk was its table's last */
+    char incr_table[256];            /* its table, for the log */
+    uint64_t incr_rows;              /* rows of the table emitted so far */
+    uint64_t incr_chunks;            /* chunks of the table read so far */
 };
 
 /* Monotonic and wall-clock time in microseconds. */
@@ -177,5 +210,41 @@ void pgcdc_snaprun_interrupted(struct pgcdc_pipeline *p);
 
 /* Frees the snapshot's state in p. */
 void pgcdc_snaprun_free(struct pgcdc_pipeline *p);
+
+/* incremental_run.c: incremental snapshots' part of the loop. */
+
+/* Makes the reader and the window. 0 or a negative errno with text in err. */
+int pgcdc_incrun_new(struct pgcdc_pipeline *p, char *err, size_t errlen);
+
+/* Queues what <offset file>.incremental records. */
+int pgcdc_incrun_resume(struct pgcdc_pipeline *p, char *err, size_t errlen);
+
+/* The incremental snapshot's part of a pass of the loop (requests, the
+ * chunk, its rows); *count: rows taken so far in this pass (IN/OUT). */
+int pgcdc_incrun_step(struct pgcdc_pipeline *p, int *count, char *err, size_t errlen);
+
+/* Whether the stream must not be read now (a chunk being read or its rows
+ * going out). */
+bool pgcdc_incrun_blocks_stream(const struct pgcdc_pipeline *p);
+
+/* A change (or truncate) m of the stream by transaction xid: the window
+ * drops the rows it makes stale. */
+void pgcdc_incrun_change(struct pgcdc_pipeline *p, const struct pgcdc_msg *m, uint32_t xid);
+
+/* The stream stands at lsn between transactions (a Commit's end, a
+ * keepalive's walEnd): the window closes once that is past its high mark. */
+void pgcdc_incrun_stream_at(struct pgcdc_pipeline *p, pgcdc_lsn lsn);
+
+/* A delivery report for tracker handle txn. */
+void pgcdc_incrun_delivered(struct pgcdc_pipeline *p, uint64_t txn);
+
+/* The reader's socket while a chunk is read: 1 with *pfd set, else 0. */
+int pgcdc_incrun_pollfd(struct pgcdc_pipeline *p, struct pollfd *pfd);
+
+/* The connection was lost: the chunk under way is read again later. */
+void pgcdc_incrun_reset(struct pgcdc_pipeline *p);
+
+/* Frees the incremental snapshot's state in p. */
+void pgcdc_incrun_free(struct pgcdc_pipeline *p);
 
 #endif

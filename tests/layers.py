@@ -46,6 +46,7 @@ HEADERS = {
     "inspect.h": "source",
     "snapshot.h": "source",
     "window.h": "source",
+    "incremental.h": "source",
     # model
     "relcache.h": "model",
     "change.h": "model",

@@ -170,6 +170,7 @@ struct pgcdc_config {
     struct pgcdc_patterns *snapshot_include;     /* snapshot.include.collection.list (never NULL) */
     int snapshot_max_threads;                    /* snapshot.max.threads: connections reading */
     int snapshot_chunk_rows;                     /* snapshot.chunk.rows: rows per chunk, about */
+    int incremental_chunk_size;                  /* incremental.snapshot.chunk.size */
     char *snapshot_overrides;                    /* snapshot.select.statement.overrides: tables */
     struct pgcdc_config_kv *overrides;           /* snapshot.select.statement.overrides.<table> */
     size_t overrides_count;                      /* entries in overrides */

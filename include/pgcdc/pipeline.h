@@ -32,6 +32,15 @@ int pgcdc_pipeline_run(struct pgcdc_pipeline *p, char *err, size_t errlen);
  * runs. 0, or a negative errno with text in err. */
 int pgcdc_pipeline_check_kafka(const struct pgcdc_config *cfg, char *err, size_t errlen);
 
+/* Asks the pgcdc running with cfg to read tables again as incremental
+ * snapshots: args are schema.table names, or stop-snapshot,
+ * pause-snapshot, resume-snapshot. The request goes into
+ * <offset file>.signal, which the running pgcdc takes within a second;
+ * one still waiting there is waited for, timeout_ms at most. 0 or a
+ * negative errno with text in err. */
+int pgcdc_pipeline_request(const struct pgcdc_config *cfg, const char *const *args, int n,
+                           int timeout_ms, char *err, size_t errlen);
+
 /* Asks the Kafka cluster of cfg's kafka.* settings for its metadata, at
  * most timeout_ms: 0 with what answered in info, or a negative errno with
  * the reason in err (pgcdc_kafka_sink_probe). */
