@@ -33,6 +33,7 @@ HEADERS = {
     "type_modes.h": "shared",
     "buf.h": "shared",
     "hex.h": "shared",
+    "clock.h": "shared",
     "log.h": "shared",
     "error.h": "shared",
     "config.h": "shared",

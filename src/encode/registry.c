@@ -43,6 +43,7 @@
 #include <jansson.h>
 
 #include "pgcdc/avro_canon.h"
+#include "pgcdc/clock.h"
 
 /* Replies larger than this are refused: a registry reply is a few KB. */
 #define REGISTRY_MAX_REPLY (16u << 20)
@@ -581,14 +582,6 @@ int pgcdc_registry_register(struct pgcdc_registry *r, const char *subject, const
     return post_result(r, status, what, id, err, errlen);
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static bool stopping(const struct pgcdc_registry_retry *p)
 {
     return p->stop != NULL && *p->stop != 0;
@@ -616,7 +609,7 @@ int pgcdc_registry_register_retry(struct pgcdc_registry *r, const char *subject,
     unsigned initial = p->initial_ms ? p->initial_ms : 100;
     unsigned cap = p->max_ms ? p->max_ms : 10000;
     unsigned backoff = initial < cap ? initial : cap;
-    uint64_t start = now_ms();
+    uint64_t start = (uint64_t)pgcdc_mono_ms();
     char last[512];
     int rc;
 
@@ -632,7 +625,7 @@ int pgcdc_registry_register_retry(struct pgcdc_registry *r, const char *subject,
         if (rc != -EAGAIN)
             return rc;
         if (p->total_ms != 0) {
-            uint64_t spent = now_ms() - start;
+            uint64_t spent = (uint64_t)pgcdc_mono_ms() - start;
             if (spent >= p->total_ms) {
                 snprintf(last, sizeof(last), "%s", errlen > 0 ? err : "");
                 set_err(err, errlen, "%s (gave up after %u attempts in %" PRIu64 " ms)", last,
@@ -809,7 +802,7 @@ static void pending_finished(struct pgcdc_registry *r, CURLcode code)
     if (r->retry.on_retry != NULL)
         r->retry.on_retry(r->retry.arg, r->pending_subject, r->attempt, r->backoff_ms, err);
     r->waiting = true;
-    r->retry_at_ms = now_ms() + r->backoff_ms;
+    r->retry_at_ms = (uint64_t)pgcdc_mono_ms() + r->backoff_ms;
     r->backoff_ms = r->backoff_ms > r->retry.max_ms / 2 ? r->retry.max_ms : r->backoff_ms * 2;
 }
 
@@ -882,7 +875,7 @@ int pgcdc_registry_perform(struct pgcdc_registry *r)
     CURLMsg *msg;
     int running = 0, left = 0;
 
-    if (r->waiting && now_ms() >= r->retry_at_ms)
+    if (r->waiting && (uint64_t)pgcdc_mono_ms() >= r->retry_at_ms)
         pending_start(r);
     if (!r->in_multi)
         return 0;
@@ -903,7 +896,7 @@ int pgcdc_registry_pollfds(struct pgcdc_registry *r, struct pollfd *fds, int max
 
     *timeout_ms = -1;
     if (r->waiting) {
-        uint64_t now = now_ms();
+        uint64_t now = (uint64_t)pgcdc_mono_ms();
 
         *timeout_ms = r->retry_at_ms > now ? (int)(r->retry_at_ms - now) : 0;
         return 0;

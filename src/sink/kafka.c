@@ -45,6 +45,7 @@
  * thread-safe functions and notices free() within half a second.
  */
 #include "pgcdc/kafka_sink.h"
+#include "pgcdc/clock.h"
 #include "pgcdc/log.h"
 
 #include <errno.h>
@@ -195,13 +196,6 @@ static int fatal_result(struct kafka_sink *s, char *err, size_t errlen)
     return -EIO;
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* librdkafka's error_cb, served by rd_kafka_poll() on the caller's thread.
  * Brokers down or unreachable: librdkafka retries on its own and reports
  * every failed attempt, so an outage is logged once, at its first error;
@@ -222,7 +216,7 @@ static void on_error(rd_kafka_t *rk, int e, const char *reason, void *opaque)
     }
     s->outage = true;
     s->outage_errors = 1;
-    s->outage_since_ms = mono_ms();
+    s->outage_since_ms = pgcdc_mono_ms();
     pgcdc_log_warn("kafka: %s: %s (further errors are counted until Kafka accepts records again)",
                    rd_kafka_err2str((rd_kafka_resp_err_t)e), reason);
 }
@@ -241,7 +235,7 @@ static void outage_over(struct kafka_sink *s, bool delivered)
                                " error(s)"
                              : "kafka: stopping with the brokers unreachable for %.1f s, after "
                                "%" PRIu64 " error(s)",
-                   (double)(mono_ms() - s->outage_since_ms) / 1000.0, s->outage_errors);
+                   (double)(pgcdc_mono_ms() - s->outage_since_ms) / 1000.0, s->outage_errors);
     s->outage = false;
     s->outage_errors = 0;
 }
@@ -638,12 +632,9 @@ static int kafka_poll(struct pgcdc_sink *base, int timeout_ms, char *err, size_t
     /* Empty the pipe, then serve without blocking, and wait on the pipe
      * itself: waiting inside rd_kafka_poll would leave the byte of an event
      * it served behind, a wake-up with nothing to do. */
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t deadline = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + timeout_ms;
+    int64_t deadline = pgcdc_mono_ms() + timeout_ms;
     while (!s->fatal && rd_kafka_poll(s->rk, 0) == 0 && timeout_ms > 0) {
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        int64_t left = deadline - ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+        int64_t left = deadline - pgcdc_mono_ms();
         if (left <= 0)
             break;
         struct pollfd pfd = {.fd = s->wake_fd[0], .events = POLLIN};

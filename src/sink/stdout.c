@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "pgcdc/buf.h"
+#include "pgcdc/clock.h"
 
 /* Events of one transaction buffered back to back. */
 struct txn_run {
@@ -273,25 +274,17 @@ static int stdout_poll(struct pgcdc_sink *base, int timeout_ms, char *err, size_
     return serve((struct stdout_sink *)base, timeout_ms, err, errlen);
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int stdout_flush(struct pgcdc_sink *base, int timeout_ms, char *err, size_t errlen)
 {
     struct stdout_sink *s = (struct stdout_sink *)base;
-    int64_t deadline = mono_ms() + timeout_ms;
+    int64_t deadline = pgcdc_mono_ms() + timeout_ms;
     int rc;
 
     for (;;) {
         int wait = -1;
 
         if (timeout_ms >= 0) {
-            int64_t left = deadline - mono_ms();
+            int64_t left = deadline - pgcdc_mono_ms();
 
             wait = left > 0 ? (int)left : 0;
         }

@@ -47,6 +47,7 @@
 
 #include <libpq-fe.h>
 
+#include "pgcdc/clock.h"
 #include "pgcdc/pq.h"
 #include "pgcdc/type_info.h"
 
@@ -194,14 +195,6 @@ int pgcdc_catalog_new(struct pgcdc_catalog **out, const char *conninfo, int conn
     return 0;
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Closes the connection; the claim goes with it and is taken again on the
  * next start. A pending query stays asked. */
 static void drop_conn(struct pgcdc_catalog *c)
@@ -269,7 +262,7 @@ static int start_connect(struct pgcdc_catalog *c, char *err, size_t errlen)
         return rc;
     c->connecting = true;
     c->connect_events = POLLOUT;
-    c->connect_deadline = c->connect_timeout_ms > 0 ? mono_ms() + c->connect_timeout_ms : 0;
+    c->connect_deadline = c->connect_timeout_ms > 0 ? pgcdc_mono_ms() + c->connect_timeout_ms : 0;
     c->unsent = c->pending;
     return 0;
 }
@@ -282,7 +275,7 @@ static int advance_connect(struct pgcdc_catalog *c, char *err, size_t errlen)
 
     if (rc == 0)
         return opened(c, err, errlen);
-    if (rc > 0 && c->connect_deadline && mono_ms() >= c->connect_deadline)
+    if (rc > 0 && c->connect_deadline && pgcdc_mono_ms() >= c->connect_deadline)
         return pgcdc_pq_connect_timeout(CONNECT_WHAT, c->connect_timeout_ms, err, errlen);
     return rc;
 }
@@ -470,7 +463,7 @@ static int pending_pollfd(const struct pgcdc_catalog *c, struct pollfd *pfd, int
     }
     pfd->events = c->connect_events;
     if (c->connect_deadline) {
-        int64_t left = c->connect_deadline - mono_ms();
+        int64_t left = c->connect_deadline - pgcdc_mono_ms();
 
         *timeout_ms = left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
     }
@@ -491,7 +484,7 @@ static int take_failure(struct pgcdc_catalog *c, char *err, size_t errlen)
  * and no longer than a stop request. */
 static int wait_pending(struct pgcdc_catalog *c, char *err, size_t errlen)
 {
-    int64_t deadline = mono_ms() + c->connect_timeout_ms;
+    int64_t deadline = pgcdc_mono_ms() + c->connect_timeout_ms;
 
     while (!progress(c)) {
         struct pollfd pfd = {.fd = -1, .events = 0};
@@ -502,7 +495,7 @@ static int wait_pending(struct pgcdc_catalog *c, char *err, size_t errlen)
             return -EINTR;
         }
         if (c->connect_timeout_ms > 0) {
-            int64_t left = deadline - mono_ms();
+            int64_t left = deadline - pgcdc_mono_ms();
 
             if (left <= 0) {
                 snprintf(err, errlen,

@@ -14,6 +14,7 @@
  * ..."), which is read from there; nothing is classified by message text.
  */
 #include "pgcdc/pq.h"
+#include "pgcdc/clock.h"
 #include "pgcdc/log.h"
 
 #include <errno.h>
@@ -26,14 +27,6 @@
 
 /* Longest single wait, so a stop request is seen quickly. */
 #define POLL_SLICE_MS 100
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Length of the first line of msg, trailing blanks left out. */
 static size_t first_line(const char *msg)
@@ -235,7 +228,7 @@ int pgcdc_pq_connect(PGconn **out, const char *const *keys, const char *const *v
 {
     PGconn *conn;
     short events = POLLOUT;
-    int64_t deadline = timeout_ms > 0 ? mono_ms() + timeout_ms : 0;
+    int64_t deadline = timeout_ms > 0 ? pgcdc_mono_ms() + timeout_ms : 0;
     int rc;
 
     *out = NULL;
@@ -254,7 +247,7 @@ int pgcdc_pq_connect(PGconn **out, const char *const *keys, const char *const *v
             break;
         }
         if (deadline) {
-            int64_t left = deadline - mono_ms();
+            int64_t left = deadline - pgcdc_mono_ms();
 
             if (left <= 0) {
                 rc = pgcdc_pq_connect_timeout(what, timeout_ms, err, errlen);
