@@ -246,6 +246,7 @@ struct pub_state {
     bool all_tables; /* FOR ALL TABLES */
     bool via_root;   /* publish_via_partition_root */
     bool marked;     /* created by pgcdc (its comment carries the mark) */
+    bool partitions; /* it publishes a partition under the partition's own name */
 };
 
 /* The publication's state and current tables (quoted as filtered_tables
@@ -253,16 +254,22 @@ struct pub_state {
 static int current_tables(struct pgcdc_stream *s, const char *publit, struct pub_state *st,
                           struct name_list *have, char *err, size_t errlen)
 {
-    char sql[1024];
+    char sql[1536];
     void *resv = NULL;
     PGresult *res;
     int rc;
 
-    /* pubviaroot exists from PostgreSQL 13 on. */
+    /* pubviaroot exists from PostgreSQL 13 on. pg_publication_tables lists
+     * the partitions themselves when their changes go out under their own
+     * names. */
     snprintf(sql, sizeof(sql),
-             "SELECT puballtables, %s, pg_catalog.obj_description(oid, 'pg_publication') "
-             "FROM pg_catalog.pg_publication WHERE pubname = %s",
-             via_root_supported(s) ? "pubviaroot" : "true", publit);
+             "SELECT p.puballtables, %s, pg_catalog.obj_description(p.oid, 'pg_publication'), "
+             "EXISTS (SELECT 1 FROM pg_catalog.pg_publication_tables pt "
+             "JOIN pg_catalog.pg_namespace n ON n.nspname = pt.schemaname "
+             "JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = pt.tablename "
+             "WHERE pt.pubname = p.pubname AND c.relispartition) "
+             "FROM pg_catalog.pg_publication p WHERE p.pubname = %s",
+             via_root_supported(s) ? "p.pubviaroot" : "true", publit);
     rc = pgcdc_stream_query(s, sql, &resv, err, errlen);
     if (rc < 0)
         return rc;
@@ -273,6 +280,7 @@ static int current_tables(struct pgcdc_stream *s, const char *publit, struct pub
         st->all_tables = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
         st->via_root = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
         st->marked = !PQgetisnull(res, 0, 2) && pgcdc_publication_is_marked(PQgetvalue(res, 0, 2));
+        st->partitions = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
     }
     PQclear(res);
     if (!st->exists || st->all_tables)
@@ -545,7 +553,7 @@ static int report_foreign(struct pgcdc_stream *s, const struct pgcdc_config *cfg
     char lit[300];
     int rc, n;
 
-    if (!st->via_root)
+    if (!st->via_root && st->partitions)
         pgcdc_log_warn("publication '%s' was not created by pgcdc, which leaves it as it is: it "
                        "publishes partitions' changes under the partitions' names, which the "
                        "table filters do not name (ALTER PUBLICATION ... SET "

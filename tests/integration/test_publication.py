@@ -28,7 +28,8 @@ def test_foreign_publication_is_left_as_it_is_and_reported(db, pgcdc, table):
     other = table("id int PRIMARY KEY")
     p = pgcdc(table_include_list=f"public\\.({a}|{b})")
     # Made by someone else, shared with another consumer: a table outside
-    # the filters, one inside them missing, no publish_via_partition_root.
+    # the filters, one inside them missing, no publish_via_partition_root
+    # (which does not matter while it publishes no partition).
     sql(db, f'CREATE PUBLICATION "{p.name}" FOR TABLE {a}, {other} '
         "WITH (publish_via_partition_root = false)")
     p.start()
@@ -38,7 +39,7 @@ def test_foreign_publication_is_left_as_it_is_and_reported(db, pgcdc, table):
     err = p.stderr()
     assert "was not created by pgcdc, which never changes it" in err
     assert f'"public"."{b}"' in err and "ALTER PUBLICATION ... ADD TABLE" in err
-    assert "publish_via_partition_root" in err
+    assert "publish_via_partition_root" not in err
     assert "updated publication" not in err
     # pgcdc streams what the publication publishes, inside the filters.
     sql(db, f"INSERT INTO {a} VALUES (1)")
@@ -53,6 +54,19 @@ def test_foreign_publication_is_left_as_it_is_and_reported(db, pgcdc, table):
     p.start(wait_streaming=False)
     p.wait_log("streaming from slot", count=2)
     assert pub_tables(db, p.name) == sorted([a, other])
+    assert p.stop() == 0
+
+
+def test_foreign_publication_of_partitions_under_their_own_names_is_reported(db, pgcdc, table):
+    m = table("id int PRIMARY KEY) PARTITION BY RANGE (id")
+    sql(db, f"CREATE TABLE {m}_p1 PARTITION OF {m} FOR VALUES FROM (0) TO (100)")
+    p = pgcdc(table_include_list=f"public\\.{m}")
+    sql(db, f'CREATE PUBLICATION "{p.name}" FOR TABLE {m} '
+        "WITH (publish_via_partition_root = false)")
+    p.start()
+    err = p.stderr()
+    assert "under the partitions' names" in err
+    assert "SET (publish_via_partition_root = true)" in err
     assert p.stop() == 0
 
 
