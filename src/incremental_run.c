@@ -433,6 +433,11 @@ void pgcdc_incrun_change(struct pgcdc_pipeline *p, const struct pgcdc_msg *m, ui
     }
 }
 
+void pgcdc_incrun_committed(struct pgcdc_pipeline *p, uint32_t xid)
+{
+    p->incr_recent[p->incr_nrecent++ % INCR_RECENT] = xid;
+}
+
 void pgcdc_incrun_delivered(struct pgcdc_pipeline *p, uint64_t txn)
 {
     if (p->incr_handle != 0 && txn == p->incr_handle)
@@ -563,6 +568,13 @@ static int read_chunk(struct pgcdc_pipeline *p, char *err, size_t errlen)
             }
             p->incr_relid = ev.relid;
             p->incr_high = ev.high;
+            /* Every transaction streamed before the chunk was asked for
+             * must be in its rows (window.h); one that is not yet visible
+             * (its commit sent before it was visible) makes the chunk be
+             * read again. */
+            p->incr_unseen = !pgcdc_window_sees_all(
+                ev.q, p->incr_recent,
+                p->incr_nrecent < INCR_RECENT ? p->incr_nrecent : INCR_RECENT);
             p->incr_nkey = ev.nkey;
             memcpy(p->incr_key, ev.key, ev.nkey * sizeof(*ev.key));
             break;
@@ -583,6 +595,15 @@ static int read_chunk(struct pgcdc_pipeline *p, char *err, size_t errlen)
             break;
         }
         case PGCDC_INCR_CHUNK_END:
+            if (p->incr_unseen) {
+                pgcdc_log_info("incremental snapshot of '%s': a transaction already streamed "
+                               "was not visible to the chunk's snapshot; reading it again",
+                               ev.table);
+                pgcdc_incr_rollback(p->incr);
+                pgcdc_window_close(p->win);
+                p->incr_phase = INCR_IDLE;
+                return 0;
+            }
             p->incr_chunks++;
             p->incr_table_done = ev.last;
             snprintf(p->incr_table, sizeof(p->incr_table), "%s", ev.table ? ev.table : "");

@@ -903,6 +903,7 @@ static int handle_xlogdata(struct pgcdc_pipeline *p, const struct pgcdc_frame *f
             p->txmeta_open = false;
         }
         p->in_txn = false;
+        pgcdc_incrun_committed(p, p->src.xid);
         pgcdc_incrun_stream_at(p, m->u.commit.end_lsn);
         if (m->u.commit.end_lsn > p->received)
             p->received = m->u.commit.end_lsn;

@@ -35,6 +35,9 @@
  * this long, unless a delivery report comes first. */
 #define HOLD_RETRY_MS 20
 
+/* Transactions streamed that a chunk's snapshot must see (a ring). */
+#define INCR_RECENT 1024
+
 /* Where an incremental snapshot's chunk stands (incremental_run.c). */
 enum pgcdc_incr_phase {
     INCR_IDLE,     /* no chunk: the next is asked for when a table waits */
@@ -162,6 +165,9 @@ struct pgcdc_pipeline {
     char incr_table[256];            /* its table, for the log */
     uint64_t incr_rows;              /* rows of the table emitted so far */
     uint64_t incr_chunks;            /* chunks of the table read so far */
+    uint32_t incr_recent[INCR_RECENT]; /* xids of the last transactions streamed (a ring) */
+    size_t incr_nrecent;             /* how many were ever put in it */
+    bool incr_unseen;                /* the chunk's snapshot misses one of them: read again */
 };
 
 /* Monotonic and wall-clock time in microseconds. */
@@ -234,6 +240,9 @@ void pgcdc_incrun_change(struct pgcdc_pipeline *p, const struct pgcdc_msg *m, ui
 /* The stream stands at lsn between transactions (a Commit's end, a
  * keepalive's walEnd): the window closes once that is past its high mark. */
 void pgcdc_incrun_stream_at(struct pgcdc_pipeline *p, pgcdc_lsn lsn);
+
+/* A transaction xid of the stream committed (streamed whole). */
+void pgcdc_incrun_committed(struct pgcdc_pipeline *p, uint32_t xid);
 
 /* A delivery report for tracker handle txn. */
 void pgcdc_incrun_delivered(struct pgcdc_pipeline *p, uint64_t txn);

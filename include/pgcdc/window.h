@@ -96,6 +96,13 @@ void pgcdc_window_close(struct pgcdc_window *w);
 bool pgcdc_window_next(struct pgcdc_window *w, size_t *cursor /* IN/OUT */,
                        struct pgcdc_window_row *row /* OUT */);
 
+/* Whether q sees every transaction of xids (32-bit, as the stream carries
+ * them). A transaction already streamed that q does not see (its commit
+ * was sent before it became visible, as while a synchronous standby is
+ * waited for) would make the chunk's rows older than events already out:
+ * such a chunk is read again. */
+bool pgcdc_window_sees_all(const struct pgcdc_snapshot_xids *q, const uint32_t *xids, size_t n);
+
 /* Rows added, and rows dropped by stream changes, since the last open. */
 size_t pgcdc_window_rows(const struct pgcdc_window *w);
 size_t pgcdc_window_dropped(const struct pgcdc_window *w);

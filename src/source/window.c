@@ -289,6 +289,14 @@ bool pgcdc_window_next(struct pgcdc_window *w, size_t *cursor, struct pgcdc_wind
     return true;
 }
 
+bool pgcdc_window_sees_all(const struct pgcdc_snapshot_xids *q, const uint32_t *xids, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!pgcdc_snapshot_xid_visible(q, xids[i]))
+            return false;
+    return true;
+}
+
 size_t pgcdc_window_rows(const struct pgcdc_window *w)
 {
     return w->nentries;

@@ -171,6 +171,18 @@ Test(window, composite_keys_compare_whole)
     pgcdc_window_free(&w);
 }
 
+Test(window, a_streamed_transaction_q_does_not_see_is_found)
+{
+    uint32_t seen[3] = {99, 107, 108};
+    uint32_t unseen[3] = {99, 105, 108};
+    uint32_t later[2] = {50, 110};
+
+    cr_assert(pgcdc_window_sees_all(&Q, seen, 3));
+    cr_assert_not(pgcdc_window_sees_all(&Q, unseen, 3), "105 was in progress under q");
+    cr_assert_not(pgcdc_window_sees_all(&Q, later, 2), "110 began after q");
+    cr_assert(pgcdc_window_sees_all(&Q, NULL, 0));
+}
+
 Test(window, passed_at_the_high_watermark_only_while_open)
 {
     struct pgcdc_window *w = open_window();
