@@ -320,7 +320,7 @@ static int take_signals(struct pgcdc_pipeline *p, char *err, size_t errlen)
     char *text, *cursor;
     int rc = 0;
 
-    p->incr_signal_us = pgcdc_pipeline_mono_us() + (int64_t)INCR_SIGNAL_MS * 1000;
+    p->incr_signal_us = pgcdc_mono_us() + (int64_t)INCR_SIGNAL_MS * 1000;
     text = read_all(p->incr_signal_path, &missing);
     if (text == NULL)
         return 0;
@@ -479,7 +479,7 @@ static int emit_rows(struct pgcdc_pipeline *p, int *count, char *err, size_t err
     p->incr_src.txn = NULL;
     p->incr_src.lsn = p->incr_lsn;
     p->incr_src.xid = 0;
-    p->incr_src.commit_time_us = pgcdc_pipeline_wall_us();
+    p->incr_src.commit_time_us = pgcdc_wall_us();
     p->incr_src.origin = NULL;
     p->incr_src.origin_lsn = 0;
     for (;;) {
@@ -497,7 +497,7 @@ static int emit_rows(struct pgcdc_pipeline *p, int *count, char *err, size_t err
         p->skip_below = 0;
         pgcdc_change_batch_at(p->batch, p->txn_events);
         n = pgcdc_change_batch_text_row(p->batch, rel, r.values, r.lens, r.ncols, &p->incr_src,
-                                        pgcdc_pipeline_wall_us(), &ev, err, errlen);
+                                        pgcdc_wall_us(), &ev, err, errlen);
         rc = n <= 0 ? n : pgcdc_pipeline_emit(p, ev, n, err, errlen);
         p->incr_produced = p->txn_events;
         p->txn = PGCDC_TRACKER_NO_TXN;
@@ -622,7 +622,7 @@ static int read_chunk(struct pgcdc_pipeline *p, char *err, size_t errlen)
 
 int pgcdc_incrun_step(struct pgcdc_pipeline *p, int *count, char *err, size_t errlen)
 {
-    int64_t now = pgcdc_pipeline_mono_us();
+    int64_t now = pgcdc_mono_us();
     int rc;
 
     if (p->incr == NULL || p->stream == NULL)

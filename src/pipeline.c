@@ -132,22 +132,6 @@
 /* The snapshot's connections (snapshot.max.threads at most). */
 #define WAIT_SNAPSHOT_FDS 64
 
-int64_t pgcdc_pipeline_mono_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-int64_t pgcdc_pipeline_wall_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* The sink's delivery report. A report the tracker refuses means its count
  * of what is in flight is wrong: from then on no position can be trusted, so
  * the loop stops and nothing further is persisted or confirmed. */
@@ -173,7 +157,7 @@ static void on_delivery(void *arg, uint64_t txn, int err, const char *errstr)
         pgcdc_incrun_delivered(p, txn);
     }
     if (err == 0)
-        pgcdc_metrics_acked(&p->metrics, txn, pgcdc_pipeline_wall_us());
+        pgcdc_metrics_acked(&p->metrics, txn, pgcdc_wall_us());
     else
         p->metrics.delivery_errors++;
     rc = err == 0 ? pgcdc_tracker_acked(p->tracker, txn) : pgcdc_tracker_failed(p->tracker, txn);
@@ -323,7 +307,7 @@ static const char *not_ready(struct pgcdc_pipeline *p, char *why, size_t whylen)
         return NULL;
     if (p->stream == NULL || p->reconnecting)
         return "not connected to the server";
-    stalled = pgcdc_metrics_stalled_us(&p->metrics, p->confirmed, p->server_sent, pgcdc_pipeline_mono_us());
+    stalled = pgcdc_metrics_stalled_us(&p->metrics, p->confirmed, p->server_sent, pgcdc_mono_us());
     if (stalled < stall)
         return NULL;
     {
@@ -387,7 +371,7 @@ static void serve_http_now(struct pgcdc_pipeline *p)
 
     if (p->httpd == NULL)
         return;
-    now = pgcdc_pipeline_mono_us();
+    now = pgcdc_mono_us();
     if (!p->httpd_due && now - p->httpd_run_us < (int64_t)HTTPD_BUSY_MS * 1000)
         return;
     p->httpd_due = false;
@@ -404,8 +388,8 @@ static void read_slot_stats(struct pgcdc_pipeline *p)
     if (p->httpd == NULL)
         return;
     if (pgcdc_catalog_slot_stats(p->catalog, &p->metrics.slot))
-        p->metrics.slot_read_us = pgcdc_pipeline_wall_us();
-    now = pgcdc_pipeline_mono_us();
+        p->metrics.slot_read_us = pgcdc_wall_us();
+    now = pgcdc_mono_us();
     if (p->stream == NULL || p->held || now < p->slot_stats_us)
         return;
     if (pgcdc_catalog_ask_slot_stats(p->catalog, p->cfg->slot_name) == 0)
@@ -764,7 +748,7 @@ static int handle_change(struct pgcdc_pipeline *p, pgcdc_lsn lsn, char *err, siz
         return 0;
     p->src.lsn = lsn;
     pgcdc_change_batch_at(p->batch, p->txn_events);
-    n = pgcdc_change_batch_pgoutput(p->batch, p->msg, &p->src, pgcdc_pipeline_wall_us(), &ev,
+    n = pgcdc_change_batch_pgoutput(p->batch, p->msg, &p->src, pgcdc_wall_us(), &ev,
                                     err, errlen);
     /* Counted once, not again when a held message is retried. */
     if (n >= 0 && !p->held)
@@ -796,7 +780,7 @@ static int handle_message(struct pgcdc_pipeline *p, char *err, size_t errlen)
             return 0;
         p->src.lsn = m->u.message.lsn;
         pgcdc_change_batch_at(p->batch, p->txn_events);
-        n = pgcdc_change_batch_pgoutput(p->batch, p->msg, &p->src, pgcdc_pipeline_wall_us(), &ev,
+        n = pgcdc_change_batch_pgoutput(p->batch, p->msg, &p->src, pgcdc_wall_us(), &ev,
                                     err, errlen);
         return n < 0 ? n : pgcdc_pipeline_emit(p, ev, n, err, errlen);
     }
@@ -812,9 +796,9 @@ static int handle_message(struct pgcdc_pipeline *p, char *err, size_t errlen)
     }
     p->src.lsn = m->u.message.lsn;
     p->src.xid = 0;
-    p->src.commit_time_us = pgcdc_pipeline_wall_us();
+    p->src.commit_time_us = pgcdc_wall_us();
     pgcdc_change_batch_at(p->batch, p->txn_events);
-    n = pgcdc_change_batch_pgoutput(p->batch, p->msg, &p->src, pgcdc_pipeline_wall_us(), &ev,
+    n = pgcdc_change_batch_pgoutput(p->batch, p->msg, &p->src, pgcdc_wall_us(), &ev,
                                     err, errlen);
     rc = n < 0 ? n : pgcdc_pipeline_emit(p, ev, n, err, errlen);
     if (rc < 0)
@@ -973,7 +957,7 @@ static int handle_or_hold(struct pgcdc_pipeline *p, const struct pgcdc_frame *f,
         p->held = true;
         p->held_frame = *f;
     }
-    p->held_retry_us = pgcdc_pipeline_mono_us() + HOLD_RETRY_MS * 1000;
+    p->held_retry_us = pgcdc_mono_us() + HOLD_RETRY_MS * 1000;
     return 0;
 }
 
@@ -1005,7 +989,7 @@ static int handle_copydata(struct pgcdc_pipeline *p, const uint8_t *buf, size_t 
 /* Persists the safe LSN when it moved, then confirms it to the server. */
 static int send_status(struct pgcdc_pipeline *p, bool force, char *err, size_t errlen)
 {
-    int64_t now = pgcdc_pipeline_mono_us();
+    int64_t now = pgcdc_mono_us();
     struct pgcdc_position pos = {.end_lsn = pgcdc_tracker_safe_lsn(p->tracker)};
     bool due = now - p->last_status_us >= (int64_t)p->cfg->status_interval_ms * 1000;
     pgcdc_lsn flush, write;
@@ -1113,7 +1097,7 @@ int pgcdc_pipeline_start_streaming(struct pgcdc_pipeline *p, char *err, size_t e
                    "streaming from slot '%s', publication '%s', position %s", cfg->slot_name,
                    cfg->publication_name, pgcdc_lsn_format(p->persisted, a));
     p->server_sent = 0;
-    p->last_status_us = pgcdc_pipeline_mono_us();
+    p->last_status_us = pgcdc_mono_us();
     pgcdc_catalog_set_nonblocking(p->catalog, true);
     return 0;
 }
@@ -1205,7 +1189,7 @@ static int connect_and_start(struct pgcdc_pipeline *p, bool first, char *err, si
  * an error. */
 static int settle(struct pgcdc_pipeline *p, int timeout_ms, char *err, size_t errlen)
 {
-    int64_t start = pgcdc_pipeline_mono_us(), progress = start;
+    int64_t start = pgcdc_mono_us(), progress = start;
     size_t left = pgcdc_sink_in_flight(p->sink);
     int rc;
 
@@ -1222,7 +1206,7 @@ static int settle(struct pgcdc_pipeline *p, int timeout_ms, char *err, size_t er
             rc = pgcdc_sink_flush(p->sink, 100, err, errlen);
             if (rc != -ETIMEDOUT)
                 break;
-            now = pgcdc_pipeline_mono_us();
+            now = pgcdc_mono_us();
             n = pgcdc_sink_in_flight(p->sink);
             if (n < left) {
                 left = n;
@@ -1275,7 +1259,7 @@ static int restart_tracker(struct pgcdc_pipeline *p, char *err, size_t errlen)
  * of a held message, the next connection attempt; at most WAIT_MAX_MS. */
 static int next_timeout_ms(struct pgcdc_pipeline *p, bool window_full)
 {
-    int64_t now = pgcdc_pipeline_mono_us();
+    int64_t now = pgcdc_mono_us();
     int64_t cap = now + (int64_t)WAIT_MAX_MS * 1000;
     /* Without a connection there is no status to send. */
     int64_t wake = p->stream ? p->last_status_us + (int64_t)p->cfg->status_interval_ms * 1000
@@ -1528,7 +1512,7 @@ static int try_reconnect(struct pgcdc_pipeline *p, char *err, size_t errlen)
     char serr[512];
     int rc;
 
-    if (pgcdc_pipeline_mono_us() < p->reconnect_us || pgcdc_sink_in_flight(p->sink) > 0)
+    if (pgcdc_mono_us() < p->reconnect_us || pgcdc_sink_in_flight(p->sink) > 0)
         return 0;
     /* What was delivered moves the position before the tracker restarts. */
     rc = serve_reports(p, err, errlen);
@@ -1560,7 +1544,7 @@ static int try_reconnect(struct pgcdc_pipeline *p, char *err, size_t errlen)
                         ? p->cfg->reconnect_backoff_max_ms
                         : p->backoff_ms * 2;
     pgcdc_log_warn("%s; retrying in %d ms", serr, p->backoff_ms);
-    p->reconnect_us = pgcdc_pipeline_mono_us() + (int64_t)p->backoff_ms * 1000;
+    p->reconnect_us = pgcdc_mono_us() + (int64_t)p->backoff_ms * 1000;
     return 0;
 }
 
@@ -1706,7 +1690,7 @@ int pgcdc_pipeline_run(struct pgcdc_pipeline *p, char *err, size_t errlen)
         p->reply_requested = false;
         p->reconnecting = true;
         p->metrics.reconnects++;
-        p->reconnect_us = pgcdc_pipeline_mono_us() + (int64_t)p->backoff_ms * 1000;
+        p->reconnect_us = pgcdc_mono_us() + (int64_t)p->backoff_ms * 1000;
     }
     rc = 0;
 

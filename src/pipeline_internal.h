@@ -15,6 +15,7 @@
 
 #include "pgcdc/buf.h"
 #include "pgcdc/change.h"
+#include "pgcdc/clock.h"
 #include "pgcdc/incremental.h"
 #include "pgcdc/config.h"
 #include "pgcdc/lsn.h"
@@ -169,10 +170,6 @@ struct pgcdc_pipeline {
     size_t incr_nrecent;             /* how many were ever put in it */
     bool incr_unseen;                /* the chunk's snapshot misses one of them: read again */
 };
-
-/* Monotonic and wall-clock time in microseconds. */
-int64_t pgcdc_pipeline_mono_us(void);
-int64_t pgcdc_pipeline_wall_us(void);
 
 /* Logs a table's (new) shape. */
 void pgcdc_pipeline_log_relation(const struct pgcdc_rel *rel);

@@ -180,7 +180,7 @@ int pgcdc_snaprun_start(struct pgcdc_pipeline *p, struct pgcdc_stream *stream,
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    p->progress_us = pgcdc_pipeline_mono_us();
+    p->progress_us = pgcdc_mono_us();
     p->txn_events = 0;
     p->skip_below = 0;
     rc = pgcdc_snapshot_start(p->snap, err, errlen);
@@ -191,7 +191,7 @@ int pgcdc_snaprun_start(struct pgcdc_pipeline *p, struct pgcdc_stream *stream,
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    p->snap_start_us = pgcdc_pipeline_mono_us();
+    p->snap_start_us = pgcdc_mono_us();
     p->snap_log_us = p->snap_start_us + (int64_t)PROGRESS_LOG_MS * 1000;
     p->snap_status_us = p->snap_start_us;
     p->pending = stream;
@@ -211,7 +211,7 @@ int pgcdc_snaprun_start(struct pgcdc_pipeline *p, struct pgcdc_stream *stream,
  */
 static void snapshot_progress(struct pgcdc_pipeline *p)
 {
-    int64_t now = pgcdc_pipeline_mono_us();
+    int64_t now = pgcdc_mono_us();
     bool periodic = now >= p->snap_log_us;
     struct pgcdc_snapshot_progress t;
     uint64_t rows = 0, expected = 0;
@@ -257,7 +257,7 @@ static int finish_snapshot(struct pgcdc_pipeline *p, char *err, size_t errlen)
     pgcdc_log_status(NULL);
     pgcdc_snapshot_free(&p->snap);
     pgcdc_log_info("snapshot done: %" PRIu64 " row(s) delivered in %.1f s", rows,
-                   (double)(pgcdc_pipeline_mono_us() - p->snap_start_us) / 1e6);
+                   (double)(pgcdc_mono_us() - p->snap_start_us) / 1e6);
     pgcdc_tracker_free(p->tracker);
     p->tracker = NULL;
     if (p->snap_keep) {
@@ -317,7 +317,7 @@ static int emit_snapshot_row(struct pgcdc_pipeline *p, char *err, size_t errlen)
     p->snap_src.snapshot = r->marker;
     pgcdc_change_batch_at(p->batch, p->txn_events);
     n = pgcdc_change_batch_text_row(p->batch, rel, r->values, r->lens, r->ncols, &p->snap_src,
-                                    pgcdc_pipeline_wall_us(), &ev, err, errlen);
+                                    pgcdc_wall_us(), &ev, err, errlen);
     rc = n <= 0 ? n : pgcdc_pipeline_emit(p, ev, n, err, errlen);
     u->produced = p->txn_events;
     return rc;
@@ -353,7 +353,7 @@ static int snapshot_chunks(struct pgcdc_pipeline *p, bool all, char *err, size_t
             p->progress_dirty = true;
         }
     }
-    p->progress_us = pgcdc_pipeline_mono_us() + (int64_t)p->cfg->offset_flush_interval_ms * 1000;
+    p->progress_us = pgcdc_mono_us() + (int64_t)p->cfg->offset_flush_interval_ms * 1000;
     if (!p->progress_dirty || all)
         return 0;
     rec.done = calloc(p->chunks_delivered + 1, sizeof(*rec.done));
@@ -414,7 +414,7 @@ int pgcdc_snaprun_step(struct pgcdc_pipeline *p, int *count, char *err, size_t e
         rc = emit_snapshot_row(p, err, errlen);
         if (rc == -EAGAIN || rc == -EINPROGRESS) {
             p->snap_held = true;
-            p->held_retry_us = pgcdc_pipeline_mono_us() + HOLD_RETRY_MS * 1000;
+            p->held_retry_us = pgcdc_mono_us() + HOLD_RETRY_MS * 1000;
             break;
         }
         pgcdc_catalog_done(p->catalog);
@@ -424,7 +424,7 @@ int pgcdc_snaprun_step(struct pgcdc_pipeline *p, int *count, char *err, size_t e
         (*count)++;
     }
     snapshot_progress(p);
-    if (pgcdc_pipeline_mono_us() >= p->progress_us) {
+    if (pgcdc_mono_us() >= p->progress_us) {
         rc = snapshot_chunks(p, false, err, errlen);
         if (rc < 0)
             return rc;

@@ -27,6 +27,7 @@
 
 #include <libpq-fe.h>
 
+#include "pgcdc/clock.h"
 #include "pgcdc/hex.h"
 #include "pgcdc/log.h"
 #include "pgcdc/pq.h"
@@ -323,28 +324,12 @@ static const char *marker(bool first, bool last, bool first_in_table, bool last_
 
 /* ---- start-up: blocking use, bounded, ended by a stop ---- */
 
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits for the answer to what was sent on pg and returns its last result
  * (NULL when none) in *out. */
 static int wait_answer(struct pgcdc_snapshot *s, PGconn *pg, const char *what, PGresult **out,
                        char *err, size_t errlen)
 {
-    int64_t deadline = s->opts.connect_timeout_ms > 0 ? mono_ms() + s->opts.connect_timeout_ms
+    int64_t deadline = s->opts.connect_timeout_ms > 0 ? pgcdc_mono_ms() + s->opts.connect_timeout_ms
                                                       : INT64_MAX;
     PGresult *last = NULL, *res;
 
@@ -358,7 +343,7 @@ static int wait_answer(struct pgcdc_snapshot *s, PGconn *pg, const char *what, P
                 PQclear(last);
                 return -EINTR;
             }
-            if (mono_ms() > deadline) {
+            if (pgcdc_mono_ms() > deadline) {
                 snprintf(err, errlen, "%s: no answer within %d ms (database.connect.timeout.ms)",
                          what, s->opts.connect_timeout_ms);
                 PQclear(last);
@@ -965,7 +950,7 @@ static int send_chunk(struct pgcdc_snapshot *s, struct conn *c, char *err, size_
     c->copy_done = false;
     c->chunk = s->next_chunk++;
     if (s->tables[ch->table]->chunks_sent++ == 0)
-        s->tables[ch->table]->start_us = mono_us();
+        s->tables[ch->table]->start_us = pgcdc_mono_us();
     return 0;
 }
 
@@ -1014,7 +999,7 @@ static int chunk_finished(struct pgcdc_snapshot *s, struct conn *c,
     if (++t->chunks_done < t->chunks)
         return 0;
     s->tables_left--;
-    t->end_us = mono_us();
+    t->end_us = pgcdc_mono_us();
     if (t->held == NULL)
         return 0;
     s->done_held = t->held;
@@ -1209,7 +1194,7 @@ bool pgcdc_snapshot_table_progress(const struct pgcdc_snapshot *s, size_t i,
     out->estimate = t->estimate;
     out->started = t->chunks_sent > 0;
     out->done = t->chunks_done == t->chunks;
-    out->elapsed_us = !out->started ? 0 : (out->done ? t->end_us : mono_us()) - t->start_us;
+    out->elapsed_us = !out->started ? 0 : (out->done ? t->end_us : pgcdc_mono_us()) - t->start_us;
     return true;
 }
 
