@@ -446,6 +446,25 @@ static int http_error(struct pgcdc_registry *r, const char *what, long status, c
     return rc;
 }
 
+/* GETs r->url (set by the caller); 0 once the registry answered 200. */
+static int get_ok(struct pgcdc_registry *r, const char *what, char *err, size_t errlen)
+{
+    long status = 0;
+    int rc;
+
+    if (curl_easy_setopt(r->curl, CURLOPT_HTTPGET, 1L) != CURLE_OK ||
+        curl_easy_setopt(r->curl, CURLOPT_HTTPHEADER, r->get_headers) != CURLE_OK) {
+        set_err(err, errlen, "%s: libcurl refused the request", what);
+        return -EIO;
+    }
+    rc = perform(r, what, &status, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (status != 200)
+        return http_error(r, what, status, err, errlen);
+    return 0;
+}
+
 /* Builds the cache key of (text, subject) in r->key. */
 static int cache_key(struct pgcdc_registry *r, const char *subject, const char *text, size_t len)
 {
@@ -648,7 +667,6 @@ int pgcdc_registry_fetch(struct pgcdc_registry *r, int32_t id, struct pgcdc_buf 
     char what[512];
     json_t *reply = NULL;
     const char *text;
-    long status = 0;
     int rc;
 
     pgcdc_buf_reset(out_schema);
@@ -659,16 +677,9 @@ int pgcdc_registry_fetch(struct pgcdc_registry *r, int32_t id, struct pgcdc_buf 
         set_err(err, errlen, "%s: out of memory", what);
         return rc;
     }
-    if (curl_easy_setopt(r->curl, CURLOPT_HTTPGET, 1L) != CURLE_OK ||
-        curl_easy_setopt(r->curl, CURLOPT_HTTPHEADER, r->get_headers) != CURLE_OK) {
-        set_err(err, errlen, "%s: libcurl refused the request", what);
-        return -EIO;
-    }
-    rc = perform(r, what, &status, err, errlen);
+    rc = get_ok(r, what, err, errlen);
     if (rc < 0)
         return rc;
-    if (status != 200)
-        return http_error(r, what, status, err, errlen);
     reply = reply_json(r);
     text = json_string_value(json_object_get(reply, "schema"));
     if (text == NULL) {
@@ -687,7 +698,6 @@ int pgcdc_registry_fetch(struct pgcdc_registry *r, int32_t id, struct pgcdc_buf 
 int pgcdc_registry_probe(struct pgcdc_registry *r, char *err, size_t errlen)
 {
     char what[512];
-    long status = 0;
     int rc;
 
     snprintf(what, sizeof(what), "schema registry '%s'", r->shown);
@@ -697,16 +707,9 @@ int pgcdc_registry_probe(struct pgcdc_registry *r, char *err, size_t errlen)
         set_err(err, errlen, "%s: out of memory", what);
         return rc;
     }
-    if (curl_easy_setopt(r->curl, CURLOPT_HTTPGET, 1L) != CURLE_OK ||
-        curl_easy_setopt(r->curl, CURLOPT_HTTPHEADER, r->get_headers) != CURLE_OK) {
-        set_err(err, errlen, "%s: libcurl refused the request", what);
-        return -EIO;
-    }
-    rc = perform(r, what, &status, err, errlen);
+    rc = get_ok(r, what, err, errlen);
     if (rc < 0)
         return rc;
-    if (status != 200)
-        return http_error(r, what, status, err, errlen);
     return 0;
 }
 
